@@ -1,0 +1,193 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"kcconform/pkg/redact"
+)
+
+// ClientRep is the part of a client representation the harness reads.
+type ClientRep struct {
+	ID                     string            `json:"id"`
+	ClientID               string            `json:"clientId"`
+	Enabled                bool              `json:"enabled"`
+	ServiceAccountsEnabled bool              `json:"serviceAccountsEnabled"`
+	Attributes             map[string]string `json:"attributes,omitempty"`
+}
+
+// User is the part of a user representation the harness reads.
+type User struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+}
+
+// Role is a realm role.
+type Role struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Session is a user session as listed by the Admin API.
+type Session struct {
+	ID      string            `json:"id"`
+	Clients map[string]string `json:"clients"`
+}
+
+// ServerVersion returns the server's version from /admin/serverinfo.
+func (c *Client) ServerVersion(ctx context.Context) (string, error) {
+	var info struct {
+		SystemInfo struct {
+			Version string `json:"version"`
+		} `json:"systemInfo"`
+	}
+	if err := c.Do(ctx, "GET", "/serverinfo", nil, &info); err != nil {
+		return "", err
+	}
+	return info.SystemInfo.Version, nil
+}
+
+// CreateRealm creates a realm, with its clients, roles and users, from a
+// realm representation (JSON).
+func (c *Client) CreateRealm(ctx context.Context, rep []byte) error {
+	return c.Do(ctx, "POST", "/realms", rep, nil)
+}
+
+// DeleteRealm deletes a realm; a realm that is already gone is not an error.
+func (c *Client) DeleteRealm(ctx context.Context, realm string) error {
+	err := c.Do(ctx, "DELETE", realmPath(realm), nil, nil)
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// RealmExists reports whether a realm exists.
+func (c *Client) RealmExists(ctx context.Context, realm string) (bool, error) {
+	err := c.Do(ctx, "GET", realmPath(realm), nil, &map[string]any{})
+	if IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Realms lists the names of all realms.
+func (c *Client) Realms(ctx context.Context) ([]string, error) {
+	var reps []struct {
+		Realm string `json:"realm"`
+	}
+	if err := c.Do(ctx, "GET", "/realms?briefRepresentation=true", nil, &reps); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(reps))
+	for i, r := range reps {
+		out[i] = r.Realm
+	}
+	return out, nil
+}
+
+// Client looks a client up by its clientId.
+func (c *Client) Client(ctx context.Context, realm, clientID string) (*ClientRep, error) {
+	var reps []ClientRep
+	if err := c.Do(ctx, "GET", realmPath(realm, "clients")+"?clientId="+url.QueryEscape(clientID), nil, &reps); err != nil {
+		return nil, err
+	}
+	for i := range reps {
+		if reps[i].ClientID == clientID {
+			return &reps[i], nil
+		}
+	}
+	return nil, &Error{Method: "GET", Path: realmPath(realm, "clients") + "?clientId=" + clientID, Status: 404,
+		Body: fmt.Sprintf("no client with clientId %q in realm %q", clientID, realm)}
+}
+
+// CreateClient creates a client from a representation and returns it.
+func (c *Client) CreateClient(ctx context.Context, realm string, rep map[string]any) (*ClientRep, error) {
+	if err := c.Do(ctx, "POST", realmPath(realm, "clients"), rep, nil); err != nil {
+		return nil, err
+	}
+	id, _ := rep["clientId"].(string)
+	return c.Client(ctx, realm, id)
+}
+
+// DeleteClient deletes a client by its internal id.
+func (c *Client) DeleteClient(ctx context.Context, realm, clientUUID string) error {
+	err := c.Do(ctx, "DELETE", realmPath(realm, "clients", clientUUID), nil, nil)
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// ClientSecret reads a confidential client's secret. The secret is
+// registered with the redactor before it is returned.
+func (c *Client) ClientSecret(ctx context.Context, realm, clientUUID string) (string, error) {
+	var cred struct {
+		Value string `json:"value"`
+	}
+	if err := c.Do(ctx, "GET", realmPath(realm, "clients", clientUUID, "client-secret"), nil, &cred); err != nil {
+		return "", err
+	}
+	if cred.Value == "" {
+		return "", fmt.Errorf("keycloak admin: client %s of realm %q has no secret: expected a confidential client", clientUUID, realm)
+	}
+	redact.Default.AddSecret(cred.Value)
+	return cred.Value, nil
+}
+
+// ServiceAccountUser returns the service-account user of a client.
+func (c *Client) ServiceAccountUser(ctx context.Context, realm, clientUUID string) (*User, error) {
+	var u User
+	if err := c.Do(ctx, "GET", realmPath(realm, "clients", clientUUID, "service-account-user"), nil, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// RealmRole looks up a realm role by name.
+func (c *Client) RealmRole(ctx context.Context, realm, name string) (*Role, error) {
+	var r Role
+	if err := c.Do(ctx, "GET", realmPath(realm, "roles", name), nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// GrantRealmRole gives a user a realm role.
+func (c *Client) GrantRealmRole(ctx context.Context, realm, userID, role string) error {
+	r, err := c.RealmRole(ctx, realm, role)
+	if err != nil {
+		return err
+	}
+	return c.Do(ctx, "POST", realmPath(realm, "users", userID, "role-mappings", "realm"), []Role{*r}, nil)
+}
+
+// RevokeRealmRole takes a realm role from a user.
+func (c *Client) RevokeRealmRole(ctx context.Context, realm, userID, role string) error {
+	r, err := c.RealmRole(ctx, realm, role)
+	if err != nil {
+		return err
+	}
+	return c.Do(ctx, "DELETE", realmPath(realm, "users", userID, "role-mappings", "realm"), []Role{*r}, nil)
+}
+
+// UserRealmRoles lists the realm roles mapped directly to a user.
+func (c *Client) UserRealmRoles(ctx context.Context, realm, userID string) ([]Role, error) {
+	var rs []Role
+	err := c.Do(ctx, "GET", realmPath(realm, "users", userID, "role-mappings", "realm"), nil, &rs)
+	return rs, err
+}
+
+// DeleteConsent revokes a user's consent and offline tokens for a client
+// (clientID is the client's clientId, not its internal id).
+func (c *Client) DeleteConsent(ctx context.Context, realm, userID, clientID string) error {
+	return c.Do(ctx, "DELETE", realmPath(realm, "users", userID, "consents", clientID), nil, nil)
+}
+
+// OfflineSessions lists a user's offline sessions for a client.
+func (c *Client) OfflineSessions(ctx context.Context, realm, userID, clientUUID string) ([]Session, error) {
+	var ss []Session
+	err := c.Do(ctx, "GET", realmPath(realm, "users", userID, "offline-sessions", clientUUID), nil, &ss)
+	return ss, err
+}

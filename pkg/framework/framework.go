@@ -1,0 +1,207 @@
+// Package framework is what kcconform's Ginkgo suites share: one Keycloak per
+// suite run, a realm of its own per parallel process, the profile, verdict
+// entries for the verdict table, and diagnostics attached to failed specs.
+package framework
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL
+	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL
+
+	"kcconform/pkg/admin"
+	"kcconform/pkg/contract"
+	"kcconform/pkg/keycloak"
+	"kcconform/pkg/matchers"
+	"kcconform/pkg/profile"
+	"kcconform/pkg/redact"
+	"kcconform/pkg/tokenflow"
+)
+
+// Labels, as constants so that a typo fails to build.
+const (
+	LabelOffline   = "offline"
+	LabelNegative  = "negative"
+	LabelAdmin     = "needs-admin"
+	LabelRevoke    = "revocation"
+	VerdictEntry   = "kcconform.verdict"
+	ServerEntry    = "kcconform.server"
+	ResourcePrefix = "kcconform-"
+)
+
+// RunID tells this run's objects on a server apart from other runs'.
+var RunID = newRunID()
+
+func newRunID() string {
+	if v := os.Getenv("KC_RUN_ID"); v != "" {
+		return v
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Framework is one suite's view of its Keycloak.
+type Framework struct {
+	Server  keycloak.Info
+	Profile profile.Profile
+	Admin   *admin.Client // nil without admin credentials
+}
+
+// StartServer is the first function of SynchronizedBeforeSuite: it starts
+// (or connects to) the Keycloak that KC_TARGET selects, registers its
+// stopping with DeferCleanup, and returns it encoded for every process.
+func StartServer(ctx context.Context) []byte {
+	cfg, err := keycloak.FromEnv(os.Getenv)
+	ExpectNoError(err, "kcconform settings")
+	if cfg.LogDir == "" {
+		cfg.LogDir = ReportDir()
+	}
+	l, err := cfg.Launcher()
+	ExpectNoError(err, "kcconform settings")
+	By(fmt.Sprintf("starting Keycloak %s (%s target)", cfg.Version, cfg.Target))
+	srv, err := l.Start(ctx)
+	DeferCleanup(func(ctx SpecContext) {
+		Expect(srv.Stop(ctx)).To(Succeed())
+	}, NodeTimeout(time.Minute))
+	ExpectNoError(err, "start Keycloak")
+	return srv.Info.Marshal()
+}
+
+// Connect is the second function of SynchronizedBeforeSuite: every process
+// decodes the server, reads the profile and, with admin rights, checks the
+// admin API. It records the server in the report.
+func Connect(ctx context.Context, data []byte) *Framework {
+	info, err := keycloak.UnmarshalInfo(data)
+	Expect(err).NotTo(HaveOccurred())
+	redact.Default.AddSecret(info.Admin.Password)
+	redact.Default.AddSecret(info.Admin.ClientSecret)
+	if info.Client != nil {
+		redact.Default.AddSecret(info.Client.Secret)
+	}
+	p, err := profile.FromEnv(os.Getenv)
+	ExpectNoError(err, "kcconform profile")
+	f := &Framework{Server: info, Profile: p}
+	if info.HasAdmin() {
+		f.Admin, err = info.AdminClient()
+		Expect(err).NotTo(HaveOccurred())
+	}
+	AddReportEntry(ServerEntry, ServerReport{
+		Target: info.Target, Version: info.Version, Image: info.Image, URL: info.BaseURL,
+		BootSeconds: info.BootTime.Seconds(), Profile: p, Admin: info.HasAdmin(),
+		InsecureSkipVerify: info.InsecureSkipVerify, RunID: RunID,
+	})
+	if info.InsecureSkipVerify {
+		AddReportEntry("WARNING", "TLS VERIFICATION IS OFF (KC_INSECURE_SKIP_VERIFY=true): this run proves nothing about the server's identity")
+	}
+	return f
+}
+
+// ServerReport is what the report records of the server under test.
+type ServerReport struct {
+	Target             string          `json:"target"`
+	Version            string          `json:"version"`
+	Image              string          `json:"image,omitempty"`
+	URL                string          `json:"url"`
+	BootSeconds        float64         `json:"bootSeconds"`
+	Profile            profile.Profile `json:"profile"`
+	Admin              bool            `json:"admin"`
+	InsecureSkipVerify bool            `json:"insecureSkipVerify"`
+	RunID              string          `json:"runID"`
+}
+
+// String is how Ginkgo shows the entry.
+func (s ServerReport) String() string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// ReportDir is where reports and server logs go (KC_REPORT_DIR, default
+// reports/ at the module root).
+func ReportDir() string {
+	if d := os.Getenv("KC_REPORT_DIR"); d != "" {
+		return d
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "reports"
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..", "reports")
+}
+
+// RequireAdmin skips a spec that needs admin rights on a server where only a
+// client's credentials are known, saying why.
+func (f *Framework) RequireAdmin() {
+	if f.Admin == nil {
+		Skip("needs admin rights on the server: set KC_ADMIN_USER/KC_ADMIN_PASSWORD (or KC_ADMIN_CLIENT_ID/KC_ADMIN_CLIENT_SECRET)")
+	}
+}
+
+// Record adds a step's checks to the report for the verdict table.
+func Record(step string, checks []contract.Check) {
+	AddReportEntry(VerdictEntry, Verdict{Step: step, Checks: checks})
+}
+
+// Verdict is one step's checks in the report.
+type Verdict struct {
+	Step   string           `json:"step"`
+	Checks []contract.Check `json:"checks"`
+}
+
+// String is how Ginkgo shows the entry.
+func (v Verdict) String() string {
+	var b strings.Builder
+	for _, c := range v.Checks {
+		mark := "ok"
+		if !c.Pass {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(&b, "%s: %s expected %s, sent %s [%s]\n", v.Step, c.Promise, c.Expected, c.Sent, mark)
+	}
+	return b.String()
+}
+
+// ExpectKept records checks under step and fails the spec, naming every
+// broken promise and what the server sent, unless all passed.
+func ExpectKept(step string, resp *tokenflow.Response, checks []contract.Check) {
+	GinkgoHelper()
+	Record(step, checks)
+	if failed := contract.Failed(checks); len(failed) > 0 {
+		AddReportEntry("replay", ReplayEntry(resp.Replay, resp.Redacted()), ReportEntryVisibilityFailureOrVerbose)
+	}
+	Expect(checks).To(matchers.KeepPromises(), "%s: %s", step, resp.Redacted())
+}
+
+// ReplayEntry is the report text that lets a developer send the failed
+// request again.
+func ReplayEntry(cmd, response string) string {
+	return fmt.Sprintf("# set CLIENT_SECRET (and REFRESH_TOKEN for a refresh) first\n%s\n# the server sent (tokens redacted):\n%s", cmd, response)
+}
+
+// AttachServerLog adds the server log's tail (redacted) to a failed spec.
+func (f *Framework) AttachServerLog() {
+	if f == nil || f.Server.LogFile == "" {
+		return
+	}
+	if t := keycloak.TailFile(f.Server.LogFile, 60); t != "" {
+		AddReportEntry("server log (last 60 lines, redacted)", redact.String(t), ReportEntryVisibilityFailureOrVerbose)
+	}
+}
+
+// ExpectNoError fails the spec with a plain "what: cause" message (already
+// redacted) instead of a dump of the error's structure.
+func ExpectNoError(err error, what string) {
+	GinkgoHelper()
+	if err != nil {
+		Fail(redact.String(what + ": " + err.Error()))
+	}
+}

@@ -1,0 +1,171 @@
+package framework
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL
+	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL
+
+	"kcconform/pkg/tokenflow"
+)
+
+// FixtureClientID is the client the procedure names, in the fixture realm.
+const FixtureClientID = "my-test-client"
+
+// Realm is a realm a spec works in and its procedure client.
+type Realm struct {
+	Name string
+	// Client is the procedure's client (my-test-client).
+	Client *TestClient
+	// Owned is true when the harness created the realm (and deletes it).
+	Owned bool
+}
+
+// TestClient is a confidential client with a service account.
+type TestClient struct {
+	ClientID         string
+	UUID             string // empty without admin rights
+	ServiceAccountID string // empty without admin rights
+	Flow             *tokenflow.Client
+}
+
+// FixturePath returns the realm fixture: KC_FIXTURE, else
+// fixtures/realms/offline.json at the module root.
+func FixturePath() string {
+	if p := os.Getenv("KC_FIXTURE"); p != "" {
+		return p
+	}
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "fixtures", "realms", "offline.json")
+}
+
+// RealmName is this process's realm name: recognisable, unique per run and
+// per parallel process.
+func RealmName(suite string) string {
+	return fmt.Sprintf("%s%s-%s-p%d", ResourcePrefix, suite, RunID, GinkgoParallelProcess())
+}
+
+// ProvisionRealm creates this process's realm from the fixture and registers
+// its deletion with DeferCleanup. Without admin rights it uses the client set
+// up by hand (KC_REALM, KC_CLIENT_ID, KC_CLIENT_SECRET) instead.
+func (f *Framework) ProvisionRealm(ctx context.Context, suite string) *Realm {
+	GinkgoHelper()
+	if f.Admin == nil {
+		c := f.Server.Client
+		Expect(c).NotTo(BeNil(), "no admin credentials and no existing client")
+		return &Realm{Name: c.Realm, Client: &TestClient{ClientID: c.ClientID, Flow: f.flowClient(c.Realm, c.ClientID, c.Secret)}}
+	}
+	name := RealmName(suite)
+	rep, err := RealmFixture(FixturePath(), name)
+	Expect(err).NotTo(HaveOccurred())
+	By("creating realm " + name + " from " + filepath.Base(FixturePath()))
+	// Registered before the call: a create that times out may still land.
+	DeferCleanup(func(ctx SpecContext) {
+		Expect(f.Admin.DeleteRealm(ctx, name)).To(Succeed(), "delete realm %s", name)
+	}, NodeTimeout(time.Minute))
+	ExpectNoError(f.Admin.CreateRealm(ctx, rep), "create realm "+name)
+	r := &Realm{Name: name, Owned: true}
+	r.Client = f.LookupClient(ctx, name, FixtureClientID)
+	return r
+}
+
+// LookupClient reads a client's secret and service account through the
+// admin API and returns it ready for the flows.
+func (f *Framework) LookupClient(ctx context.Context, realm, clientID string) *TestClient {
+	GinkgoHelper()
+	cl, err := f.Admin.Client(ctx, realm, clientID)
+	Expect(err).NotTo(HaveOccurred())
+	secret, err := f.Admin.ClientSecret(ctx, realm, cl.ID)
+	Expect(err).NotTo(HaveOccurred())
+	sa, err := f.Admin.ServiceAccountUser(ctx, realm, cl.ID)
+	Expect(err).NotTo(HaveOccurred())
+	return &TestClient{ClientID: clientID, UUID: cl.ID, ServiceAccountID: sa.ID, Flow: f.flowClient(realm, clientID, secret)}
+}
+
+// CreateClient adds a confidential service-account client like the
+// fixture's to realm, removed again with DeferCleanup.
+func (f *Framework) CreateClient(ctx context.Context, realm, clientID string) *TestClient {
+	GinkgoHelper()
+	rep := map[string]any{
+		"clientId": clientID, "enabled": true, "publicClient": false, "serviceAccountsEnabled": true,
+		"standardFlowEnabled": false, "clientAuthenticatorType": "client-secret",
+		"optionalClientScopes": []string{"offline_access"},
+		"attributes": map[string]string{
+			"client_credentials.use_refresh_token": "true",
+			"access.token.lifespan":                "31536000",
+		},
+	}
+	cl, err := f.Admin.CreateClient(ctx, realm, rep)
+	if cl != nil {
+		DeferCleanup(func(ctx SpecContext) {
+			Expect(f.Admin.DeleteClient(ctx, realm, cl.ID)).To(Succeed())
+		}, NodeTimeout(time.Minute))
+	}
+	Expect(err).NotTo(HaveOccurred(), "create client %s", clientID)
+	return f.LookupClient(ctx, realm, clientID)
+}
+
+func (f *Framework) flowClient(realm, clientID, secret string) *tokenflow.Client {
+	hc, err := f.Server.HTTPClient()
+	Expect(err).NotTo(HaveOccurred())
+	c := tokenflow.NewClient(tokenflow.RealmEndpoints(f.Server.BaseURL, realm), clientID, secret, hc)
+	c.CAFile = f.Server.CAFile
+	return c
+}
+
+// RealmFixture reads a realm representation and renames the realm, fixing
+// the references that carry its name (the default roles).
+func RealmFixture(path, name string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("KC_FIXTURE: read realm fixture: %w", err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("KC_FIXTURE: %s: expected a realm representation in JSON: %w", path, err)
+	}
+	old, _ := rep["realm"].(string)
+	if old == "" {
+		return nil, fmt.Errorf("KC_FIXTURE: %s: field \"realm\": expected the realm's name", path)
+	}
+	rep["realm"] = name
+	delete(rep, "id")
+	out, err := json.Marshal(rep)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(strings.ReplaceAll(string(out), "default-roles-"+old, "default-roles-"+name)), nil
+}
+
+// GetOffline runs the procedure's get request for c and registers the
+// revocation of the offline session it opens. It fails the spec, with the
+// replay command, when the server does not answer with a token.
+func (f *Framework) GetOffline(ctx context.Context, c *TestClient) *tokenflow.Response {
+	GinkgoHelper()
+	resp, err := c.Flow.ClientCredentials(ctx, "offline_access")
+	ExpectToken(err)
+	if resp.RefreshToken != "" {
+		DeferCleanup(func(ctx SpecContext) {
+			// Already revoked by the spec is fine: revocation is idempotent.
+			Expect(c.Flow.Revoke(ctx, resp.RefreshToken)).To(Succeed(), "revoke the offline token taken")
+		}, NodeTimeout(time.Minute))
+	}
+	return resp
+}
+
+// ExpectToken fails the spec when a flow did not give a token response,
+// attaching the replay command and the redacted answer.
+func ExpectToken(err error) {
+	GinkgoHelper()
+	if e, ok := tokenflow.AsError(err); ok {
+		AddReportEntry("replay", ReplayEntry(e.Replay, e.Body), ReportEntryVisibilityFailureOrVerbose)
+	}
+	ExpectNoError(err, "expected HTTP 200 with a token response")
+}
