@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"kcconform/pkg/redact"
@@ -64,8 +65,7 @@ func Parse(body []byte) (*Response, error) {
 	}
 	var raw map[string]json.RawMessage
 	if err := jsonUnmarshal(body, &raw); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) && strings.Contains(err.Error(), "unexpected end") {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("token response: truncated JSON body (%d bytes)", len(body))
 		}
 		return nil, fmt.Errorf("token response: expected a JSON object, got %s", describeJSON(body))

@@ -131,9 +131,10 @@ func (c *Client) exchange(ctx context.Context, req Request, do func(context.Cont
 			Cause: perr.Error(), Replay: replay, err: perr}
 	}
 	if err != nil {
-		// x/oauth2 refused a body our parser accepted (e.g. no access_token).
+		// x/oauth2 refused a body our parser accepted: it reads the body as a
+		// form unless the Content-Type says JSON.
 		return nil, &Error{Endpoint: c.Endpoints.Token, Status: ex.status, Body: redact.JSON(ex.body),
-			Cause: err.Error(), Replay: replay, err: err}
+			Cause: fmt.Sprintf("%v (Content-Type %q, expected application/json)", err, ex.contentType), Replay: replay, err: err}
 	}
 	resp.Status = ex.status
 	resp.Replay = replay
@@ -194,9 +195,10 @@ type recorder struct {
 }
 
 type exchangeRecord struct {
-	status  int
-	body    []byte
-	readErr error
+	status      int
+	contentType string
+	body        []byte
+	readErr     error
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -211,7 +213,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	body, rerr := transport.ReadBody(resp.Body)
 	resp.Body.Close()
 	r.mu.Lock()
-	r.ex = &exchangeRecord{status: resp.StatusCode, body: body, readErr: rerr}
+	r.ex = &exchangeRecord{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: body, readErr: rerr}
 	r.mu.Unlock()
 	if rerr != nil {
 		return nil, rerr

@@ -1,0 +1,212 @@
+package tokenflow
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"kcconform/pkg/transport"
+)
+
+// jwtWith builds an unsigned JWT-shaped string carrying claims; Parse only
+// decodes payloads (signatures are checked by VerifyAccessToken).
+func jwtWith(claims map[string]any) string {
+	b, _ := json.Marshal(claims)
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"none"}`)) + "." + enc(b) + "." + enc([]byte("sig"))
+}
+
+func goodBody() map[string]any {
+	return map[string]any{
+		"access_token":       jwtWith(map[string]any{"exp": 1031536000, "iat": 1000000000, "azp": "my-test-client"}),
+		"refresh_token":      jwtWith(map[string]any{"typ": "Offline", "iat": 1000000000}),
+		"expires_in":         31536000,
+		"refresh_expires_in": 0,
+		"token_type":         "Bearer",
+		"not-before-policy":  0,
+		"session_state":      "abc",
+		"scope":              "profile offline_access email",
+	}
+}
+
+const timeout = 500 * time.Millisecond
+
+func client(t *testing.T, url string) *Client {
+	t.Helper()
+	hc, err := transport.New(transport.Options{Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewClient(RealmEndpoints(url, "shasta"), "my-test-client", "the-client-secret", hc)
+}
+
+func serve(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestClientCredentialsReturnsWhatTheServerSent(t *testing.T) {
+	var form url.Values
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		form = r.PostForm
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(goodBody())
+	})
+	resp, err := client(t, srv.URL).ClientCredentials(context.Background(), "offline_access")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form.Get("grant_type") != "client_credentials" || form.Get("scope") != "offline_access" || form.Get("client_secret") != "the-client-secret" {
+		t.Fatalf("request form = %v", form)
+	}
+	if *resp.ExpiresIn != 31536000 || *resp.RefreshExpiresIn != 0 || resp.TokenType != "Bearer" {
+		t.Fatalf("response = %+v", resp)
+	}
+	if typ, _ := resp.RefreshClaims.String("typ"); typ != "Offline" {
+		t.Fatalf("refresh claims = %v", resp.RefreshClaims)
+	}
+	if strings.Contains(resp.Redacted(), resp.AccessToken) {
+		t.Fatal("Redacted() shows the access token")
+	}
+	if !strings.Contains(resp.Replay, `client_secret="${CLIENT_SECRET}"`) || strings.Contains(resp.Replay, "the-client-secret") {
+		t.Fatalf("replay = %s", resp.Replay)
+	}
+}
+
+func TestRefreshSendsTheRefreshToken(t *testing.T) {
+	var got string
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		got = r.PostForm.Get("grant_type") + " " + r.PostForm.Get("refresh_token")
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(goodBody())
+	})
+	if _, err := client(t, srv.URL).Refresh(context.Background(), "RT-123456"); err != nil {
+		t.Fatal(err)
+	}
+	if got != "refresh_token RT-123456" {
+		t.Fatalf("sent %q", got)
+	}
+}
+
+// Each failure mode gives a one-line cause naming the endpoint, within the
+// deadline plus a second, and no panic.
+func TestFailureModes(t *testing.T) {
+	var hang chan struct{}
+	body := func(s string, status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(s))
+		}
+	}
+	withField := func(k string, v any) string {
+		b := goodBody()
+		b[k] = v
+		out, _ := json.Marshal(b)
+		return string(out)
+	}
+	cases := []struct {
+		name string
+		h    http.HandlerFunc
+		want string
+	}{
+		{"oauth error", body(`{"error":"invalid_grant","error_description":"Invalid refresh token"}`, 400), `HTTP 400 invalid_grant "Invalid refresh token"`},
+		{"5xx", body("<html>Bad Gateway</html>", 502), "HTTP 502, expected 200"},
+		{"not JSON", body("<html>hello</html>", 200), "expected a JSON object, got text that is not JSON"},
+		{"expires_in as string", body(withField("expires_in", "31536000"), 200), `expires_in: expected a whole number of seconds, got a string "31536000"`},
+		{"scope as number", body(withField("scope", 42), 200), "scope: expected a string, got a number 42"},
+		{"truncated", body(`{"access_token":"abc","expires_in":315`, 200), "truncated JSON body"},
+		{"huge", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(200)
+			chunk := []byte(strings.Repeat(" ", 64<<10))
+			for i := 0; i < 64; i++ { // 4 MiB
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}, "larger than the 1 MiB"},
+		{"never answers", func(w http.ResponseWriter, r *http.Request) {
+			<-hang
+		}, "no answer within the deadline"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := serve(t, tc.h)
+			t.Cleanup(func() { close(hang) }) // runs before srv.Close
+			hang = make(chan struct{})
+			began := time.Now()
+			_, err := client(t, srv.URL).ClientCredentials(context.Background(), "offline_access")
+			took := time.Since(began)
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, "/realms/shasta/protocol/openid-connect/token") {
+				t.Fatalf("error %q: want it to contain %q and name the endpoint", msg, tc.want)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Fatalf("error is not one line: %q", msg)
+			}
+			if took > timeout+time.Second {
+				t.Fatalf("took %s, more than the deadline plus a second", took)
+			}
+		})
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + l.Addr().String()
+	l.Close()
+	_, err = client(t, addr).ClientCredentials(context.Background(), "offline_access")
+	if err == nil || !strings.Contains(err.Error(), "server unreachable") {
+		t.Fatalf("err = %v, want server unreachable", err)
+	}
+}
+
+func TestTLSVerificationFailure(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	_, err := client(t, srv.URL).ClientCredentials(context.Background(), "offline_access")
+	if err == nil || !strings.Contains(err.Error(), "TLS verification failed") || !strings.Contains(err.Error(), "KC_CA_FILE") {
+		t.Fatalf("err = %v, want a TLS verification failure naming KC_CA_FILE", err)
+	}
+}
+
+func TestDecodeJWTRejectsGarbage(t *testing.T) {
+	for _, tok := range []string{"", "a.b", "a.!!!.c", "a." + base64.RawURLEncoding.EncodeToString([]byte("[1]")) + ".c"} {
+		if _, err := DecodeJWT(tok); err == nil {
+			t.Errorf("DecodeJWT(%q) accepted garbage", tok)
+		}
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	body, _ := json.Marshal(goodBody())
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Parse(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func ExampleClient_Replay() {
+	c := NewClient(RealmEndpoints("https://api-gw-service-nmn.local/keycloak", "shasta"), "my-test-client", "s3cret", http.DefaultClient)
+	fmt.Println(c.Replay(Request{Grant: "client_credentials", Scope: "offline_access"}))
+	// Output: curl -s -d grant_type=client_credentials -d client_id=my-test-client -d client_secret="${CLIENT_SECRET}" -d scope=offline_access https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token | jq
+}
