@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds localhost/keycloak:VERSION without any registry: a Debian base made
+# with debootstrap (with Debian's JRE), and the official server distribution
+# fetched and checksum-verified by kcconform's own fetcher, laid out like the
+# official image (/opt/keycloak, ENTRYPOINT kc.sh, user 1000) and built once
+# with `kc.sh build`. A no-op when the image exists.
+#
+#   scripts/build-image.sh [VERSION]      (default: the harness's default version)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VERSION=${1:-${KC_VERSION:-$(sed -n 's/^const DefaultVersion = "\(.*\)"/\1/p' pkg/keycloak/keycloak.go)}}
+IMAGE=localhost/keycloak:$VERSION
+BASE=localhost/kcconform-debian-jre:bookworm
+WORK=${KC_IMAGE_WORK:-/var/tmp/kcconform-image}
+
+if podman image exists "$IMAGE"; then
+  echo "build-image: $IMAGE exists; nothing to do"
+  exit 0
+fi
+
+mkdir -p "$WORK"
+if ! podman image exists "$BASE"; then
+  echo "== build-image: debootstrap a Debian base with a JRE"
+  mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  rootfs=$WORK/rootfs
+  if [ ! -x "$rootfs/usr/bin/java" ]; then
+    rm -rf "$rootfs"
+    debootstrap --variant=minbase --include=openjdk-17-jre-headless,ca-certificates bookworm "$rootfs" $mirror >"$WORK/debootstrap.log" 2>&1 \
+      || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
+  fi
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - "$BASE" >/dev/null
+fi
+
+echo "== build-image: the Keycloak $VERSION distribution"
+archive=$(go run ./scripts/fetch-dist "$VERSION")
+ctx=$WORK/ctx-$VERSION
+rm -rf "$ctx" && mkdir -p "$ctx/keycloak"
+tar -xzf "$archive" -C "$ctx/keycloak" --strip-components=1
+cat >"$ctx/Containerfile" <<CF
+FROM $BASE
+COPY --chown=1000:0 keycloak /opt/keycloak
+RUN useradd --uid 1000 --gid 0 --home-dir /opt/keycloak --no-create-home keycloak \\
+ && /opt/keycloak/bin/kc.sh build --health-enabled=true \\
+ && rm -rf /opt/keycloak/data/tmp && chown -R 1000:0 /opt/keycloak
+USER 1000
+EXPOSE 8080 8443 9000
+LABEL org.opencontainers.image.title="Keycloak $VERSION (kcconform local build)" \\
+      io.kcconform.keycloak.version="$VERSION" \\
+      io.kcconform.keycloak.optimized="true"
+ENTRYPOINT ["/opt/keycloak/bin/kc.sh"]
+CF
+echo "== build-image: podman build $IMAGE"
+podman build --pull=never -t "$IMAGE" -f "$ctx/Containerfile" "$ctx" >"$WORK/build-$VERSION.log" 2>&1 \
+  || { tail -30 "$WORK/build-$VERSION.log" >&2; exit 1; }
+rm -rf "$ctx"
+echo "build-image: built $IMAGE"
