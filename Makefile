@@ -7,29 +7,43 @@ GINKGO_FLAGS := -r --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-
 	--poll-progress-after=120s --timeout=40m --output-dir=$(REPORTS)
 export KC_REPORT_DIR := $(abspath $(REPORTS))
 
-.PHONY: conformance test unit e2e vet bench fuzz clean-server clean
+.PHONY: conformance test unit e2e e2e-container vet bench fuzz clean-server clean
 
 ## conformance: the main job - the offline suite against the default target, then the verdict table.
+## The default target is container where a Docker API answers, else process.
 conformance:
 	@mkdir -p $(REPORTS)
-	@set +e; $(GINKGO) $(GINKGO_FLAGS) --json-report=conformance.json --junit-report=conformance.xml ./suites/offline; \
+	@set -e; if [ -z "$${KC_TARGET:-}" ]; then eval "$$(bash scripts/container-env.sh --detect)"; \
+	  elif [ "$$KC_TARGET" = container ]; then eval "$$(bash scripts/container-env.sh)"; fi; \
+	  set +e; $(GINKGO) $(GINKGO_FLAGS) --json-report=conformance.json --junit-report=conformance.xml ./suites/offline; \
 	  status=$$?; go run ./scripts/verdict $(REPORTS)/conformance.json; vstatus=$$?; \
 	  if [ $$status -ne 0 ] || [ $$vstatus -ne 0 ]; then exit 1; fi
 
-## test: vet, unit tests of pkg/, then every e2e suite.
-test: vet unit e2e
+## test: vet, unit tests of pkg/, every e2e suite on the process target, then the
+## offline suite, ExampleRun and the clean-up checks on the container target.
+test: vet unit e2e e2e-container
 
 vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	go vet ./...
 
+# ExampleRun needs a container engine: it runs in e2e-container.
 unit:
-	go test -count=1 ./pkg/... ./scripts/...
+	go test -count=1 -skip '^ExampleRun$$' ./pkg/... ./scripts/...
 
 e2e:
 	@mkdir -p $(REPORTS)
-	$(GINKGO) $(GINKGO_FLAGS) --json-report=e2e.json --junit-report=e2e.xml ./suites
+	KC_TARGET=process $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e.json --junit-report=e2e.xml ./suites
 	go run ./scripts/verdict $(REPORTS)/e2e.json
+
+e2e-container:
+	@mkdir -p $(REPORTS)
+	@set -e; eval "$$(bash scripts/container-env.sh)"; \
+	  echo "== container target: $$KC_IMAGE via $${DOCKER_HOST:-the default Docker socket}"; \
+	  go test -count=1 -run '^ExampleRun$$' -v ./pkg/kccontainer; \
+	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-container.json --junit-report=e2e-container.xml ./suites/offline; \
+	  go run ./scripts/verdict $(REPORTS)/e2e-container.json; \
+	  bash scripts/check-container-run.sh
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./pkg/...
