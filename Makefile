@@ -7,7 +7,7 @@ GINKGO_FLAGS := -r --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-
 	--poll-progress-after=120s --timeout=40m --output-dir=$(REPORTS)
 export KC_REPORT_DIR := $(abspath $(REPORTS))
 
-.PHONY: conformance test unit e2e e2e-container vet bench fuzz clean-server clean
+.PHONY: conformance test unit e2e e2e-container upgrade matrix vet bench fuzz clean-server clean
 
 ## conformance: the main job - the offline suite against the default target, then the verdict table.
 ## The default target is container where a Docker API answers, else process.
@@ -34,7 +34,7 @@ unit:
 e2e:
 	@mkdir -p $(REPORTS)
 	KC_TARGET=process $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e.json --junit-report=e2e.xml ./suites
-	go run ./scripts/verdict $(REPORTS)/e2e.json
+	go run ./scripts/verdict -summary $(REPORTS)/e2e.json
 
 e2e-container:
 	@mkdir -p $(REPORTS)
@@ -42,8 +42,22 @@ e2e-container:
 	  echo "== container target: $$KC_IMAGE via $${DOCKER_HOST:-the default Docker socket}"; \
 	  go test -count=1 -run '^ExampleRun$$' -v ./pkg/kccontainer; \
 	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-container.json --junit-report=e2e-container.xml ./suites/offline; \
-	  go run ./scripts/verdict $(REPORTS)/e2e-container.json; \
+	  go run ./scripts/verdict -summary $(REPORTS)/e2e-container.json; \
 	  bash scripts/check-container-run.sh
+
+## upgrade: an offline token issued by FROM refreshes after upgrading to TO on PostgreSQL.
+upgrade:
+	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 TO=26.7.3"; exit 2; fi
+	@mkdir -p $(REPORTS)
+	@set +e; KC_TARGET=process KC_UPGRADE_FROM=$(FROM) KC_UPGRADE_TO=$(TO) $(GINKGO) $(GINKGO_FLAGS) \
+	  --label-filter='upgrade && !selfcheck' --json-report=upgrade.json --junit-report=upgrade.xml ./suites/upgrade; \
+	  status=$$?; go run ./scripts/verdict -summary $(REPORTS)/upgrade.json; vstatus=$$?; \
+	  if [ $$status -ne 0 ] || [ $$vstatus -ne 0 ]; then exit 1; fi
+
+## matrix: the offline suite per version and the upgrade between consecutive versions, as one table.
+matrix:
+	@if [ -z "$(VERSIONS)" ]; then echo 'usage: make matrix VERSIONS="26.5.6 26.7.3"'; exit 2; fi
+	go run ./scripts/matrix -reports $(REPORTS)/matrix $(VERSIONS)
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./pkg/...

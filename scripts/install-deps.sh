@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what kcconform needs and the machine lacks: Go modules, Maven, a
-# JDK Keycloak supports, make and jq. Idempotent: a second run changes nothing.
+# JDK Keycloak supports, PostgreSQL's server, make and jq. Idempotent: a second run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,8 @@ command -v mvn >/dev/null || need+=(maven)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
 if ! ls /usr/lib/jvm/*/bin/java >/dev/null 2>&1; then need+=(openjdk-17-jdk-headless); fi
+# The restart and upgrade suites run Keycloak on a real PostgreSQL server.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing ${need[*]}; run as root or install them" >&2

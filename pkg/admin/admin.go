@@ -170,6 +170,20 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (http.Header, error) {
+	h, err := c.doOnce(ctx, method, path, in, out)
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && e.Cause == "" {
+		// A cached admin token can outlive its server (a restart, an
+		// upgrade): fetch a new one and try once more.
+		c.mu.Lock()
+		c.tok = nil
+		c.mu.Unlock()
+		return c.doOnce(ctx, method, path, in, out)
+	}
+	return h, err
+}
+
+func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (http.Header, error) {
 	tok, err := c.Token(ctx)
 	if err != nil {
 		return nil, err

@@ -191,3 +191,64 @@ func (c *Client) OfflineSessions(ctx context.Context, realm, userID, clientUUID 
 	err := c.Do(ctx, "GET", realmPath(realm, "users", userID, "offline-sessions", clientUUID), nil, &ss)
 	return ss, err
 }
+
+// UpdateClient reads a client's full representation, lets change edit it,
+// and writes it back.
+func (c *Client) UpdateClient(ctx context.Context, realm, clientUUID string, change func(rep map[string]any)) error {
+	var rep map[string]any
+	if err := c.Do(ctx, "GET", realmPath(realm, "clients", clientUUID), nil, &rep); err != nil {
+		return err
+	}
+	change(rep)
+	return c.Do(ctx, "PUT", realmPath(realm, "clients", clientUUID), rep, nil)
+}
+
+// UpdateRealm reads a realm's representation, lets change edit it, and
+// writes it back.
+func (c *Client) UpdateRealm(ctx context.Context, realm string, change func(rep map[string]any)) error {
+	var rep map[string]any
+	if err := c.Do(ctx, "GET", realmPath(realm), nil, &rep); err != nil {
+		return err
+	}
+	change(rep)
+	return c.Do(ctx, "PUT", realmPath(realm), rep, nil)
+}
+
+// PushRevocation pushes the realm's not-before to clients with an admin URL.
+func (c *Client) PushRevocation(ctx context.Context, realm string) error {
+	return c.Do(ctx, "POST", realmPath(realm, "push-revocation"), nil, nil)
+}
+
+// PushClientRevocation pushes a client's not-before to its admin URL.
+func (c *Client) PushClientRevocation(ctx context.Context, realm, clientUUID string) error {
+	return c.Do(ctx, "POST", realmPath(realm, "clients", clientUUID, "push-revocation"), nil, nil)
+}
+
+// LogoutUser removes a user's sessions and sets the user's not-before.
+func (c *Client) LogoutUser(ctx context.Context, realm, userID string) error {
+	return c.Do(ctx, "POST", realmPath(realm, "users", userID, "logout"), nil, nil)
+}
+
+// DeleteSession deletes one session; offline selects an offline session.
+func (c *Client) DeleteSession(ctx context.Context, realm, sessionID string, offline bool) error {
+	return c.Do(ctx, "DELETE", realmPath(realm, "sessions", sessionID)+fmt.Sprintf("?isOffline=%t", offline), nil, nil)
+}
+
+// RemoveOptionalClientScope takes an optional client scope (by name) from a
+// client.
+func (c *Client) RemoveOptionalClientScope(ctx context.Context, realm, clientUUID, scope string) error {
+	var scopes []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := c.Do(ctx, "GET", realmPath(realm, "clients", clientUUID, "optional-client-scopes"), nil, &scopes); err != nil {
+		return err
+	}
+	for _, s := range scopes {
+		if s.Name == scope {
+			return c.Do(ctx, "DELETE", realmPath(realm, "clients", clientUUID, "optional-client-scopes", s.ID), nil, nil)
+		}
+	}
+	return &Error{Method: "GET", Path: realmPath(realm, "clients", clientUUID, "optional-client-scopes"), Status: 404,
+		Body: fmt.Sprintf("client has no optional client scope %q", scope)}
+}

@@ -205,3 +205,20 @@ func ExpectNoError(err error, what string) {
 		Fail(redact.String(what + ": " + err.Error()))
 	}
 }
+
+// ExpectRefusal records a refusal in the verdict table and fails the spec
+// unless err is the token endpoint's OAuth error expected.
+func ExpectRefusal(step string, err error, status int, codes ...string) {
+	GinkgoHelper()
+	m := matchers.FailWithOAuthError(status, codes...)
+	pass, _ := m.Match(err)
+	sent := "a token (HTTP 200)"
+	if e, ok := tokenflow.AsError(err); ok {
+		sent = fmt.Sprintf("HTTP %d %s %q", e.Status, e.Code, e.Description)
+	} else if err != nil {
+		sent = err.Error()
+	}
+	expected := fmt.Sprintf("HTTP %d %s", status, strings.Join(codes, " or "))
+	Record(step, []contract.Check{{Promise: step, Expected: expected, Sent: sent, Pass: pass}})
+	Expect(err).To(m)
+}

@@ -34,12 +34,23 @@ type ProcessLauncher struct {
 	// Args and Env are extra runtime options and environment.
 	Args []string
 	Env  []string
-	// DataDir, when set, is the run directory to use (and keep): a restart on
-	// the same database passes the directory of the first start.
+	// Persistent keeps the run directory (with the dev-file database) and the
+	// ports across Stop, so that Start runs the same server again: a restart.
+	// Remove deletes the directory at the end.
+	Persistent bool
+	// DataDir is the run directory; set by the first Start when empty.
 	DataDir string
+	// HTTPPort and ManagementPort are chosen free at the first Start when 0.
+	// They stay the same on a restart, and an upgrade passes them on: tokens
+	// carry the issuer URL, port included.
+	HTTPPort, ManagementPort int
 	// Scheme is "http" (default) or "https"; for https, Args must name the
 	// certificate and key.
 	Scheme string
+	// AdminPassword is the bootstrap administrator's password, generated
+	// when empty. A server started on an existing database keeps the
+	// administrator it stored, so a restart or upgrade passes it on.
+	AdminPassword string
 }
 
 // buildKey names a cached build by its build-time options.
@@ -68,82 +79,133 @@ func (l *ProcessLauncher) Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	home, err := l.ensureBuild(ctx, dist, jdk)
+	home, runtimeArgs, err := l.ensureBuild(ctx, dist, jdk)
 	if err != nil {
 		return nil, err
 	}
 	runDir := l.DataDir
-	keep := runDir != ""
 	if runDir == "" {
 		if runDir, err = os.MkdirTemp("", "kcconform-kc-"); err != nil {
 			return nil, fmt.Errorf("keycloak: run dir: %w", err)
 		}
+		if l.Persistent {
+			l.DataDir = runDir
+		}
+	}
+	if _, err := os.Stat(filepath.Join(runDir, "bin", "kc.sh")); err != nil {
 		if err := linkTree(home, runDir); err != nil {
-			os.RemoveAll(runDir)
+			l.removeRun(runDir)
 			return nil, fmt.Errorf("keycloak: prepare run dir: %w", err)
 		}
 	}
-	srv, err := l.run(ctx, runDir, jdk)
-	if err != nil {
-		if !keep {
-			os.RemoveAll(runDir)
+	for _, p := range []*int{&l.HTTPPort, &l.ManagementPort} {
+		if *p == 0 {
+			if *p, err = FreePort(); err != nil {
+				return nil, err
+			}
 		}
+	}
+	srv, err := l.run(ctx, runDir, jdk, runtimeArgs)
+	if err != nil {
+		l.removeRun(runDir)
 		return nil, err
 	}
 	return srv, nil
 }
 
+// removeRun deletes a run directory unless it is to persist.
+func (l *ProcessLauncher) removeRun(dir string) {
+	if !l.Persistent {
+		os.RemoveAll(dir)
+	}
+}
+
+// Remove deletes a persistent run directory (its database included).
+func (l *ProcessLauncher) Remove() error {
+	if l.DataDir == "" {
+		return nil
+	}
+	err := os.RemoveAll(l.DataDir)
+	l.DataDir = ""
+	return err
+}
+
 // ensureBuild unpacks the distribution and runs kc.sh build once per version
-// and build options, keeping the result in the cache.
-func (l *ProcessLauncher) ensureBuild(ctx context.Context, dist *Dist, jdk JDK) (string, error) {
-	args := append([]string{"--health-enabled=true", "--cache=local"}, l.BuildArgs...)
+// and build options, keeping the result in the cache. It returns the build
+// and the runtime options that belong with it.
+func (l *ProcessLauncher) ensureBuild(ctx context.Context, dist *Dist, jdk JDK) (string, []string, error) {
+	args := append([]string{"--health-enabled=true"}, l.BuildArgs...)
 	if !hasPrefixArg(args, "--db=") {
 		args = append(args, "--db=dev-file")
 	}
 	home := filepath.Join(l.CacheDir, "builds", dist.Version+"-"+buildKey(l.BuildArgs)+fmt.Sprintf("-java%d", jdk.Major))
 	marker := filepath.Join(home, ".kcconform-built")
-	if _, err := os.Stat(marker); err == nil {
-		return home, nil
+	if b, err := os.ReadFile(marker); err == nil {
+		return home, runtimeArgsFor(string(b)), nil
 	}
 	if err := os.MkdirAll(filepath.Dir(home), 0o755); err != nil {
-		return "", fmt.Errorf("keycloak: cache dir: %w", err)
+		return "", nil, fmt.Errorf("keycloak: cache dir: %w", err)
 	}
 	unlock, err := lockFile(home + ".lock")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer unlock()
-	if _, err := os.Stat(marker); err == nil {
-		return home, nil
+	if b, err := os.ReadFile(marker); err == nil {
+		return home, runtimeArgsFor(string(b)), nil
 	}
 	tmp := home + ".tmp"
 	os.RemoveAll(tmp)
 	if err := verifySHA1(dist.Archive); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := extract(dist.Archive, tmp); err != nil {
 		os.RemoveAll(tmp)
-		return "", err
+		return "", nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(tmp, "bin", "kc.sh"), append([]string{"build"}, args...)...)
-	cmd.Env = append(os.Environ(), "JAVA_HOME="+jdk.Home)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	// A local cache (no cluster discovery) starts faster. It is a build
+	// option in recent versions and a runtime one in older ones: ask the
+	// distribution.
+	built := append([]string{"--cache=local"}, args...)
+	out, err := kcBuild(ctx, tmp, jdk, built)
+	if err != nil && strings.Contains(out, "not usable with build") {
+		built = args
+		out, err = kcBuild(ctx, tmp, jdk, built)
+	}
+	if err != nil {
 		os.RemoveAll(tmp)
-		return "", fmt.Errorf("keycloak: kc.sh build %s with Java %d: %w\n%s", strings.Join(args, " "), jdk.Major, err, tail(out.String(), 30))
+		return "", nil, fmt.Errorf("keycloak: kc.sh build %s with Java %d: %w\n%s", strings.Join(built, " "), jdk.Major, err, tail(out, 30))
 	}
 	os.RemoveAll(filepath.Join(tmp, "data"))
-	if err := os.WriteFile(filepath.Join(tmp, ".kcconform-built"), []byte(strings.Join(args, " ")+"\n"), 0o644); err != nil {
-		return "", err
+	record := strings.Join(built, " ") + "\n"
+	if err := os.WriteFile(filepath.Join(tmp, ".kcconform-built"), []byte(record), 0o644); err != nil {
+		return "", nil, err
 	}
 	os.RemoveAll(home)
 	if err := os.Rename(tmp, home); err != nil {
-		return "", fmt.Errorf("keycloak: cache build: %w", err)
+		return "", nil, fmt.Errorf("keycloak: cache build: %w", err)
 	}
-	return home, nil
+	return home, runtimeArgsFor(record), nil
+}
+
+func kcBuild(ctx context.Context, home string, jdk JDK, args []string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, filepath.Join(home, "bin", "kc.sh"), append([]string{"build"}, args...)...)
+	cmd.Env = append(os.Environ(), "JAVA_HOME="+jdk.Home)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// runtimeArgsFor gives the runtime options a build needs: the local cache
+// where the version did not take it at build time.
+func runtimeArgsFor(buildRecord string) []string {
+	if strings.Contains(buildRecord, "--cache=local") {
+		return nil
+	}
+	return []string{"--cache=local"}
 }
 
 func hasPrefixArg(args []string, prefix string) bool {
@@ -225,20 +287,16 @@ func BootstrapAdminEnv(version, user, password string) []string {
 	return []string{"KEYCLOAK_ADMIN=" + user, "KEYCLOAK_ADMIN_PASSWORD=" + password}
 }
 
-func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK) (*Server, error) {
-	httpPort, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
-	mgmtPort, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
+func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK, runtimeArgs []string) (*Server, error) {
+	httpPort, mgmtPort := l.HTTPPort, l.ManagementPort
 	scheme := l.Scheme
 	if scheme == "" {
 		scheme = "http"
 	}
-	password := GeneratePassword()
+	if l.AdminPassword == "" {
+		l.AdminPassword = GeneratePassword()
+	}
+	password := l.AdminPassword
 	args := []string{"start", "--optimized", "--http-host=127.0.0.1", "--hostname-strict=false",
 		fmt.Sprintf("--http-management-port=%d", mgmtPort)}
 	if scheme == "https" {
@@ -246,7 +304,7 @@ func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK) (*Ser
 	} else {
 		args = append(args, "--http-enabled=true", fmt.Sprintf("--http-port=%d", httpPort))
 	}
-	args = append(args, l.Args...)
+	args = append(append(args, runtimeArgs...), l.Args...)
 	logPath := filepath.Join(runDir, "server.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -267,7 +325,6 @@ func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK) (*Ser
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logFile.Close() }()
 
-	keep := l.DataDir != ""
 	info := Info{
 		Target:  TargetProcess,
 		Version: l.Version,
@@ -285,11 +342,7 @@ func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK) (*Ser
 		stopped = true
 		err := terminate(cmd, exited, 20*time.Second)
 		saveLog(logPath, l.LogDir, fmt.Sprintf("keycloak-%s-process-%d.log", l.Version, httpPort))
-		if !keep {
-			if rerr := os.RemoveAll(runDir); rerr != nil && err == nil {
-				err = fmt.Errorf("keycloak: remove run dir: %w", rerr)
-			}
-		}
+		l.removeRun(runDir)
 		return err
 	}
 	health := fmt.Sprintf("%s://127.0.0.1:%d/health/ready", scheme, mgmtPort)
@@ -306,9 +359,7 @@ func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK) (*Ser
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 		saveLog(logPath, l.LogDir, fmt.Sprintf("keycloak-%s-process-%d.log", l.Version, httpPort))
-		if !keep {
-			return os.RemoveAll(runDir)
-		}
+		l.removeRun(runDir)
 		return nil
 	}
 	return &Server{Info: info, stop: stop, kill: kill}, nil

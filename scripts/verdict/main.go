@@ -2,11 +2,14 @@
 // Ginkgo JSON report: each promise, what was expected, what the server sent,
 // and pass or fail. It exits 1 unless every spec passed.
 //
-//	go run ./scripts/verdict reports/conformance.json
+//	go run ./scripts/verdict [-summary] reports/conformance.json
+//
+// With -summary, a step whose promises were all kept takes one row.
 package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,16 +18,19 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/redact"
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: verdict REPORT.json")
+	summary := flag.Bool("summary", false, "one row for each step whose promises were all kept")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: verdict [-summary] REPORT.json")
 		os.Exit(2)
 	}
-	ok, err := run(os.Stdout, os.Args[1])
+	ok, err := run(os.Stdout, flag.Arg(0), *summary)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "verdict:", err)
 		os.Exit(2)
@@ -34,7 +40,7 @@ func main() {
 	}
 }
 
-func run(w io.Writer, path string) (bool, error) {
+func run(w io.Writer, path string, summary bool) (bool, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return false, err
@@ -43,11 +49,11 @@ func run(w io.Writer, path string) (bool, error) {
 	if err := json.Unmarshal(b, &reports); err != nil {
 		return false, fmt.Errorf("%s: expected a Ginkgo JSON report: %w", path, err)
 	}
-	return Print(w, reports), nil
+	return Print(w, reports, summary), nil
 }
 
 // Print writes the table and reports whether the run passed.
-func Print(w io.Writer, reports []types.Report) bool {
+func Print(w io.Writer, reports []types.Report, summary bool) bool {
 	var passed, failed, skipped, setupFailed int
 	var failures []string
 	servers := map[string]bool{}
@@ -63,6 +69,10 @@ func Print(w io.Writer, reports []types.Report) bool {
 				case framework.VerdictEntry:
 					var v framework.Verdict
 					if json.Unmarshal([]byte(e.Value.AsJSON), &v) != nil {
+						continue
+					}
+					if summary && allPass(v.Checks) {
+						fmt.Fprintf(tw, "%s\t%s\t%d promise(s)\tas the profile says\tas expected\tpass\n", suite, v.Step, len(v.Checks))
 						continue
 					}
 					for _, c := range v.Checks {
@@ -113,6 +123,15 @@ func Print(w io.Writer, reports []types.Report) bool {
 	fmt.Fprintf(w, "%d passed, %d failed, %d skipped\n", passed, failed, skipped)
 	fmt.Fprintln(w, "verdict:", verdict)
 	return ok
+}
+
+func allPass(cs []contract.Check) bool {
+	for _, c := range cs {
+		if !c.Pass {
+			return false
+		}
+	}
+	return true
 }
 
 func describeServer(js string) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -84,12 +83,12 @@ var _ = Describe("requests the server must refuse", Label(framework.LabelOffline
 	It("refuses a wrong client secret with 401", func(ctx SpecContext) {
 		bad := tokenflow.NewClient(realm.Client.Flow.Endpoints, realm.Client.ClientID, "kcconform-wrong-secret", realm.Client.Flow.HTTP)
 		_, err := bad.ClientCredentials(ctx, "offline_access")
-		expectRefusal("wrong client secret", err, http.StatusUnauthorized, f.Profile.BadSecretErrors...)
+		framework.ExpectRefusal("wrong client secret", err, http.StatusUnauthorized, f.Profile.BadSecretErrors...)
 	})
 
 	It("refuses a garbage refresh token with 400 invalid_grant", func(ctx SpecContext) {
 		_, err := realm.Client.Flow.Refresh(ctx, "kcconform-not-a-refresh-token")
-		expectRefusal("garbage refresh token", err, http.StatusBadRequest, "invalid_grant")
+		framework.ExpectRefusal("garbage refresh token", err, http.StatusBadRequest, "invalid_grant")
 	})
 
 	It("refuses a refresh token presented by another client with invalid_grant", Label(framework.LabelAdmin), func(ctx SpecContext) {
@@ -97,7 +96,7 @@ var _ = Describe("requests the server must refuse", Label(framework.LabelOffline
 		resp := f.GetOffline(ctx, realm.Client)
 		other := f.CreateClient(ctx, realm.Name, framework.ResourcePrefix+"other-"+framework.RunID)
 		_, err := other.Flow.Refresh(ctx, resp.RefreshToken)
-		expectRefusal("refresh token of another client", err, http.StatusBadRequest, "invalid_grant")
+		framework.ExpectRefusal("refresh token of another client", err, http.StatusBadRequest, "invalid_grant")
 
 		By("the token still refreshes for its own client")
 		_, err = realm.Client.Flow.Refresh(ctx, resp.RefreshToken)
@@ -118,7 +117,7 @@ var _ = Describe("requests the server must refuse", Label(framework.LabelOffline
 		if err == nil && resp.RefreshToken != "" {
 			DeferCleanup(c.Flow.Revoke, resp.RefreshToken)
 		}
-		expectRefusal("client without offline_access role", err, http.StatusBadRequest, "not_allowed", "invalid_scope")
+		framework.ExpectRefusal("client without offline_access role", err, http.StatusBadRequest, "not_allowed", "invalid_scope")
 	})
 })
 
@@ -133,26 +132,9 @@ var _ = Describe("revocation by an administrator", Label(framework.LabelOffline,
 		Expect(f.Admin.DeleteConsent(ctx, realm.Name, realm.Client.ServiceAccountID, realm.Client.ClientID)).To(Succeed())
 
 		_, err = realm.Client.Flow.Refresh(ctx, resp.RefreshToken)
-		expectRefusal("refresh after consent deleted", err, http.StatusBadRequest, "invalid_grant")
+		framework.ExpectRefusal("refresh after consent deleted", err, http.StatusBadRequest, "invalid_grant")
 		sessions, err = f.Admin.OfflineSessions(ctx, realm.Name, realm.Client.ServiceAccountID, realm.Client.UUID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(sessions).NotTo(ContainElement(HaveField("ID", resp.SessionState)), "the offline session is gone")
 	})
 })
-
-// expectRefusal records a refusal in the verdict table and fails the spec
-// unless err is the OAuth error expected.
-func expectRefusal(step string, err error, status int, codes ...string) {
-	GinkgoHelper()
-	m := matchers.FailWithOAuthError(status, codes...)
-	pass, _ := m.Match(err)
-	sent := "a token (HTTP 200)"
-	if e, ok := tokenflow.AsError(err); ok {
-		sent = fmt.Sprintf("HTTP %d %s %q", e.Status, e.Code, e.Description)
-	} else if err != nil {
-		sent = err.Error()
-	}
-	expected := fmt.Sprintf("HTTP %d %s", status, strings.Join(codes, " or "))
-	framework.Record(step, []contract.Check{{Promise: step, Expected: expected, Sent: sent, Pass: pass}})
-	Expect(err).To(m)
-}
