@@ -78,4 +78,3 @@ var _ = Describe("an offline token across a server restart", Label("restart"), f
 		}
 	}
 })
-

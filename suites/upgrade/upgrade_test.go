@@ -77,7 +77,7 @@ func upgradeAndRefresh(ctx context.Context, from, to string, between func(contex
 	}
 
 	next.Launcher.HTTPPort, next.Launcher.ManagementPort = old.Launcher.HTTPPort, old.Launcher.ManagementPort // tokens carry the issuer URL
-	next.Launcher.AdminPassword = old.Launcher.AdminPassword                                                 // the admin stored by FROM
+	next.Launcher.AdminPassword = old.Launcher.AdminPassword                                                  // the admin stored by FROM
 	f = next.Start(ctx)
 	Expect(f.Server.Version).To(Equal(to))
 	for i, c := range clients {
