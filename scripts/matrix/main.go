@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -80,6 +81,9 @@ func run(reports, name, target, report string, vars ...string) column {
 				}
 				continue
 			}
+			if filteredOut(s) {
+				continue
+			}
 			check := s.LeafNodeText
 			if len(s.ContainerHierarchyTexts) > 0 {
 				check = s.ContainerHierarchyTexts[0] + ": " + check
@@ -103,6 +107,12 @@ func run(reports, name, target, report string, vars ...string) column {
 	return c
 }
 
+// filteredOut reports a spec a label filter left out: skipped with no reason
+// (Skip() always gives one).
+func filteredOut(s types.SpecReport) bool {
+	return s.State == types.SpecStateSkipped && s.Failure.Message == ""
+}
+
 func printTable(w io.Writer, cols []column) bool {
 	var checks []string
 	seen := map[string]bool{}
@@ -114,6 +124,7 @@ func printTable(w io.Writer, cols []column) bool {
 			}
 		}
 	}
+	sort.Strings(checks)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	header := []string{"CHECK"}
 	for _, c := range cols {

@@ -1,0 +1,128 @@
+package admin
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"kcconform/pkg/transport"
+)
+
+const timeout = 500 * time.Millisecond
+
+// fakeKeycloak answers the admin token request and hands every admin call to
+// h; it stands in for what a real server cannot be made to do.
+func fakeKeycloak(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/realms/master/protocol/openid-connect/token", func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		if r.PostForm.Get("password") != "right" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant","error_description":"Invalid user credentials"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"access_token":"admin-token-abcdef","expires_in":60,"token_type":"Bearer"}`))
+	})
+	mux.HandleFunc("/admin/", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func client(t *testing.T, url, password string) *Client {
+	t.Helper()
+	hc, err := transport.New(transport.Options{Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(url, Credentials{Username: "admin", Password: password}, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestFailureModes(t *testing.T) {
+	var hang chan struct{}
+	cases := []struct {
+		name     string
+		password string
+		h        http.HandlerFunc
+		want     string
+	}{
+		{"wrong admin credentials", "wrong", func(http.ResponseWriter, *http.Request) {}, `admin token refused: invalid_grant "Invalid user credentials" (wrong admin credentials?)`},
+		{"realm missing", "right", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(404)
+			_, _ = w.Write([]byte(`{"error":"Realm not found."}`))
+		}, `GET /realms/shasta/clients?clientId=my-test-client: HTTP 404: {"error":"Realm not found."}`},
+		{"5xx", "right", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, "HTTP 503"},
+		{"not JSON", "right", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>login</html>")) }, "expected JSON"},
+		{"never answers", "right", func(http.ResponseWriter, *http.Request) { <-hang }, "no answer within the deadline"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakeKeycloak(t, tc.h)
+			hang = make(chan struct{})
+			t.Cleanup(func() { close(hang) }) // before srv.Close, which waits for the handler
+			began := time.Now()
+
+			_, err := client(t, srv.URL, tc.password).Client(context.Background(), "shasta", "my-test-client")
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Fatalf("error %q: want one line containing %q", msg, tc.want)
+			}
+			if strings.Contains(msg, "wrong") && tc.password == "wrong" && strings.Contains(msg, "password=wrong") {
+				t.Fatalf("the password leaked: %q", msg)
+			}
+			if d := time.Since(began); d > timeout+time.Second {
+				t.Fatalf("took %s", d)
+			}
+		})
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close()
+	_, err = client(t, url, "right").Realms(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "server unreachable") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A 401 on an admin call (a token that outlived a restart) is retried once
+// with a new token.
+func TestRetriesOnceWithANewToken(t *testing.T) {
+	calls := 0
+	srv := fakeKeycloak(t, func(w http.ResponseWriter, _ *http.Request) {
+		calls++
+		if calls == 1 {
+			w.WriteHeader(401)
+			return
+		}
+		_, _ = w.Write([]byte(`[{"realm":"master"}]`))
+	})
+	realms, err := client(t, srv.URL, "right").Realms(context.Background())
+	if err != nil || len(realms) != 1 || calls != 2 {
+		t.Fatalf("realms %v, err %v, calls %d", realms, err, calls)
+	}
+}
+
+func TestCredentialsNameTheMissingField(t *testing.T) {
+	if err := (Credentials{Username: "admin"}).Validate(); err == nil || !strings.HasPrefix(err.Error(), "KC_ADMIN_PASSWORD:") {
+		t.Fatalf("err = %v", err)
+	}
+}

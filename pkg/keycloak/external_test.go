@@ -1,0 +1,36 @@
+package keycloak
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExternalRealmMissing(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(404)
+		_, _ = w.Write([]byte(`{"error":"Realm does not exist"}`))
+	}))
+	defer srv.Close()
+	l := &ExternalLauncher{Config: Config{URL: srv.URL + "/keycloak", Timeout: time.Second,
+		Client: &ExistingClient{Realm: "shasta", ClientID: "my-test-client", Secret: "s"}}}
+	_, err := l.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "/keycloak/realms/shasta/.well-known/openid-configuration: HTTP 404") ||
+		!strings.Contains(err.Error(), "realm missing") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestExternalTLSUntrusted(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	l := &ExternalLauncher{Config: Config{URL: srv.URL, Timeout: time.Second,
+		Client: &ExistingClient{Realm: "shasta", ClientID: "c", Secret: "s"}}}
+	_, err := l.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "TLS verification failed") {
+		t.Fatalf("err = %v", err)
+	}
+}
