@@ -19,9 +19,9 @@ conformance:
 	  status=$$?; go run ./scripts/verdict $(REPORTS)/conformance.json; vstatus=$$?; \
 	  if [ $$status -ne 0 ] || [ $$vstatus -ne 0 ]; then exit 1; fi
 
-## test: vet, unit tests of pkg/, every e2e suite on the process target, then the
+## test: vet, unit tests, fuzzing, every e2e suite on the process target, then the
 ## offline suite, ExampleRun and the clean-up checks on the container target.
-test: vet unit e2e e2e-container
+test: vet unit fuzz e2e e2e-container
 
 vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
@@ -58,6 +58,16 @@ upgrade:
 matrix:
 	@if [ -z "$(VERSIONS)" ]; then echo 'usage: make matrix VERSIONS="26.5.6 26.7.3"'; exit 2; fi
 	go run ./scripts/matrix -reports $(REPORTS)/matrix $(VERSIONS)
+
+## clean-server: remove what earlier runs left on an external server (realms named kcconform-*).
+clean-server:
+	go run ./scripts/clean-server
+
+## fuzz: the fuzz targets of the token-response parser and the JWT claim decoding, FUZZTIME each.
+FUZZTIME ?= 20s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/tokenflow
+	go test -run '^$$' -fuzz '^FuzzDecodeJWT$$' -fuzztime $(FUZZTIME) ./pkg/tokenflow
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./pkg/...

@@ -155,9 +155,10 @@ func describeJSON(v []byte) string {
 			kind = "a number"
 		}
 	}
-	sample := redact.String(string(t))
-	if len(sample) > 60 {
-		sample = sample[:60] + "…"
+	// One line: the cause is printed in a single line of a report.
+	sample := strings.Join(strings.Fields(redact.String(string(t))), " ")
+	if r := []rune(sample); len(r) > 60 {
+		sample = string(r[:60]) + "…"
 	}
 	return fmt.Sprintf("%s %s", kind, sample)
 }

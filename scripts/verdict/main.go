@@ -54,7 +54,7 @@ func run(w io.Writer, path string, summary bool) (bool, error) {
 
 // Print writes the table and reports whether the run passed.
 func Print(w io.Writer, reports []types.Report, summary bool) bool {
-	var passed, failed, skipped, setupFailed int
+	var passed, failed, skipped, setupFailed, interrupted int
 	var failures []string
 	servers := map[string]bool{}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
@@ -94,6 +94,9 @@ func Print(w io.Writer, reports []types.Report, summary bool) bool {
 			switch {
 			case s.State == types.SpecStatePassed:
 				passed++
+			case s.State == types.SpecStateInterrupted:
+				interrupted++
+				failures = append(failures, fmt.Sprintf("[%s] %s: interrupted", suite, s.FullText()))
 			case s.State.Is(types.SpecStateFailureStates):
 				failed++
 				failures = append(failures, fmt.Sprintf("[%s] %s: %s", suite, s.FullText(), firstLines(s.Failure.Message, 6)))
@@ -112,15 +115,20 @@ func Print(w io.Writer, reports []types.Report, summary bool) bool {
 	for _, f := range failures {
 		fmt.Fprintln(w, redact.String("FAILED "+f))
 	}
-	ok := failed == 0 && setupFailed == 0 && passed > 0
+	ok := failed == 0 && setupFailed == 0 && interrupted == 0 && passed > 0
 	verdict := "PASS: the server keeps the procedure's promises"
 	switch {
+	case interrupted > 0:
+		verdict = fmt.Sprintf("FAIL: the run was interrupted (%d spec(s) cut short); it proves nothing either way", interrupted)
 	case failed > 0:
 		verdict = "FAIL: the server breaks a promise of the procedure (see the FAIL rows and FAILED specs)"
 	case setupFailed > 0:
 		verdict = "FAIL: the run could not complete (see FAILED set-up above)"
 	case passed == 0:
 		verdict = "FAIL: no spec ran"
+	}
+	if interrupted > 0 {
+		fmt.Fprintf(w, "%d interrupted\n", interrupted)
 	}
 	fmt.Fprintf(w, "%d passed, %d failed, %d skipped\n", passed, failed, skipped)
 	fmt.Fprintln(w, "verdict:", verdict)

@@ -7,15 +7,10 @@
 package selftest_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -38,81 +33,19 @@ var _ = SynchronizedBeforeSuite(func(ctx context.Context) []byte {
 	f = framework.Connect(ctx, data)
 }, NodeTimeout(10*time.Minute))
 
-func moduleRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-// run is one nested `make conformance`.
-type run struct {
-	exitCode int
-	output   string // stdout and stderr
-	reports  string // its reports folder
-}
-
-// conformance runs `make conformance` against this suite's server as an
-// external target with the given settings.
-func conformance(ctx context.Context, env map[string]string) run {
+func conformance(ctx context.Context, env map[string]string) framework.NestedRun {
 	GinkgoHelper()
-	reports := GinkgoT().TempDir()
-	cmd := exec.CommandContext(ctx, "make", "-s", "-C", moduleRoot(), "conformance", "REPORTS="+reports)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KC_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	env["KC_TARGET"] = "external"
-	env["KC_URL"] = f.Server.BaseURL
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		Expect(err).NotTo(HaveOccurred(), "run make conformance")
-	}
-	AddReportEntry("nested make conformance (exit "+itoa(code)+")", lastLines(out.String(), 40), ReportEntryVisibilityFailureOrVerbose)
-	return run{exitCode: code, output: out.String(), reports: reports}
+	return framework.Conformance(ctx, f.Server.BaseURL, env)
 }
 
 func adminEnv() map[string]string {
 	return map[string]string{"KC_ADMIN_USER": f.Server.Admin.Username, "KC_ADMIN_PASSWORD": f.Server.Admin.Password}
 }
 
-// jwt matches a signed JWT in clear text.
-var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+`)
-
-// expectNoLeak scans a run's output and every file of its reports for the
-// given secrets and for any JWT in clear text.
-func expectNoLeak(r run, secrets ...string) {
-	GinkgoHelper()
-	texts := map[string]string{"output": r.output}
-	Expect(filepath.Walk(r.reports, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		texts[p] = string(b)
-		return err
-	})).To(Succeed())
-	Expect(len(texts)).To(BeNumerically(">", 2), "the run wrote reports")
-	for name, text := range texts {
-		Expect(jwt.FindString(text)).To(BeEmpty(), "a token in clear text in %s", name)
-		for _, s := range secrets {
-			Expect(s).NotTo(BeEmpty())
-			Expect(strings.Contains(text, s)).To(BeFalse(), "a secret in clear text in %s", name)
-		}
-	}
-}
-
 // fixtureWith writes the standard realm fixture with changes applied.
 func fixtureWith(change func(realm map[string]any, client map[string]any)) string {
 	GinkgoHelper()
-	b, err := os.ReadFile(filepath.Join(moduleRoot(), "fixtures", "realms", "offline.json"))
+	b, err := os.ReadFile(filepath.Join(framework.ModuleRoot(), "fixtures", "realms", "offline.json"))
 	Expect(err).NotTo(HaveOccurred())
 	var realm map[string]any
 	Expect(json.Unmarshal(b, &realm)).To(Succeed())
@@ -138,12 +71,12 @@ func expectNoRealmsLeft(ctx context.Context) {
 var _ = Describe("make conformance against an external Keycloak", Serial, func() {
 	It("passes against a healthy server with admin credentials, leaving nothing behind and leaking nothing", func(ctx SpecContext) {
 		r := conformance(ctx, adminEnv())
-		Expect(r.exitCode).To(Equal(0), lastLines(r.output, 30))
-		Expect(r.output).To(MatchRegexp(`\d+ passed, 0 failed, 0 skipped`))
-		Expect(r.output).To(ContainSubstring("verdict: PASS"))
-		Expect(r.output).To(ContainSubstring("external target"))
+		Expect(r.ExitCode).To(Equal(0), framework.LastLines(r.Output, 30))
+		Expect(r.Output).To(MatchRegexp(`\d+ passed, 0 failed, 0 skipped`))
+		Expect(r.Output).To(ContainSubstring("verdict: PASS"))
+		Expect(r.Output).To(ContainSubstring("external target"))
 		expectNoRealmsLeft(ctx)
-		expectNoLeak(r, f.Server.Admin.Password)
+		framework.ExpectNoLeak(r, f.Server.Admin.Password)
 	}, SpecTimeout(10*time.Minute))
 
 	It("passes with only the realm, client id and secret of a client set up by hand, skipping the admin specs with a reason", func(ctx SpecContext) {
@@ -156,10 +89,10 @@ var _ = Describe("make conformance against an external Keycloak", Serial, func()
 		secret := c.Flow.ClientSecret
 
 		r := conformance(ctx, map[string]string{"KC_REALM": name, "KC_CLIENT_ID": c.ClientID, "KC_CLIENT_SECRET": secret})
-		Expect(r.exitCode).To(Equal(0), lastLines(r.output, 30))
-		Expect(r.output).To(MatchRegexp(`[1-9]\d* passed, 0 failed, [1-9]\d* skipped`))
-		Expect(r.output).To(ContainSubstring("verdict: PASS"))
-		expectNoLeak(r, secret, f.Server.Admin.Password)
+		Expect(r.ExitCode).To(Equal(0), framework.LastLines(r.Output, 30))
+		Expect(r.Output).To(MatchRegexp(`[1-9]\d* passed, 0 failed, [1-9]\d* skipped`))
+		Expect(r.Output).To(ContainSubstring("verdict: PASS"))
+		framework.ExpectNoLeak(r, secret, f.Server.Admin.Password)
 
 		By("the offline sessions it took were revoked again")
 		sessions, err := f.Admin.OfflineSessions(ctx, name, c.ServiceAccountID, c.UUID)
@@ -174,12 +107,12 @@ var _ = Describe("make conformance against an external Keycloak", Serial, func()
 		env := adminEnv()
 		env["KC_FIXTURE"] = fixture
 		r := conformance(ctx, env)
-		Expect(r.exitCode).NotTo(Equal(0))
-		Expect(r.output).To(ContainSubstring("expected expires_in 31536000 (the configured access token lifetime), server sent 300"))
-		Expect(r.output).To(MatchRegexp(`expires_in\s+31536000 \(the configured access token lifetime\)\s+300\s+FAIL`))
-		Expect(r.output).To(ContainSubstring("verdict: FAIL"))
+		Expect(r.ExitCode).NotTo(Equal(0))
+		Expect(r.Output).To(ContainSubstring("expected expires_in 31536000 (the configured access token lifetime), server sent 300"))
+		Expect(r.Output).To(MatchRegexp(`expires_in\s+31536000 \(the configured access token lifetime\)\s+300\s+FAIL`))
+		Expect(r.Output).To(ContainSubstring("verdict: FAIL"))
 		expectNoRealmsLeft(ctx)
-		expectNoLeak(r, f.Server.Admin.Password)
+		framework.ExpectNoLeak(r, f.Server.Admin.Password)
 	}, SpecTimeout(10*time.Minute))
 
 	It("fails naming refresh_expires_in and the value sent when the realm limits offline sessions (offlineSessionMaxLifespanEnabled)", func(ctx SpecContext) {
@@ -189,23 +122,10 @@ var _ = Describe("make conformance against an external Keycloak", Serial, func()
 		env := adminEnv()
 		env["KC_FIXTURE"] = fixture
 		r := conformance(ctx, env)
-		Expect(r.exitCode).NotTo(Equal(0))
-		Expect(r.output).To(MatchRegexp(`expected refresh_expires_in 0 \(offline refresh tokens do not expire\), server sent [1-9]\d*`))
-		Expect(r.output).To(ContainSubstring("verdict: FAIL"))
+		Expect(r.ExitCode).NotTo(Equal(0))
+		Expect(r.Output).To(MatchRegexp(`expected refresh_expires_in 0 \(offline refresh tokens do not expire\), server sent [1-9]\d*`))
+		Expect(r.Output).To(ContainSubstring("verdict: FAIL"))
 		expectNoRealmsLeft(ctx)
-		expectNoLeak(r, f.Server.Admin.Password)
+		framework.ExpectNoLeak(r, f.Server.Admin.Password)
 	}, SpecTimeout(10*time.Minute))
 })
-
-func lastLines(s string, n int) string {
-	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(ls) > n {
-		ls = ls[len(ls)-n:]
-	}
-	return strings.Join(ls, "\n")
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}

@@ -1,0 +1,110 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL
+	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL
+)
+
+// NestedRun is one `make conformance` run by a self-checking suite.
+type NestedRun struct {
+	ExitCode int
+	Output   string // stdout and stderr
+	Reports  string // its reports folder
+}
+
+// ModuleRoot is the kcconform checkout.
+func ModuleRoot() string {
+	return filepath.Join(filepath.Dir(FixturePath()), "..", "..")
+}
+
+// NestedCommand prepares `make conformance` against an external server at
+// baseURL with env, as a user would type it, in its own process group.
+func NestedCommand(ctx context.Context, baseURL string, env map[string]string) (*exec.Cmd, string, *bytes.Buffer) {
+	GinkgoHelper()
+	reports := GinkgoT().TempDir()
+	cmd := exec.CommandContext(ctx, "make", "-s", "-C", ModuleRoot(), "conformance", "REPORTS="+reports)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "KC_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "KC_TARGET=external", "KC_URL="+baseURL)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A cancelled spec interrupts the run as Ctrl-C would, so it cleans up.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
+	cmd.WaitDelay = time.Minute
+	return cmd, reports, &out
+}
+
+// Conformance runs `make conformance` to the end against an external server.
+func Conformance(ctx context.Context, baseURL string, env map[string]string) NestedRun {
+	GinkgoHelper()
+	cmd, reports, out := NestedCommand(ctx, baseURL, env)
+	err := cmd.Run()
+	return finish(err, reports, out)
+}
+
+func finish(err error, reports string, out *bytes.Buffer) NestedRun {
+	GinkgoHelper()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else {
+		Expect(err).NotTo(HaveOccurred(), "run make conformance")
+	}
+	AddReportEntry("nested make conformance (exit "+strconv.Itoa(code)+")", LastLines(out.String(), 40), ReportEntryVisibilityFailureOrVerbose)
+	return NestedRun{ExitCode: code, Output: out.String(), Reports: reports}
+}
+
+// jwtInClear matches a signed JWT in clear text.
+var jwtInClear = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+`)
+
+// ExpectNoLeak scans a run's output and every file of its reports for the
+// given secrets and for any JWT in clear text.
+func ExpectNoLeak(r NestedRun, secrets ...string) {
+	GinkgoHelper()
+	texts := map[string]string{"output": r.Output}
+	Expect(filepath.Walk(r.Reports, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		texts[p] = string(b)
+		return err
+	})).To(Succeed())
+	Expect(len(texts)).To(BeNumerically(">", 2), "the run wrote reports")
+	for name, text := range texts {
+		Expect(jwtInClear.FindString(text)).To(BeEmpty(), "a token in clear text in %s", name)
+		for _, s := range secrets {
+			Expect(s).NotTo(BeEmpty())
+			Expect(strings.Contains(text, s)).To(BeFalse(), "a secret in clear text in %s", name)
+		}
+	}
+}
+
+// LastLines returns the last n lines of s.
+func LastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}

@@ -1,0 +1,78 @@
+// Command clean-server removes what earlier kcconform runs left on a
+// Keycloak (a run killed with SIGKILL cannot clean up after itself): every
+// realm whose name starts with "kcconform-", with its clients and offline
+// sessions. It uses the same settings as the suites (KC_URL, KC_CA_FILE,
+// KC_ADMIN_*) and needs admin rights.
+//
+//	KC_URL=https://gw/keycloak KC_ADMIN_USER=admin KC_ADMIN_PASSWORD=... go run ./scripts/clean-server [-run RUNID] [-dry-run]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"kcconform/pkg/framework"
+	"kcconform/pkg/keycloak"
+	"kcconform/pkg/redact"
+)
+
+func main() {
+	run := flag.String("run", "", "remove only the objects of this run id (KC_RUN_ID)")
+	dry := flag.Bool("dry-run", false, "list what would be removed")
+	flag.Parse()
+	if err := clean(*run, *dry); err != nil {
+		fmt.Fprintln(os.Stderr, "clean-server:", redact.String(err.Error()))
+		os.Exit(1)
+	}
+}
+
+func clean(run string, dry bool) error {
+	getenv := func(k string) string {
+		if k == "KC_TARGET" {
+			return keycloak.TargetExternal
+		}
+		return os.Getenv(k)
+	}
+	cfg, err := keycloak.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Admin.Empty() {
+		return fmt.Errorf("KC_ADMIN_USER/KC_ADMIN_PASSWORD: expected admin credentials; without them the harness can only revoke the tokens it still holds, which it does at the end of every run")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := (&keycloak.ExternalLauncher{Config: cfg}).Start(ctx)
+	if err != nil {
+		return err
+	}
+	ac, err := srv.AdminClient()
+	if err != nil {
+		return err
+	}
+	realms, err := ac.Realms(ctx)
+	if err != nil {
+		return err
+	}
+	removed := 0
+	for _, r := range realms {
+		if !strings.HasPrefix(r, framework.ResourcePrefix) || (run != "" && !strings.Contains(r, "-"+run+"-")) {
+			continue
+		}
+		if dry {
+			fmt.Println("would remove realm", r)
+			continue
+		}
+		if err := ac.DeleteRealm(ctx, r); err != nil {
+			return err
+		}
+		removed++
+		fmt.Println("removed realm", r)
+	}
+	fmt.Printf("clean-server: %d realm(s) removed from %s\n", removed, cfg.URL)
+	return nil
+}
