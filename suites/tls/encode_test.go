@@ -12,7 +12,9 @@ type shared struct {
 	Certs  framework.Certs `json:"certs"`
 }
 
-func encodeShared(i keycloak.Info, c framework.Certs) ([]byte, error) { return stdjson.Marshal(shared{i, c}) }
+func encodeShared(i keycloak.Info, c framework.Certs) ([]byte, error) {
+	return stdjson.Marshal(shared{i, c})
+}
 
 func decodeShared(b []byte) (keycloak.Info, framework.Certs, error) {
 	var s shared
