@@ -7,7 +7,7 @@ GINKGO_FLAGS := -r --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-
 	--poll-progress-after=120s --timeout=40m --output-dir=$(REPORTS)
 export KC_REPORT_DIR := $(abspath $(REPORTS))
 
-.PHONY: conformance test unit e2e e2e-container upgrade matrix vet bench fuzz clean-server clean
+.PHONY: conformance test test-all unit e2e e2e-container upgrade matrix vet bench fuzz clean-server clean
 
 ## conformance: the main job - the offline suite against the default target, then the verdict table.
 ## The default target is container where a Docker API answers, else process.
@@ -20,8 +20,16 @@ conformance:
 	  if [ $$status -ne 0 ] || [ $$vstatus -ne 0 ]; then exit 1; fi
 
 ## test: vet, unit tests, fuzzing, every e2e suite on the process target, then the
-## offline suite, ExampleRun and the clean-up checks on the container target.
-test: vet unit fuzz e2e e2e-container
+## offline suite, ExampleRun and the clean-up checks on the container target. The
+## whole output and reports/ are then scanned for the run's own credentials.
+test:
+	@mkdir -p $(REPORTS)
+	@fp=$$(mktemp -d); set -o pipefail; \
+	  KC_LEAK_FINGERPRINTS=$$fp $(MAKE) --no-print-directory test-all 2>&1 | tee $(REPORTS)/test-output.log; status=$$?; \
+	  go run ./scripts/leakscan -fingerprints $$fp $(REPORTS) || status=1; \
+	  rm -rf $$fp; exit $$status
+
+test-all: vet unit fuzz e2e e2e-container
 
 vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)

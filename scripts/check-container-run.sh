@@ -32,5 +32,5 @@ check "no image pull was attempted (podman events, API service log)" test -z "$p
 [ -n "$left" ] && podman ps -a --filter label=io.kcconform=keycloak
 [ -n "$pulls" ] && echo "$pulls"
 [ "$code" -ne 0 ] || tail -20 "$tmp/out.log"
-echo "container checks: $passed passed, $failed failed"
+echo "checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

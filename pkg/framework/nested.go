@@ -15,6 +15,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL
 	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL
+
+	"kcconform/pkg/redact"
 )
 
 // NestedRun is one `make conformance` run by a self-checking suite.
@@ -36,7 +38,9 @@ func NestedCommand(ctx context.Context, baseURL string, env map[string]string) (
 	reports := GinkgoT().TempDir()
 	cmd := exec.CommandContext(ctx, "make", "-s", "-C", ModuleRoot(), "conformance", "REPORTS="+reports)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KC_") {
+		// The nested run gets only the settings given here, except that it
+		// records its credentials for the outer run's leak scan.
+		if !strings.HasPrefix(kv, "KC_") || strings.HasPrefix(kv, redact.FingerprintsEnv+"=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
@@ -91,7 +95,16 @@ func ExpectNoLeak(r NestedRun, secrets ...string) {
 		return err
 	})).To(Succeed())
 	Expect(len(texts)).To(BeNumerically(">", 2), "the run wrote reports")
+	var fp *redact.Fingerprints
+	if dir := os.Getenv(redact.FingerprintsEnv); dir != "" {
+		var err error
+		fp, err = redact.LoadFingerprints(dir)
+		Expect(err).NotTo(HaveOccurred())
+	}
 	for name, text := range texts {
+		if fp != nil {
+			Expect(fp.Scan(text)).To(BeEmpty(), "a credential of the run in clear text in %s", name)
+		}
 		Expect(jwtInClear.FindString(text)).To(BeEmpty(), "a token in clear text in %s", name)
 		for _, s := range secrets {
 			Expect(s).NotTo(BeEmpty())

@@ -75,8 +75,12 @@ func (r *Redactor) AddToken(tok string) {
 		return
 	}
 	r.mu.Lock()
+	known := r.tokens[tok]
 	r.tokens[tok] = true
 	r.mu.Unlock()
+	if !known {
+		record("token", tok)
+	}
 }
 
 // AddSecret registers a client secret or password; later output shows "***".
@@ -85,8 +89,12 @@ func (r *Redactor) AddSecret(s string) {
 		return
 	}
 	r.mu.Lock()
+	known := r.secrets[s]
 	r.secrets[s] = true
 	r.mu.Unlock()
+	if !known {
+		record("secret", s)
+	}
 }
 
 // String returns s with every registered credential and every JWT-shaped
