@@ -63,8 +63,10 @@ func Offline(p profile.Profile, clientID string, r *tokenflow.Response) []Check 
 	cs = append(cs,
 		check("refresh_expires_in", refreshExpiresText(p.RefreshExpiresIn), num(r.RefreshExpiresIn),
 			r.RefreshExpiresIn != nil && *r.RefreshExpiresIn == p.RefreshExpiresIn),
-		check("expires_in", fmt.Sprintf("%d (the configured access token lifetime)", p.ExpiresIn), num(r.ExpiresIn),
-			r.ExpiresIn != nil && *r.ExpiresIn == p.ExpiresIn),
+		// expires_in is what is left of the lifetime when the response is
+		// written: one second less when that crosses a second boundary.
+		check("expires_in", fmt.Sprintf("%d (the configured access token lifetime, or 1 s less)", p.ExpiresIn), num(r.ExpiresIn),
+			r.ExpiresIn != nil && *r.ExpiresIn <= p.ExpiresIn && *r.ExpiresIn >= p.ExpiresIn-1),
 		tokenType(p, r),
 	)
 	cs = append(cs, accessClaims(clientID, r)...)

@@ -67,3 +67,18 @@ func TestAbsentIsNotZero(t *testing.T) {
 	}
 	t.Fatal("a missing refresh_expires_in passed as 0")
 }
+
+func TestExpiresInAllowsTheSecondThatPassed(t *testing.T) {
+	for sent, pass := range map[int]bool{31536000: true, 31535999: true, 31535998: false, 31536001: false, 300: false} {
+		r := response(t, map[string]any{"expires_in": sent})
+		ok := true
+		for _, c := range Failed(Offline(profile.Documented(), "my-test-client", r)) {
+			if c.Promise == "expires_in" {
+				ok = false
+			}
+		}
+		if ok != pass {
+			t.Errorf("expires_in %d: pass %v, want %v", sent, ok, pass)
+		}
+	}
+}

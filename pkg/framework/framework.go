@@ -222,3 +222,28 @@ func ExpectRefusal(step string, err error, status int, codes ...string) {
 	Record(step, []contract.Check{{Promise: step, Expected: expected, Sent: sent, Pass: pass}})
 	Expect(err).To(m)
 }
+
+// DeclareServerSuite declares the suite-level nodes of a suite that runs
+// against one Keycloak: SynchronizedBeforeSuite starts (or connects to) the
+// server once and, with withRealm, gives each parallel process its own realm
+// named for suite; a failed spec gets the server log's tail. ready receives
+// them in every process. Use it as `var _ = framework.DeclareServerSuite(...)`.
+func DeclareServerSuite(suite string, withRealm bool, ready func(*Framework, *Realm)) bool {
+	var f *Framework
+	SynchronizedBeforeSuite(func(ctx context.Context) []byte {
+		return StartServer(ctx)
+	}, func(ctx context.Context, data []byte) {
+		f = Connect(ctx, data)
+		var r *Realm
+		if withRealm {
+			r = f.ProvisionRealm(ctx, suite)
+		}
+		ready(f, r)
+	}, NodeTimeout(10*time.Minute))
+	AfterEach(func() {
+		if CurrentSpecReport().Failed() {
+			f.AttachServerLog()
+		}
+	})
+	return true
+}

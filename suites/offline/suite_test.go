@@ -4,9 +4,7 @@
 package offline_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -24,15 +22,4 @@ func TestOffline(t *testing.T) {
 	RunSpecs(t, "kcconform: offline tokens")
 }
 
-var _ = SynchronizedBeforeSuite(func(ctx context.Context) []byte {
-	return framework.StartServer(ctx)
-}, func(ctx context.Context, data []byte) {
-	f = framework.Connect(ctx, data)
-	realm = f.ProvisionRealm(ctx, "offline")
-}, NodeTimeout(10*time.Minute))
-
-var _ = AfterEach(func() {
-	if CurrentSpecReport().Failed() {
-		f.AttachServerLog()
-	}
-})
+var _ = framework.DeclareServerSuite("offline", true, func(fw *framework.Framework, r *framework.Realm) { f, realm = fw, r })

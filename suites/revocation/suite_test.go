@@ -5,9 +5,7 @@
 package revocation_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -25,17 +23,4 @@ func TestRevocation(t *testing.T) {
 	RunSpecs(t, "kcconform: revocation")
 }
 
-var _ = SynchronizedBeforeSuite(func(ctx context.Context) []byte {
-	return framework.StartServer(ctx)
-}, func(ctx context.Context, data []byte) {
-	f = framework.Connect(ctx, data)
-	if f.Admin != nil {
-		realm = f.ProvisionRealm(ctx, "revocation")
-	}
-}, NodeTimeout(10*time.Minute))
-
-var _ = AfterEach(func() {
-	if CurrentSpecReport().Failed() {
-		f.AttachServerLog()
-	}
-})
+var _ = framework.DeclareServerSuite("revocation", true, func(fw *framework.Framework, r *framework.Realm) { f, realm = fw, r })

@@ -52,10 +52,24 @@ func interrupt(ctx context.Context, env map[string]string, halfWay func() bool) 
 	cmd, reports, out := framework.NestedCommand(ctx, f.Server.BaseURL, env)
 	Expect(cmd.Start()).To(Succeed())
 	pgid := cmd.Process.Pid
-	Eventually(ctx, halfWay).WithPolling(100*time.Millisecond).WithTimeout(4*time.Minute).Should(BeTrue(), "the run got half-way")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	exited := false
+	Eventually(ctx, func() bool {
+		select {
+		case err = <-done:
+			exited = true
+			StopTrying("the run ended before it got half-way:\n" + framework.LastLines(out.String(), 30)).Now()
+		default:
+		}
+		return halfWay()
+	}).WithPolling(100*time.Millisecond).WithTimeout(4*time.Minute).Should(BeTrue(), "the run got half-way")
 	By("interrupting the run with SIGINT")
 	Expect(syscall.Kill(-pgid, syscall.SIGINT)).To(Succeed())
-	err := cmd.Wait()
+	if !exited {
+		err = <-done
+	}
 	// make may exit before the suites have finished cleaning up.
 	Eventually(ctx, func() error { return syscall.Kill(-pgid, 0) }).WithTimeout(3*time.Minute).
 		Should(MatchError(syscall.ESRCH), "every process of the interrupted run exited")
