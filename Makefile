@@ -7,11 +7,11 @@ GINKGO_FLAGS := -r --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-
 	--poll-progress-after=120s --timeout=40m --output-dir=$(REPORTS)
 export KC_REPORT_DIR := $(abspath $(REPORTS))
 
-.PHONY: conformance test test-all unit e2e e2e-container upgrade matrix vet bench fuzz clean-server clean
+.PHONY: deps conformance test test-all unit e2e e2e-container upgrade matrix vet bench fuzz clean-server clean
 
 ## conformance: the main job - the offline suite against the default target, then the verdict table.
 ## The default target is container where a Docker API answers, else process.
-conformance:
+conformance: deps
 	@mkdir -p $(REPORTS)
 	@set -e; if [ -z "$${KC_TARGET:-}" ]; then eval "$$(bash scripts/container-env.sh --detect)"; \
 	  elif [ "$$KC_TARGET" = container ]; then eval "$$(bash scripts/container-env.sh)"; fi; \
@@ -22,7 +22,7 @@ conformance:
 ## test: vet, unit tests, fuzzing, every e2e suite on the process target, then the
 ## offline suite, ExampleRun and the clean-up checks on the container target. The
 ## whole output and reports/ are then scanned for the run's own credentials.
-test:
+test: deps
 	@mkdir -p $(REPORTS)
 	@fp=$$(mktemp -d); set -o pipefail; \
 	  KC_LEAK_FINGERPRINTS=$$fp $(MAKE) --no-print-directory test-all 2>&1 | tee $(REPORTS)/test-output.log; status=$$?; \
@@ -31,14 +31,18 @@ test:
 
 test-all: vet unit fuzz e2e e2e-container
 
+## deps: install what the machine lacks (idempotent; quiet when nothing is missing).
+deps:
+	@bash scripts/install-deps.sh >&2
+
 vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	go vet ./...
 
-# ExampleRun needs a container engine: it runs in e2e-container.
+# ExampleRun and TestRunImportsRealm need a container engine: they run in e2e-container.
 # Unit tests and fuzzing handle fake credentials: they record no fingerprints.
 unit:
-	env -u KC_LEAK_FINGERPRINTS go test -count=1 -skip '^ExampleRun$$' ./pkg/... ./scripts/...
+	env -u KC_LEAK_FINGERPRINTS go test -count=1 -skip '^(ExampleRun|TestRunImportsRealm)$$' ./pkg/... ./scripts/...
 
 e2e:
 	@mkdir -p $(REPORTS)
@@ -49,13 +53,13 @@ e2e-container:
 	@mkdir -p $(REPORTS)
 	@set -e; eval "$$(bash scripts/container-env.sh)"; \
 	  echo "== container target: $$KC_IMAGE via $${DOCKER_HOST:-the default Docker socket}"; \
-	  go test -count=1 -run '^ExampleRun$$' -v ./pkg/kccontainer; \
+	  go test -count=1 -run '^(ExampleRun|TestRunImportsRealm)$$' -v ./pkg/kccontainer; \
 	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-container.json --junit-report=e2e-container.xml ./suites/offline; \
 	  go run ./scripts/verdict -summary $(REPORTS)/e2e-container.json; \
 	  bash scripts/check-container-run.sh
 
 ## upgrade: an offline token issued by FROM refreshes after upgrading to TO on PostgreSQL.
-upgrade:
+upgrade: deps
 	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 TO=26.7.3"; exit 2; fi
 	@mkdir -p $(REPORTS)
 	@set +e; KC_TARGET=process KC_UPGRADE_FROM=$(FROM) KC_UPGRADE_TO=$(TO) $(GINKGO) $(GINKGO_FLAGS) \
@@ -64,7 +68,7 @@ upgrade:
 	  if [ $$status -ne 0 ] || [ $$vstatus -ne 0 ]; then exit 1; fi
 
 ## matrix: the offline suite per version and the upgrade between consecutive versions, as one table.
-matrix:
+matrix: deps
 	@if [ -z "$(VERSIONS)" ]; then echo 'usage: make matrix VERSIONS="26.5.6 26.7.3"'; exit 2; fi
 	go run ./scripts/matrix -reports $(REPORTS)/matrix $(VERSIONS)
 
@@ -75,8 +79,8 @@ clean-server:
 ## fuzz: the fuzz targets of the token-response parser and the JWT claim decoding, FUZZTIME each.
 FUZZTIME ?= 20s
 fuzz:
-	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/tokenflow
-	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzDecodeJWT$$' -fuzztime $(FUZZTIME) ./pkg/tokenflow
+	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/tokenflow
+	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzDecodeJWT$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/tokenflow
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./pkg/...

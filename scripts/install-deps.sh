@@ -22,5 +22,4 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 command -v go >/dev/null || { echo "install-deps: Go is not installed (expected go 1.26 on PATH)" >&2; exit 1; }
-echo "== go mod download"
 go mod download

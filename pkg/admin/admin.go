@@ -91,6 +91,7 @@ type Error struct {
 	Cause  string // set when no usable response arrived
 }
 
+// Error is the one-line cause.
 func (e *Error) Error() string {
 	if e.Status == 0 {
 		return fmt.Sprintf("keycloak admin: %s %s: %s", e.Method, e.Path, e.Cause)

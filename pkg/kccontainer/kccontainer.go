@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -212,7 +213,47 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 	if err := c.waitAdmin(ctx, s.startupTimeout); err != nil {
 		return c, err
 	}
+	// An import Keycloak skipped (wrong folder, a file it did not like) is
+	// silent: check that every imported realm exists.
+	for _, f := range s.realmFiles {
+		if err := c.checkImported(ctx, f); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
+}
+
+func (c *Container) checkImported(ctx context.Context, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("kccontainer: realm file: %w", err)
+	}
+	var rep struct {
+		Realm string `json:"realm"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil || rep.Realm == "" {
+		return fmt.Errorf("kccontainer: %s: expected a realm representation with a \"realm\" name", file)
+	}
+	base, err := c.BaseURL(ctx)
+	if err != nil {
+		return err
+	}
+	hc, err := transport.New(transport.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	ac, err := admin.New(base, c.AdminCredentials(), hc)
+	if err != nil {
+		return err
+	}
+	ok, err := ac.RealmExists(ctx, rep.Realm)
+	if err != nil {
+		return fmt.Errorf("kccontainer: check imported realm %q: %w", rep.Realm, err)
+	}
+	if !ok {
+		return fmt.Errorf("kccontainer: realm %q of %s was not imported at boot (see the server log)", rep.Realm, filepath.Base(file))
+	}
+	return nil
 }
 
 func (c *Container) waitAdmin(ctx context.Context, timeout time.Duration) error {

@@ -155,6 +155,7 @@ type Error struct {
 	err         error
 }
 
+// Error is the one-line cause.
 func (e *Error) Error() string {
 	switch {
 	case e.Status == 0:
