@@ -102,6 +102,10 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("keycloak admin: %s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Body)
 }
 
+// GomegaString is what Gomega prints for the error: its redacted one-line
+// cause, never its structure.
+func (e *Error) GomegaString() string { return redact.String(e.Error()) }
+
 // IsNotFound reports whether err is an admin call answered with 404.
 func IsNotFound(err error) bool {
 	var e *Error

@@ -17,6 +17,10 @@ import (
 	"kcconform/pkg/tokenflow"
 )
 
+// inFlightCreate is how long a realm create the harness gave up on may take
+// to land on the server.
+const inFlightCreate = 15 * time.Second
+
 // FixtureClientID is the client the procedure names, in the fixture realm.
 const FixtureClientID = "my-test-client"
 
@@ -67,11 +71,27 @@ func (f *Framework) ProvisionRealm(ctx context.Context, suite string) *Realm {
 	rep, err := RealmFixture(FixturePath(), name)
 	Expect(err).NotTo(HaveOccurred())
 	By("creating realm " + name + " from " + filepath.Base(FixturePath()))
-	// Registered before the call: a create that times out may still land.
+	created := false
+	// Registered before the call: a create that times out or is interrupted
+	// may still land on the server after our first DELETE answered 404, so
+	// then the clean-up watches for it a while and deletes it again.
 	DeferCleanup(func(ctx SpecContext) {
 		Expect(f.Admin.DeleteRealm(ctx, name)).To(Succeed(), "delete realm %s", name)
+		if created {
+			return
+		}
+		deadline := time.Now().Add(inFlightCreate)
+		for time.Now().Before(deadline) && ctx.Err() == nil {
+			exists, err := f.Admin.RealmExists(ctx, name)
+			Expect(err).NotTo(HaveOccurred())
+			if exists {
+				Expect(f.Admin.DeleteRealm(ctx, name)).To(Succeed(), "delete realm %s (its create landed late)", name)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
 	}, NodeTimeout(time.Minute))
 	ExpectNoError(f.Admin.CreateRealm(ctx, rep), "create realm "+name)
+	created = true
 	r := &Realm{Name: name, Owned: true}
 	r.Client = f.LookupClient(ctx, name, FixtureClientID)
 	return r

@@ -140,8 +140,8 @@ func (l *ProcessLauncher) ensureBuild(ctx context.Context, dist *Dist, jdk JDK) 
 	}
 	home := filepath.Join(l.CacheDir, "builds", dist.Version+"-"+buildKey(l.BuildArgs)+fmt.Sprintf("-java%d", jdk.Major))
 	marker := filepath.Join(home, ".kcconform-built")
-	if b, err := os.ReadFile(marker); err == nil {
-		return home, runtimeArgsFor(string(b)), nil
+	if _, err := os.Stat(marker); err == nil {
+		return home, localCache, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(home), 0o755); err != nil {
 		return "", nil, fmt.Errorf("keycloak: cache dir: %w", err)
@@ -151,8 +151,8 @@ func (l *ProcessLauncher) ensureBuild(ctx context.Context, dist *Dist, jdk JDK) 
 		return "", nil, err
 	}
 	defer unlock()
-	if b, err := os.ReadFile(marker); err == nil {
-		return home, runtimeArgsFor(string(b)), nil
+	if _, err := os.Stat(marker); err == nil {
+		return home, localCache, nil
 	}
 	tmp := home + ".tmp"
 	os.RemoveAll(tmp)
@@ -163,10 +163,10 @@ func (l *ProcessLauncher) ensureBuild(ctx context.Context, dist *Dist, jdk JDK) 
 		os.RemoveAll(tmp)
 		return "", nil, err
 	}
-	// A local cache (no cluster discovery) starts faster. It is a build
-	// option in recent versions and a runtime one in older ones: ask the
-	// distribution.
-	built := append([]string{"--cache=local"}, args...)
+	// A local cache (no cluster discovery) starts faster. Some versions take
+	// --cache at build time, others refuse it there: ask the distribution.
+	// It is given at start too (localCache), where every version takes it.
+	built := append(append([]string(nil), localCache...), args...)
 	out, err := kcBuild(ctx, tmp, jdk, built)
 	if err != nil && strings.Contains(out, "not usable with build") {
 		built = args
@@ -185,8 +185,12 @@ func (l *ProcessLauncher) ensureBuild(ctx context.Context, dist *Dist, jdk JDK) 
 	if err := os.Rename(tmp, home); err != nil {
 		return "", nil, fmt.Errorf("keycloak: cache build: %w", err)
 	}
-	return home, runtimeArgsFor(record), nil
+	return home, localCache, nil
 }
+
+// localCache is given at every start: a single node needs no cluster
+// discovery, and 26.7 ignores the build-time value.
+var localCache = []string{"--cache=local"}
 
 func kcBuild(ctx context.Context, home string, jdk JDK, args []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -197,15 +201,6 @@ func kcBuild(ctx context.Context, home string, jdk JDK, args []string) (string, 
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
-}
-
-// runtimeArgsFor gives the runtime options a build needs: the local cache
-// where the version did not take it at build time.
-func runtimeArgsFor(buildRecord string) []string {
-	if strings.Contains(buildRecord, "--cache=local") {
-		return nil
-	}
-	return []string{"--cache=local"}
 }
 
 func hasPrefixArg(args []string, prefix string) bool {

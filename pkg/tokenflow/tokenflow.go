@@ -122,8 +122,10 @@ func (c *Client) exchange(ctx context.Context, req Request, do func(context.Cont
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) || ex.status != http.StatusOK {
 		code, desc := oauthError(ex.body)
+		// Not wrapped: a RetrieveError holds the response and so the request,
+		// whose body carries the client secret and the refresh token.
 		return nil, &Error{Endpoint: c.Endpoints.Token, Status: ex.status, Code: code, Description: desc,
-			Body: redact.JSON(ex.body), Replay: replay, err: err}
+			Body: redact.JSON(ex.body), Replay: replay}
 	}
 	resp, perr := Parse(ex.body)
 	if perr != nil {
@@ -134,7 +136,7 @@ func (c *Client) exchange(ctx context.Context, req Request, do func(context.Cont
 		// x/oauth2 refused a body our parser accepted: it reads the body as a
 		// form unless the Content-Type says JSON.
 		return nil, &Error{Endpoint: c.Endpoints.Token, Status: ex.status, Body: redact.JSON(ex.body),
-			Cause: fmt.Sprintf("%v (Content-Type %q, expected application/json)", err, ex.contentType), Replay: replay, err: err}
+			Cause: fmt.Sprintf("%v (Content-Type %q, expected application/json)", err, ex.contentType), Replay: replay}
 	}
 	resp.Status = ex.status
 	resp.Replay = replay
@@ -169,8 +171,13 @@ func (e *Error) Error() string {
 	}
 }
 
-// Unwrap returns the underlying error.
+// Unwrap returns the underlying error (a transport or parse error; never
+// one that holds the request).
 func (e *Error) Unwrap() error { return e.err }
+
+// GomegaString is what Gomega prints for the error: its redacted one-line
+// cause, never its structure.
+func (e *Error) GomegaString() string { return redact.String(e.Error()) }
 
 // AsError returns err as *Error, if it is one.
 func AsError(err error) (*Error, bool) {

@@ -20,6 +20,7 @@ import (
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/postgres"
+	"kcconform/pkg/redact"
 	"kcconform/pkg/tokenflow"
 )
 
@@ -112,7 +113,7 @@ var _ = Describe("the upgrade path", Label("upgrade"), func() {
 			})
 		})
 		if msg != nil {
-			AddReportEntry("the upgrade spec's failure", msg.Error())
+			AddReportEntry("the upgrade spec's failure", redact.String(msg.Error()))
 		}
 		Expect(msg).To(MatchError(ContainSubstring(fmt.Sprintf("offline token issued by %s was refused after upgrade to %s: invalid_grant", from, to))))
 	}, SpecTimeout(15*time.Minute))
