@@ -6,6 +6,8 @@ PROCS ?= 2
 GINKGO_FLAGS := -r --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty --keep-going \
 	--poll-progress-after=120s --timeout=40m --output-dir=$(REPORTS)
 export KC_REPORT_DIR := $(abspath $(REPORTS))
+# The upgrade suite's default older version (suites/upgrade, DefaultFrom).
+UPGRADE_FROM := $(shell sed -n 's/^const DefaultFrom = "\(.*\)"/\1/p' suites/upgrade/upgrade_test.go)
 
 .PHONY: deps conformance test test-all unit e2e e2e-container upgrade matrix vet bench fuzz clean-server clean
 
@@ -13,8 +15,8 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 ## The default target is container where a Docker API answers, else process.
 conformance: deps
 	@mkdir -p $(REPORTS)
-	@set -e; if [ -z "$${KC_TARGET:-}" ]; then eval "$$(bash scripts/container-env.sh --detect)"; \
-	  elif [ "$$KC_TARGET" = container ]; then eval "$$(bash scripts/container-env.sh)"; fi; \
+	@set -e; if [ -z "$${KC_TARGET:-}" ]; then kcenv=$$(bash scripts/container-env.sh --detect); eval "$$kcenv"; \
+	  elif [ "$$KC_TARGET" = container ]; then kcenv=$$(bash scripts/container-env.sh); eval "$$kcenv"; fi; \
 	  set +e; $(GINKGO) $(GINKGO_FLAGS) --json-report=conformance.json --junit-report=conformance.xml ./suites/offline; \
 	  status=$$?; go run ./scripts/verdict $(REPORTS)/conformance.json; vstatus=$$?; \
 	  if [ $$status -ne 0 ] || [ $$vstatus -ne 0 ]; then exit 1; fi
@@ -51,10 +53,11 @@ e2e:
 
 e2e-container:
 	@mkdir -p $(REPORTS)
-	@set -e; eval "$$(bash scripts/container-env.sh)"; \
+	@set -e; kcenv=$$(KC_IMAGE_VERSIONS=$(UPGRADE_FROM) bash scripts/container-env.sh); eval "$$kcenv"; \
 	  echo "== container target: $$KC_IMAGE via $${DOCKER_HOST:-the default Docker socket}"; \
 	  go test -count=1 -run '^(ExampleRun|TestRunImportsRealm)$$' -v ./pkg/kccontainer; \
-	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-container.json --junit-report=e2e-container.xml ./suites/offline; \
+	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-container.json --junit-report=e2e-container.xml \
+	    ./suites/offline ./suites/restart ./suites/upgrade; \
 	  go run ./scripts/verdict -summary $(REPORTS)/e2e-container.json; \
 	  bash scripts/check-container-run.sh
 

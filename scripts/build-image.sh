@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# Builds localhost/keycloak:VERSION without any registry: a Debian base made
-# with debootstrap (with Debian's JRE), and the official server distribution
-# fetched and checksum-verified by kcconform's own fetcher, laid out like the
-# official image (/opt/keycloak, ENTRYPOINT kc.sh, user 1000) and built once
-# with `kc.sh build`. A no-op when the image exists.
+# Builds images without any registry, on a Debian base made with debootstrap
+# (Debian's JRE and PostgreSQL server):
+# - localhost/keycloak:VERSION: the official server distribution fetched and
+#   checksum-verified by kcconform's own fetcher, laid out like the official
+#   image (/opt/keycloak, ENTRYPOINT kc.sh, user 1000), built once with
+#   `kc.sh build`;
+# - localhost/postgres:PGVERSION (--postgres): Debian's PostgreSQL with an
+#   entrypoint that behaves like the official image's (POSTGRES_USER, ...).
+# A no-op when the image exists.
 #
 #   scripts/build-image.sh [VERSION]      (default: the harness's default version)
+#   scripts/build-image.sh --postgres
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VERSION=${1:-${KC_VERSION:-$(sed -n 's/^const DefaultVersion = "\(.*\)"/\1/p' pkg/keycloak/keycloak.go)}}
-IMAGE=localhost/keycloak:$VERSION
-BASE=localhost/kcconform-debian-jre:bookworm
+BASE=localhost/kcconform-debian:bookworm
 WORK=${KC_IMAGE_WORK:-/var/tmp/kcconform-image}
+POSTGRES=0
+if [ "${1:-}" = --postgres ]; then
+  POSTGRES=1
+  IMAGE=localhost/postgres:15
+else
+  VERSION=${1:-${KC_VERSION:-$(sed -n 's/^const DefaultVersion = "\(.*\)"/\1/p' pkg/keycloak/keycloak.go)}}
+  IMAGE=localhost/keycloak:$VERSION
+fi
 
 if podman image exists "$IMAGE"; then
   echo "build-image: $IMAGE exists; nothing to do"
@@ -21,17 +32,39 @@ fi
 
 mkdir -p "$WORK"
 if ! podman image exists "$BASE"; then
-  echo "== build-image: debootstrap a Debian base with a JRE"
+  echo "== build-image: debootstrap a Debian base with a JRE and PostgreSQL"
   mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   [ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
   rootfs=$WORK/rootfs
-  if [ ! -x "$rootfs/usr/bin/java" ]; then
+  if [ ! -x "$rootfs/usr/bin/java" ] || ! ls "$rootfs"/usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     rm -rf "$rootfs"
-    debootstrap --variant=minbase --include=openjdk-17-jre-headless,ca-certificates bookworm "$rootfs" $mirror >"$WORK/debootstrap.log" 2>&1 \
+    debootstrap --variant=minbase --include=openjdk-17-jre-headless,ca-certificates,postgresql bookworm "$rootfs" $mirror >"$WORK/debootstrap.log" 2>&1 \
       || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
   fi
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - "$BASE" >/dev/null
+fi
+
+if [ "$POSTGRES" = 1 ]; then
+  ctx=$WORK/ctx-postgres
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp scripts/images/postgres/docker-entrypoint.sh "$ctx/"
+  cat >"$ctx/Containerfile" <<CF
+FROM $BASE
+COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+RUN rm -rf /var/lib/postgresql/15/main /etc/postgresql && mkdir -p /var/lib/postgresql/data /var/run/postgresql \\
+ && chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql
+ENV PGDATA=/var/lib/postgresql/data
+EXPOSE 5432
+LABEL org.opencontainers.image.title="PostgreSQL from Debian (kcconform local build)"
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
+CMD ["postgres"]
+CF
+  podman build --pull=never -t "$IMAGE" -f "$ctx/Containerfile" "$ctx" >"$WORK/build-postgres.log" 2>&1 \
+    || { tail -30 "$WORK/build-postgres.log" >&2; exit 1; }
+  rm -rf "$ctx"
+  echo "build-image: built $IMAGE"
+  exit 0
 fi
 
 echo "== build-image: the Keycloak $VERSION distribution"

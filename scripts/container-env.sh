@@ -5,6 +5,9 @@
 # - else, as root on Debian: it sets up Podman's Docker API, builds
 #   localhost/keycloak:VERSION without a registry, and prints the settings
 #   testcontainers-go needs for them.
+# KC_IMAGE_VERSIONS names further Keycloak versions to build images of (the
+# upgrade suite's older version), and on Podman it builds PostgreSQL's image
+# for the restart and upgrade suites too.
 # With --detect it only chooses the default target, as kcconform does: the
 # container target where a Docker API answers, else the process target
 # (printing KC_TARGET=process and setting up nothing).
@@ -31,10 +34,14 @@ if api /_ping >/dev/null && ! api /version | grep -q '"Podman Engine"'; then
   exit 0
 fi
 sock=$(bash scripts/podman-setup.sh)
-bash scripts/build-image.sh "$VERSION" >&2
+for v in "$VERSION" ${KC_IMAGE_VERSIONS:-}; do
+  bash scripts/build-image.sh "$v" >&2
+done
+bash scripts/build-image.sh --postgres >&2
 cat <<ENV
 export DOCKER_HOST=$sock
 export TESTCONTAINERS_RYUK_DISABLED=true
 export TESTCONTAINERS_HOST_OVERRIDE=localhost
 export KC_IMAGE=\${KC_IMAGE:-localhost/keycloak:$VERSION}
+export KC_POSTGRES_IMAGE=\${KC_POSTGRES_IMAGE:-localhost/postgres:15}
 ENV

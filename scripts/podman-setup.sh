@@ -14,7 +14,8 @@ fi
 
 need=()
 for p in podman runc debootstrap; do
-  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  # dpkg -s succeeds for a removed package whose configuration remains.
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
   echo "== podman-setup: installing ${need[*]}" >&2

@@ -21,23 +21,46 @@ const (
 	DBPostgres = "postgres"
 )
 
-// Node is a Keycloak a spec starts, stops and starts again itself, for the
-// restart and upgrade suites: the process target, on its dev-file H2
-// database or on a real PostgreSQL server.
-type Node struct {
-	Launcher *keycloak.ProcessLauncher
-	Server   *keycloak.Server // nil while stopped
-	DB       *postgres.Server // nil on dev-file
+// Database is a PostgreSQL server for Keycloak: a local server from the
+// machine's packages (process target) or a container (container target).
+type Database interface {
+	// SQL runs statements against Keycloak's database and returns the output.
+	SQL(ctx context.Context, statements string) (string, error)
+	// Describe names the server for reports.
+	Describe() string
 }
 
-// RequireProcessTarget skips, with the reason, where KC_TARGET names a
-// server the harness cannot stop and start on its own database.
-func RequireProcessTarget() keycloak.Config {
+// Node is a Keycloak a spec starts, stops and starts again itself, for the
+// restart and upgrade suites, on its dev-file H2 database or on PostgreSQL:
+// a process (process target) or a container (container target).
+type Node struct {
+	Version string
+	Server  *keycloak.Server // nil while stopped
+	DB      Database         // nil on dev-file
+	backend nodeBackend
+}
+
+// nodeBackend is what differs between the targets.
+type nodeBackend interface {
+	start(ctx context.Context) (*keycloak.Server, error)
+	stop(ctx context.Context) error // gracefully, keeping the data
+	kill(ctx context.Context) error // SIGKILL, as a crash would, keeping the data
+	remove(ctx context.Context) error
+	// follow takes over the address and administrator of the node this one
+	// replaces (an upgrade): tokens carry the issuer URL, and the database
+	// keeps the administrator the first version created.
+	follow(ctx context.Context, prev nodeBackend) error
+}
+
+// RequireLifecycleTarget returns the settings where the harness can stop and
+// start the server on its database itself (process and container targets),
+// and skips, with the reason, on an external server.
+func RequireLifecycleTarget() keycloak.Config {
 	GinkgoHelper()
 	cfg, err := keycloak.FromEnv(os.Getenv)
 	ExpectNoError(err, "kcconform settings")
-	if cfg.Target != keycloak.TargetProcess {
-		Skip(fmt.Sprintf("stops and restarts the server on its database: needs KC_TARGET=process, not %s", cfg.Target))
+	if cfg.Target == keycloak.TargetExternal {
+		Skip("stops and restarts the server on its database: needs KC_TARGET=process or container, not external")
 	}
 	if cfg.LogDir == "" {
 		cfg.LogDir = ReportDir()
@@ -45,51 +68,76 @@ func RequireProcessTarget() keycloak.Config {
 	return cfg
 }
 
-// StartPostgres starts a PostgreSQL server for this spec and registers its
-// removal.
-func StartPostgres(ctx context.Context) *postgres.Server {
+// StartDatabase starts a PostgreSQL server for this spec, of the kind the
+// target uses, and registers its removal.
+func StartDatabase(ctx context.Context, cfg keycloak.Config) Database {
 	GinkgoHelper()
 	By("starting PostgreSQL")
+	if cfg.Target == keycloak.TargetContainer {
+		db, err := startPostgresContainer(ctx)
+		if db != nil {
+			DeferCleanup(func(ctx SpecContext) { Expect(db.terminate(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
+		}
+		ExpectNoError(err, "start PostgreSQL container")
+		return db
+	}
 	pg, err := postgres.Start(ctx)
 	ExpectNoError(err, "start PostgreSQL")
 	DeferCleanup(func(ctx SpecContext) { Expect(pg.Stop(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
-	return pg
+	return localDB{pg}
 }
 
-// NewNode prepares a Keycloak of version on db (pg for DBPostgres) with the
+type localDB struct{ *postgres.Server }
+
+func (d localDB) Describe() string { return fmt.Sprintf("PostgreSQL (127.0.0.1:%d)", d.Port) }
+
+// NewNode prepares a Keycloak of version, on db (nil: dev-file), with the
 // settings of cfg. Its stopping and the removal of its data are registered
 // with DeferCleanup.
-func NewNode(cfg keycloak.Config, version string, pg *postgres.Server) *Node {
+func NewNode(cfg keycloak.Config, version string, db Database) *Node {
+	GinkgoHelper()
 	cfg.Version = version
-	l := &keycloak.ProcessLauncher{Config: cfg, Persistent: true}
-	if pg != nil {
-		l.BuildArgs = []string{"--db=postgres"}
-		l.Env = pg.KeycloakEnv()
-	}
-	n := &Node{Launcher: l, DB: pg}
-	DeferCleanup(func(ctx SpecContext) {
-		if n.Server != nil {
-			Expect(n.Server.Stop(ctx)).To(Succeed())
+	n := &Node{Version: version, DB: db}
+	switch cfg.Target {
+	case keycloak.TargetContainer:
+		n.backend = newContainerBackend(cfg, db)
+	default:
+		l := &keycloak.ProcessLauncher{Config: cfg, Persistent: true}
+		if db != nil {
+			pg := db.(localDB)
+			l.BuildArgs = []string{"--db=postgres"}
+			l.Env = pg.KeycloakEnv()
 		}
-		Expect(l.Remove()).To(Succeed())
+		n.backend = &processBackend{l: l}
+	}
+	DeferCleanup(func(ctx SpecContext) {
+		Expect(n.backend.remove(ctx)).To(Succeed())
 	}, NodeTimeout(time.Minute))
 	return n
+}
+
+// Follow makes n take over prev's address and administrator: the upgrade
+// starts the new version where the old one ran.
+func (n *Node) Follow(ctx context.Context, prev *Node) {
+	GinkgoHelper()
+	Expect(prev.Server).To(BeNil(), "stop the node being replaced first")
+	ExpectNoError(n.backend.follow(ctx, prev.backend), "take over the address of Keycloak "+prev.Version)
 }
 
 // Start starts the node and returns a Framework for it.
 func (n *Node) Start(ctx context.Context) *Framework {
 	GinkgoHelper()
 	Expect(n.Server).To(BeNil(), "node already running")
-	By(fmt.Sprintf("starting Keycloak %s on %s", n.Launcher.Version, n.dbName()))
-	srv, err := n.Launcher.Start(ctx)
-	ExpectNoError(err, fmt.Sprintf("start Keycloak %s", n.Launcher.Version))
+	By(fmt.Sprintf("starting Keycloak %s on %s", n.Version, n.dbName()))
+	srv, err := n.backend.start(ctx)
+	ExpectNoError(err, fmt.Sprintf("start Keycloak %s", n.Version))
 	n.Server = srv
 	redact.Default.AddSecret(srv.Admin.Password)
 	p, err := profile.FromEnv(os.Getenv)
 	ExpectNoError(err, "kcconform profile")
 	ac, err := srv.AdminClient()
 	ExpectNoError(err, "admin client")
-	AddReportEntry(ServerEntry, ServerReport{Target: srv.Target, Version: srv.Version, URL: srv.BaseURL,
+	AddReportEntry(ServerEntry, ServerReport{Target: srv.Target, Version: srv.Version, Image: srv.Image, URL: srv.BaseURL,
 		BootSeconds: srv.BootTime.Seconds(), Profile: p, Admin: true, RunID: RunID})
 	return &Framework{Server: srv.Info, Profile: p, Admin: ac}
 }
@@ -97,24 +145,79 @@ func (n *Node) Start(ctx context.Context) *Framework {
 // Stop stops the node gracefully (SIGTERM), keeping its data.
 func (n *Node) Stop(ctx context.Context) {
 	GinkgoHelper()
-	By(fmt.Sprintf("stopping Keycloak %s gracefully", n.Launcher.Version))
+	By(fmt.Sprintf("stopping Keycloak %s gracefully", n.Version))
 	Expect(n.Server).NotTo(BeNil(), "node not running")
-	ExpectNoError(n.Server.Stop(ctx), "stop Keycloak")
+	ExpectNoError(n.backend.stop(ctx), "stop Keycloak")
 	n.Server = nil
 }
 
 // Kill stops the node with SIGKILL, as a crash would, keeping its data.
-func (n *Node) Kill() {
+func (n *Node) Kill(ctx context.Context) {
 	GinkgoHelper()
-	By(fmt.Sprintf("killing Keycloak %s (SIGKILL)", n.Launcher.Version))
+	By(fmt.Sprintf("killing Keycloak %s (SIGKILL)", n.Version))
 	Expect(n.Server).NotTo(BeNil(), "node not running")
-	ExpectNoError(n.Server.Kill(), "kill Keycloak")
+	ExpectNoError(n.backend.kill(ctx), "kill Keycloak")
 	n.Server = nil
 }
 
 func (n *Node) dbName() string {
 	if n.DB != nil {
-		return fmt.Sprintf("PostgreSQL (127.0.0.1:%d)", n.DB.Port)
+		return n.DB.Describe()
 	}
 	return "the dev-file H2 database"
+}
+
+// processBackend runs the node as a local process (ProcessLauncher).
+type processBackend struct {
+	l   *keycloak.ProcessLauncher
+	srv *keycloak.Server
+}
+
+func (b *processBackend) start(ctx context.Context) (*keycloak.Server, error) {
+	srv, err := b.l.Start(ctx)
+	b.srv = srv
+	return srv, err
+}
+
+func (b *processBackend) stop(ctx context.Context) error {
+	err := b.srv.Stop(ctx)
+	b.srv = nil
+	return err
+}
+
+func (b *processBackend) kill(context.Context) error {
+	err := b.srv.Kill()
+	b.srv = nil
+	return err
+}
+
+func (b *processBackend) remove(ctx context.Context) error {
+	if b.srv != nil {
+		if err := b.srv.Stop(ctx); err != nil {
+			return err
+		}
+		b.srv = nil
+	}
+	return b.l.Remove()
+}
+
+func (b *processBackend) follow(_ context.Context, prev nodeBackend) error {
+	p, ok := prev.(*processBackend)
+	if !ok {
+		return fmt.Errorf("cannot follow a %T", prev)
+	}
+	b.l.HTTPPort, b.l.ManagementPort, b.l.AdminPassword = p.l.HTTPPort, p.l.ManagementPort, p.l.AdminPassword
+	return nil
+}
+
+// RequireProcessTarget returns the settings where the harness runs Keycloak
+// as a local process it configures itself (HTTPS with a test-made
+// certificate), and skips, with the reason, elsewhere.
+func RequireProcessTarget() keycloak.Config {
+	GinkgoHelper()
+	cfg := RequireLifecycleTarget()
+	if cfg.Target != keycloak.TargetProcess {
+		Skip(fmt.Sprintf("configures the server's TLS itself: needs KC_TARGET=process, not %s", cfg.Target))
+	}
+	return cfg
 }

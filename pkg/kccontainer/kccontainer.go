@@ -210,7 +210,7 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 	}
 	// /health/ready has been seen to answer before the bootstrap admin
 	// existed: ready means an admin token can be obtained.
-	if err := c.waitAdmin(ctx, s.startupTimeout); err != nil {
+	if err := c.WaitReady(ctx); err != nil {
 		return c, err
 	}
 	// An import Keycloak skipped (wrong folder, a file it did not like) is
@@ -256,7 +256,11 @@ func (c *Container) checkImported(ctx context.Context, file string) error {
 	return nil
 }
 
-func (c *Container) waitAdmin(ctx context.Context, timeout time.Duration) error {
+// WaitReady waits, within the startup timeout, until an admin token can be
+// obtained: after Run, and after a stopped container is started again.
+// (testcontainers' Start already waited for /health/ready.)
+func (c *Container) WaitReady(ctx context.Context) error {
+	timeout := c.settings.startupTimeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	base, err := c.BaseURL(ctx)

@@ -118,3 +118,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.stop = nil
 	return stop(ctx)
 }
+
+// NewServer returns a Server for info, stopped by stop (nil: nothing to
+// stop). Launchers outside this package use it.
+func NewServer(info Info, stop func(context.Context) error) *Server {
+	return &Server{Info: info, stop: stop}
+}

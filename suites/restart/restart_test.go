@@ -14,7 +14,6 @@ import (
 
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
-	"kcconform/pkg/postgres"
 )
 
 func TestRestart(t *testing.T) {
@@ -42,10 +41,10 @@ var _ = Describe("an offline token across a server restart", Label("restart"), f
 				how = "a crash (SIGKILL)"
 			}
 			It(fmt.Sprintf("still refreshes under the contract after %s and a start on the same %s database", how, db), func(ctx SpecContext) {
-				cfg := framework.RequireProcessTarget()
-				var pg *postgres.Server
+				cfg := framework.RequireLifecycleTarget()
+				var pg framework.Database
 				if db == framework.DBPostgres {
-					pg = framework.StartPostgres(ctx)
+					pg = framework.StartDatabase(ctx, cfg)
 				}
 				node = framework.NewNode(cfg, cfg.Version, pg)
 				f := node.Start(ctx)
@@ -61,7 +60,7 @@ var _ = Describe("an offline token across a server restart", Label("restart"), f
 					time.Sleep(h2WriteDelay)
 				}
 				if crash {
-					node.Kill()
+					node.Kill(ctx)
 				} else {
 					node.Stop(ctx)
 				}

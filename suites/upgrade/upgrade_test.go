@@ -19,7 +19,6 @@ import (
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
-	"kcconform/pkg/postgres"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/tokenflow"
 )
@@ -50,11 +49,11 @@ const clientsPerUpgrade = 3
 
 // upgradeAndRefresh runs the upgrade path; between runs after FROM stopped
 // and before TO starts.
-func upgradeAndRefresh(ctx context.Context, from, to string, between func(context.Context, *postgres.Server)) {
+func upgradeAndRefresh(ctx context.Context, from, to string, between func(context.Context, framework.Database)) {
 	GinkgoHelper()
-	cfg := framework.RequireProcessTarget()
-	AddReportEntry("upgrade", fmt.Sprintf("from %s to %s on PostgreSQL", from, to))
-	pg := framework.StartPostgres(ctx)
+	cfg := framework.RequireLifecycleTarget()
+	AddReportEntry("upgrade", fmt.Sprintf("from %s to %s on PostgreSQL (%s target)", from, to, cfg.Target))
+	pg := framework.StartDatabase(ctx, cfg)
 	old := framework.NewNode(cfg, from, pg)
 	next := framework.NewNode(cfg, to, pg) // registered now: its stop runs after the realm's deletion
 
@@ -77,8 +76,7 @@ func upgradeAndRefresh(ctx context.Context, from, to string, between func(contex
 		between(ctx, pg)
 	}
 
-	next.Launcher.HTTPPort, next.Launcher.ManagementPort = old.Launcher.HTTPPort, old.Launcher.ManagementPort // tokens carry the issuer URL
-	next.Launcher.AdminPassword = old.Launcher.AdminPassword                                                  // the admin stored by FROM
+	next.Follow(ctx, old) // same issuer URL, and the administrator FROM stored
 	f = next.Start(ctx)
 	Expect(f.Server.Version).To(Equal(to))
 	for i, c := range clients {
@@ -106,7 +104,7 @@ var _ = Describe("the upgrade path", Label("upgrade"), func() {
 	It("can fail: with the offline sessions deleted from the database during the upgrade, it fails naming both versions", Label("selfcheck"), func(ctx SpecContext) {
 		from, to := versions()
 		msg := InterceptGomegaFailure(func() {
-			upgradeAndRefresh(ctx, from, to, func(ctx context.Context, pg *postgres.Server) {
+			upgradeAndRefresh(ctx, from, to, func(ctx context.Context, pg framework.Database) {
 				By("deleting the offline sessions from PostgreSQL")
 				_, err := pg.SQL(ctx, "delete from offline_client_session; delete from offline_user_session")
 				Expect(err).NotTo(HaveOccurred())
