@@ -25,9 +25,15 @@ else
   IMAGE=localhost/keycloak:$VERSION
 fi
 
+# REVISION changes when the image layout does: an image of an older layout
+# is rebuilt, one of this layout is left alone.
+REVISION=2
 if podman image exists "$IMAGE"; then
-  echo "build-image: $IMAGE exists; nothing to do"
-  exit 0
+  if [ "$(podman image inspect --format '{{ index .Labels "io.kcconform.image.revision" }}' "$IMAGE")" = "$REVISION" ]; then
+    echo "build-image: $IMAGE exists; nothing to do"
+    exit 0
+  fi
+  echo "== build-image: $IMAGE is of an older layout; rebuilding"
 fi
 
 mkdir -p "$WORK"
@@ -56,7 +62,7 @@ RUN rm -rf /var/lib/postgresql/15/main /etc/postgresql && mkdir -p /var/lib/post
  && chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql
 ENV PGDATA=/var/lib/postgresql/data
 EXPOSE 5432
-LABEL org.opencontainers.image.title="PostgreSQL from Debian (kcconform local build)"
+LABEL org.opencontainers.image.title="PostgreSQL from Debian (kcconform local build)" io.kcconform.image.revision="$REVISION"
 ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
 CMD ["postgres"]
 CF
@@ -77,12 +83,14 @@ FROM $BASE
 COPY --chown=1000:0 keycloak /opt/keycloak
 RUN useradd --uid 1000 --gid 0 --home-dir /opt/keycloak --no-create-home keycloak \\
  && /opt/keycloak/bin/kc.sh build --health-enabled=true \\
- && rm -rf /opt/keycloak/data/tmp && chown -R 1000:0 /opt/keycloak
+ && rm -rf /opt/keycloak/data/tmp && mkdir -p /opt/keycloak/data/import \\
+ && chown -R 1000:0 /opt/keycloak && chmod -R g+rwX /opt/keycloak
 USER 1000
 EXPOSE 8080 8443 9000
 LABEL org.opencontainers.image.title="Keycloak $VERSION (kcconform local build)" \\
       io.kcconform.keycloak.version="$VERSION" \\
-      io.kcconform.keycloak.optimized="true"
+      io.kcconform.keycloak.optimized="true" \\
+      io.kcconform.image.revision="$REVISION"
 ENTRYPOINT ["/opt/keycloak/bin/kc.sh"]
 CF
 echo "== build-image: podman build $IMAGE"

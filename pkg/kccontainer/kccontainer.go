@@ -159,9 +159,11 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 	} else {
 		optimized = imageOptimized(ctx, img)
 	}
-	cmd := []string{"start-dev", "--health-enabled=true"}
+	// --http-host: in start-dev, 26.7 listens on localhost only, which a
+	// mapped port cannot reach.
+	cmd := []string{"start-dev", "--health-enabled=true", "--http-host=0.0.0.0"}
 	if optimized {
-		cmd = []string{"start", "--optimized", "--http-enabled=true", "--hostname-strict=false"}
+		cmd = []string{"start", "--optimized", "--http-enabled=true", "--http-host=0.0.0.0", "--hostname-strict=false"}
 	}
 	env := map[string]string{
 		"KC_BOOTSTRAP_ADMIN_USERNAME": s.adminUser,
