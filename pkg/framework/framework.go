@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL
-	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
 
 	"kcconform/pkg/admin"
 	"kcconform/pkg/contract"
@@ -59,7 +59,7 @@ type Framework struct {
 
 // StartServer is the first function of SynchronizedBeforeSuite: it starts
 // (or connects to) the Keycloak that KC_TARGET selects, registers its
-// stopping with DeferCleanup, and returns it encoded for every process.
+// stopping with ginkgo.DeferCleanup, and returns it encoded for every process.
 func StartServer(ctx context.Context) []byte {
 	cfg, err := keycloak.FromEnv(os.Getenv)
 	ExpectNoError(err, "kcconform settings")
@@ -68,11 +68,11 @@ func StartServer(ctx context.Context) []byte {
 	}
 	l, err := cfg.Launcher()
 	ExpectNoError(err, "kcconform settings")
-	By(fmt.Sprintf("starting Keycloak %s (%s target)", cfg.Version, cfg.Target))
+	ginkgo.By(fmt.Sprintf("starting Keycloak %s (%s target)", cfg.Version, cfg.Target))
 	srv, err := l.Start(ctx)
-	DeferCleanup(func(ctx SpecContext) {
-		Expect(srv.Stop(ctx)).To(Succeed())
-	}, NodeTimeout(time.Minute))
+	ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
+		gomega.Expect(srv.Stop(ctx)).To(gomega.Succeed())
+	}, ginkgo.NodeTimeout(time.Minute))
 	ExpectNoError(err, "start Keycloak")
 	return srv.Info.Marshal()
 }
@@ -82,7 +82,7 @@ func StartServer(ctx context.Context) []byte {
 // admin API. It records the server in the report.
 func Connect(ctx context.Context, data []byte) *Framework {
 	info, err := keycloak.UnmarshalInfo(data)
-	Expect(err).NotTo(HaveOccurred())
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	redact.Default.AddSecret(info.Admin.Password)
 	redact.Default.AddSecret(info.Admin.ClientSecret)
 	if info.Client != nil {
@@ -93,15 +93,15 @@ func Connect(ctx context.Context, data []byte) *Framework {
 	f := &Framework{Server: info, Profile: p}
 	if info.HasAdmin() {
 		f.Admin, err = info.AdminClient()
-		Expect(err).NotTo(HaveOccurred())
+		gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	}
-	AddReportEntry(ServerEntry, ServerReport{
+	ginkgo.AddReportEntry(ServerEntry, ServerReport{
 		Target: info.Target, Version: info.Version, Image: info.Image, URL: info.BaseURL,
 		BootSeconds: info.BootTime.Seconds(), Profile: p, Admin: info.HasAdmin(),
 		InsecureSkipVerify: info.InsecureSkipVerify, RunID: RunID,
 	})
 	if info.InsecureSkipVerify {
-		AddReportEntry("WARNING", "TLS VERIFICATION IS OFF (KC_INSECURE_SKIP_VERIFY=true): this run proves nothing about the server's identity")
+		ginkgo.AddReportEntry("WARNING", "TLS VERIFICATION IS OFF (KC_INSECURE_SKIP_VERIFY=true): this run proves nothing about the server's identity")
 	}
 	return f
 }
@@ -142,13 +142,13 @@ func ReportDir() string {
 // client's credentials are known, saying why.
 func (f *Framework) RequireAdmin() {
 	if f.Admin == nil {
-		Skip("needs admin rights on the server: set KC_ADMIN_USER/KC_ADMIN_PASSWORD (or KC_ADMIN_CLIENT_ID/KC_ADMIN_CLIENT_SECRET)")
+		ginkgo.Skip("needs admin rights on the server: set KC_ADMIN_USER/KC_ADMIN_PASSWORD (or KC_ADMIN_CLIENT_ID/KC_ADMIN_CLIENT_SECRET)")
 	}
 }
 
 // Record adds a step's checks to the report for the verdict table.
 func Record(step string, checks []contract.Check) {
-	AddReportEntry(VerdictEntry, Verdict{Step: step, Checks: checks})
+	ginkgo.AddReportEntry(VerdictEntry, Verdict{Step: step, Checks: checks})
 }
 
 // Verdict is one step's checks in the report.
@@ -173,12 +173,12 @@ func (v Verdict) String() string {
 // ExpectKept records checks under step and fails the spec, naming every
 // broken promise and what the server sent, unless all passed.
 func ExpectKept(step string, resp *tokenflow.Response, checks []contract.Check) {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	Record(step, checks)
 	if failed := contract.Failed(checks); len(failed) > 0 {
-		AddReportEntry("replay", ReplayEntry(resp.Replay, resp.Redacted()), ReportEntryVisibilityFailureOrVerbose)
+		ginkgo.AddReportEntry("replay", ReplayEntry(resp.Replay, resp.Redacted()), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	}
-	Expect(checks).To(matchers.KeepPromises(), "%s: %s", step, resp.Redacted())
+	gomega.Expect(checks).To(matchers.KeepPromises(), "%s: %s", step, resp.Redacted())
 }
 
 // ReplayEntry is the report text that lets a developer send the failed
@@ -193,23 +193,23 @@ func (f *Framework) AttachServerLog() {
 		return
 	}
 	if t := keycloak.TailFile(f.Server.LogFile, 60); t != "" {
-		AddReportEntry("server log (last 60 lines, redacted)", redact.String(t), ReportEntryVisibilityFailureOrVerbose)
+		ginkgo.AddReportEntry("server log (last 60 lines, redacted)", redact.String(t), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	}
 }
 
 // ExpectNoError fails the spec with a plain "what: cause" message (already
 // redacted) instead of a dump of the error's structure.
 func ExpectNoError(err error, what string) {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	if err != nil {
-		Fail(redact.String(what + ": " + err.Error()))
+		ginkgo.Fail(redact.String(what + ": " + err.Error()))
 	}
 }
 
 // ExpectRefusal records a refusal in the verdict table and fails the spec
 // unless err is the token endpoint's OAuth error expected.
 func ExpectRefusal(step string, err error, status int, codes ...string) {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	m := matchers.FailWithOAuthError(status, codes...)
 	pass, _ := m.Match(err)
 	sent := "a token (HTTP 200)"
@@ -220,17 +220,17 @@ func ExpectRefusal(step string, err error, status int, codes ...string) {
 	}
 	expected := fmt.Sprintf("HTTP %d %s", status, strings.Join(codes, " or "))
 	Record(step, []contract.Check{{Promise: step, Expected: expected, Sent: sent, Pass: pass}})
-	Expect(err).To(m)
+	gomega.Expect(err).To(m)
 }
 
 // DeclareServerSuite declares the suite-level nodes of a suite that runs
-// against one Keycloak: SynchronizedBeforeSuite starts (or connects to) the
+// against one Keycloak: ginkgo.SynchronizedBeforeSuite starts (or connects to) the
 // server once and, with withRealm, gives each parallel process its own realm
 // named for suite; a failed spec gets the server log's tail. ready receives
 // them in every process. Use it as `var _ = framework.DeclareServerSuite(...)`.
 func DeclareServerSuite(suite string, withRealm bool, ready func(*Framework, *Realm)) bool {
 	var f *Framework
-	SynchronizedBeforeSuite(func(ctx context.Context) []byte {
+	ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) []byte {
 		return StartServer(ctx)
 	}, func(ctx context.Context, data []byte) {
 		f = Connect(ctx, data)
@@ -239,9 +239,9 @@ func DeclareServerSuite(suite string, withRealm bool, ready func(*Framework, *Re
 			r = f.ProvisionRealm(ctx, suite)
 		}
 		ready(f, r)
-	}, NodeTimeout(10*time.Minute))
-	AfterEach(func() {
-		if CurrentSpecReport().Failed() {
+	}, ginkgo.NodeTimeout(10*time.Minute))
+	ginkgo.AfterEach(func() {
+		if ginkgo.CurrentSpecReport().Failed() {
 			f.AttachServerLog()
 		}
 	})

@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL
-	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
 
 	"kcconform/pkg/redact"
 )
@@ -34,8 +34,8 @@ func ModuleRoot() string {
 // NestedCommand prepares `make conformance` against an external server at
 // baseURL with env, as a user would type it, in its own process group.
 func NestedCommand(ctx context.Context, baseURL string, env map[string]string) (*exec.Cmd, string, *bytes.Buffer) {
-	GinkgoHelper()
-	reports := GinkgoT().TempDir()
+	ginkgo.GinkgoHelper()
+	reports := ginkgo.GinkgoT().TempDir()
 	cmd := exec.CommandContext(ctx, "make", "-s", "-C", ModuleRoot(), "conformance", "REPORTS="+reports)
 	for _, kv := range os.Environ() {
 		// The nested run gets only the settings given here, except that it
@@ -59,22 +59,22 @@ func NestedCommand(ctx context.Context, baseURL string, env map[string]string) (
 
 // Conformance runs `make conformance` to the end against an external server.
 func Conformance(ctx context.Context, baseURL string, env map[string]string) NestedRun {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	cmd, reports, out := NestedCommand(ctx, baseURL, env)
 	err := cmd.Run()
 	return finish(err, reports, out)
 }
 
 func finish(err error, reports string, out *bytes.Buffer) NestedRun {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else {
-		Expect(err).NotTo(HaveOccurred(), "run make conformance")
+		gomega.Expect(err).NotTo(gomega.HaveOccurred(), "run make conformance")
 	}
-	AddReportEntry("nested make conformance (exit "+strconv.Itoa(code)+")", LastLines(out.String(), 40), ReportEntryVisibilityFailureOrVerbose)
+	ginkgo.AddReportEntry("nested make conformance (exit "+strconv.Itoa(code)+")", LastLines(out.String(), 40), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	return NestedRun{ExitCode: code, Output: out.String(), Reports: reports}
 }
 
@@ -84,31 +84,31 @@ var jwtInClear = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,
 // ExpectNoLeak scans a run's output and every file of its reports for the
 // given secrets and for any JWT in clear text.
 func ExpectNoLeak(r NestedRun, secrets ...string) {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	texts := map[string]string{"output": r.Output}
-	Expect(filepath.Walk(r.Reports, func(p string, fi os.FileInfo, err error) error {
+	gomega.Expect(filepath.Walk(r.Reports, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {
 			return err
 		}
 		b, err := os.ReadFile(p)
 		texts[p] = string(b)
 		return err
-	})).To(Succeed())
-	Expect(len(texts)).To(BeNumerically(">", 2), "the run wrote reports")
+	})).To(gomega.Succeed())
+	gomega.Expect(len(texts)).To(gomega.BeNumerically(">", 2), "the run wrote reports")
 	var fp *redact.Fingerprints
 	if dir := os.Getenv(redact.FingerprintsEnv); dir != "" {
 		var err error
 		fp, err = redact.LoadFingerprints(dir)
-		Expect(err).NotTo(HaveOccurred())
+		gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	}
 	for name, text := range texts {
 		if fp != nil {
-			Expect(fp.Scan(text)).To(BeEmpty(), "a credential of the run in clear text in %s", name)
+			gomega.Expect(fp.Scan(text)).To(gomega.BeEmpty(), "a credential of the run in clear text in %s", name)
 		}
-		Expect(jwtInClear.FindString(text)).To(BeEmpty(), "a token in clear text in %s", name)
+		gomega.Expect(jwtInClear.FindString(text)).To(gomega.BeEmpty(), "a token in clear text in %s", name)
 		for _, s := range secrets {
-			Expect(s).NotTo(BeEmpty())
-			Expect(strings.Contains(text, s)).To(BeFalse(), "a secret in clear text in %s", name)
+			gomega.Expect(s).NotTo(gomega.BeEmpty())
+			gomega.Expect(strings.Contains(text, s)).To(gomega.BeFalse(), "a secret in clear text in %s", name)
 		}
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"os"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL
-	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
 
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/postgres"
@@ -56,11 +56,11 @@ type nodeBackend interface {
 // start the server on its database itself (process and container targets),
 // and skips, with the reason, on an external server.
 func RequireLifecycleTarget() keycloak.Config {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	cfg, err := keycloak.FromEnv(os.Getenv)
 	ExpectNoError(err, "kcconform settings")
 	if cfg.Target == keycloak.TargetExternal {
-		Skip("stops and restarts the server on its database: needs KC_TARGET=process or container, not external")
+		ginkgo.Skip("stops and restarts the server on its database: needs KC_TARGET=process or container, not external")
 	}
 	if cfg.LogDir == "" {
 		cfg.LogDir = ReportDir()
@@ -71,19 +71,19 @@ func RequireLifecycleTarget() keycloak.Config {
 // StartDatabase starts a PostgreSQL server for this spec, of the kind the
 // target uses, and registers its removal.
 func StartDatabase(ctx context.Context, cfg keycloak.Config) Database {
-	GinkgoHelper()
-	By("starting PostgreSQL")
+	ginkgo.GinkgoHelper()
+	ginkgo.By("starting PostgreSQL")
 	if cfg.Target == keycloak.TargetContainer {
 		db, err := startPostgresContainer(ctx)
 		if db != nil {
-			DeferCleanup(func(ctx SpecContext) { Expect(db.terminate(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
+			ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) { gomega.Expect(db.terminate(ctx)).To(gomega.Succeed()) }, ginkgo.NodeTimeout(time.Minute))
 		}
 		ExpectNoError(err, "start PostgreSQL container")
 		return db
 	}
 	pg, err := postgres.Start(ctx)
 	ExpectNoError(err, "start PostgreSQL")
-	DeferCleanup(func(ctx SpecContext) { Expect(pg.Stop(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
+	ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) { gomega.Expect(pg.Stop(ctx)).To(gomega.Succeed()) }, ginkgo.NodeTimeout(time.Minute))
 	return localDB{pg}
 }
 
@@ -95,7 +95,7 @@ func (d localDB) Describe() string { return fmt.Sprintf("PostgreSQL (127.0.0.1:%
 // settings of cfg. Its stopping and the removal of its data are registered
 // with DeferCleanup.
 func NewNode(cfg keycloak.Config, version string, db Database) *Node {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	cfg.Version = version
 	n := &Node{Version: version, DB: db}
 	switch cfg.Target {
@@ -110,25 +110,25 @@ func NewNode(cfg keycloak.Config, version string, db Database) *Node {
 		}
 		n.backend = &processBackend{l: l}
 	}
-	DeferCleanup(func(ctx SpecContext) {
-		Expect(n.backend.remove(ctx)).To(Succeed())
-	}, NodeTimeout(time.Minute))
+	ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
+		gomega.Expect(n.backend.remove(ctx)).To(gomega.Succeed())
+	}, ginkgo.NodeTimeout(time.Minute))
 	return n
 }
 
 // Follow makes n take over prev's address and administrator: the upgrade
 // starts the new version where the old one ran.
 func (n *Node) Follow(ctx context.Context, prev *Node) {
-	GinkgoHelper()
-	Expect(prev.Server).To(BeNil(), "stop the node being replaced first")
+	ginkgo.GinkgoHelper()
+	gomega.Expect(prev.Server).To(gomega.BeNil(), "stop the node being replaced first")
 	ExpectNoError(n.backend.follow(ctx, prev.backend), "take over the address of Keycloak "+prev.Version)
 }
 
 // Start starts the node and returns a Framework for it.
 func (n *Node) Start(ctx context.Context) *Framework {
-	GinkgoHelper()
-	Expect(n.Server).To(BeNil(), "node already running")
-	By(fmt.Sprintf("starting Keycloak %s on %s", n.Version, n.dbName()))
+	ginkgo.GinkgoHelper()
+	gomega.Expect(n.Server).To(gomega.BeNil(), "node already running")
+	ginkgo.By(fmt.Sprintf("starting Keycloak %s on %s", n.Version, n.dbName()))
 	srv, err := n.backend.start(ctx)
 	ExpectNoError(err, fmt.Sprintf("start Keycloak %s", n.Version))
 	n.Server = srv
@@ -137,25 +137,25 @@ func (n *Node) Start(ctx context.Context) *Framework {
 	ExpectNoError(err, "kcconform profile")
 	ac, err := srv.AdminClient()
 	ExpectNoError(err, "admin client")
-	AddReportEntry(ServerEntry, ServerReport{Target: srv.Target, Version: srv.Version, Image: srv.Image, URL: srv.BaseURL,
+	ginkgo.AddReportEntry(ServerEntry, ServerReport{Target: srv.Target, Version: srv.Version, Image: srv.Image, URL: srv.BaseURL,
 		BootSeconds: srv.BootTime.Seconds(), Profile: p, Admin: true, RunID: RunID})
 	return &Framework{Server: srv.Info, Profile: p, Admin: ac}
 }
 
 // Stop stops the node gracefully (SIGTERM), keeping its data.
 func (n *Node) Stop(ctx context.Context) {
-	GinkgoHelper()
-	By(fmt.Sprintf("stopping Keycloak %s gracefully", n.Version))
-	Expect(n.Server).NotTo(BeNil(), "node not running")
+	ginkgo.GinkgoHelper()
+	ginkgo.By(fmt.Sprintf("stopping Keycloak %s gracefully", n.Version))
+	gomega.Expect(n.Server).NotTo(gomega.BeNil(), "node not running")
 	ExpectNoError(n.backend.stop(ctx), "stop Keycloak")
 	n.Server = nil
 }
 
 // Kill stops the node with SIGKILL, as a crash would, keeping its data.
 func (n *Node) Kill(ctx context.Context) {
-	GinkgoHelper()
-	By(fmt.Sprintf("killing Keycloak %s (SIGKILL)", n.Version))
-	Expect(n.Server).NotTo(BeNil(), "node not running")
+	ginkgo.GinkgoHelper()
+	ginkgo.By(fmt.Sprintf("killing Keycloak %s (SIGKILL)", n.Version))
+	gomega.Expect(n.Server).NotTo(gomega.BeNil(), "node not running")
 	ExpectNoError(n.backend.kill(ctx), "kill Keycloak")
 	n.Server = nil
 }
@@ -214,10 +214,10 @@ func (b *processBackend) follow(_ context.Context, prev nodeBackend) error {
 // as a local process it configures itself (HTTPS with a test-made
 // certificate), and skips, with the reason, elsewhere.
 func RequireProcessTarget() keycloak.Config {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	cfg := RequireLifecycleTarget()
 	if cfg.Target != keycloak.TargetProcess {
-		Skip(fmt.Sprintf("configures the server's TLS itself: needs KC_TARGET=process, not %s", cfg.Target))
+		ginkgo.Skip(fmt.Sprintf("configures the server's TLS itself: needs KC_TARGET=process, not %s", cfg.Target))
 	}
 	return cfg
 }

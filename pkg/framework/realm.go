@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL
-	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
 
 	"kcconform/pkg/redact"
 	"kcconform/pkg/tokenflow"
@@ -54,42 +54,42 @@ func FixturePath() string {
 // RealmName is this process's realm name: recognisable, unique per run and
 // per parallel process.
 func RealmName(suite string) string {
-	return fmt.Sprintf("%s%s-%s-p%d", ResourcePrefix, suite, RunID, GinkgoParallelProcess())
+	return fmt.Sprintf("%s%s-%s-p%d", ResourcePrefix, suite, RunID, ginkgo.GinkgoParallelProcess())
 }
 
 // ProvisionRealm creates this process's realm from the fixture and registers
 // its deletion with DeferCleanup. Without admin rights it uses the client set
 // up by hand (KC_REALM, KC_CLIENT_ID, KC_CLIENT_SECRET) instead.
 func (f *Framework) ProvisionRealm(ctx context.Context, suite string) *Realm {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	if f.Admin == nil {
 		c := f.Server.Client
-		Expect(c).NotTo(BeNil(), "no admin credentials and no existing client")
+		gomega.Expect(c).NotTo(gomega.BeNil(), "no admin credentials and no existing client")
 		return &Realm{Name: c.Realm, Client: &TestClient{ClientID: c.ClientID, Flow: f.flowClient(c.Realm, c.ClientID, c.Secret)}}
 	}
 	name := RealmName(suite)
 	rep, err := RealmFixture(FixturePath(), name)
-	Expect(err).NotTo(HaveOccurred())
-	By("creating realm " + name + " from " + filepath.Base(FixturePath()))
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	ginkgo.By("creating realm " + name + " from " + filepath.Base(FixturePath()))
 	created := false
 	// Registered before the call: a create that times out or is interrupted
 	// may still land on the server after our first DELETE answered 404, so
 	// then the clean-up watches for it a while and deletes it again.
-	DeferCleanup(func(ctx SpecContext) {
-		Expect(f.Admin.DeleteRealm(ctx, name)).To(Succeed(), "delete realm %s", name)
+	ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
+		gomega.Expect(f.Admin.DeleteRealm(ctx, name)).To(gomega.Succeed(), "delete realm %s", name)
 		if created {
 			return
 		}
 		deadline := time.Now().Add(inFlightCreate)
 		for time.Now().Before(deadline) && ctx.Err() == nil {
 			exists, err := f.Admin.RealmExists(ctx, name)
-			Expect(err).NotTo(HaveOccurred())
+			gomega.Expect(err).NotTo(gomega.HaveOccurred())
 			if exists {
-				Expect(f.Admin.DeleteRealm(ctx, name)).To(Succeed(), "delete realm %s (its create landed late)", name)
+				gomega.Expect(f.Admin.DeleteRealm(ctx, name)).To(gomega.Succeed(), "delete realm %s (its create landed late)", name)
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
-	}, NodeTimeout(time.Minute))
+	}, ginkgo.NodeTimeout(time.Minute))
 	ExpectNoError(f.Admin.CreateRealm(ctx, rep), "create realm "+name)
 	created = true
 	r := &Realm{Name: name, Owned: true}
@@ -100,20 +100,20 @@ func (f *Framework) ProvisionRealm(ctx context.Context, suite string) *Realm {
 // LookupClient reads a client's secret and service account through the
 // admin API and returns it ready for the flows.
 func (f *Framework) LookupClient(ctx context.Context, realm, clientID string) *TestClient {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	cl, err := f.Admin.Client(ctx, realm, clientID)
-	Expect(err).NotTo(HaveOccurred())
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	secret, err := f.Admin.ClientSecret(ctx, realm, cl.ID)
-	Expect(err).NotTo(HaveOccurred())
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	sa, err := f.Admin.ServiceAccountUser(ctx, realm, cl.ID)
-	Expect(err).NotTo(HaveOccurred())
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	return &TestClient{ClientID: clientID, UUID: cl.ID, ServiceAccountID: sa.ID, Flow: f.flowClient(realm, clientID, secret)}
 }
 
 // CreateClient adds a confidential service-account client like the
 // fixture's to realm, removed again with DeferCleanup.
 func (f *Framework) CreateClient(ctx context.Context, realm, clientID string) *TestClient {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	rep := map[string]any{
 		"clientId": clientID, "enabled": true, "publicClient": false, "serviceAccountsEnabled": true,
 		"standardFlowEnabled": false, "clientAuthenticatorType": "client-secret",
@@ -125,17 +125,17 @@ func (f *Framework) CreateClient(ctx context.Context, realm, clientID string) *T
 	}
 	cl, err := f.Admin.CreateClient(ctx, realm, rep)
 	if cl != nil {
-		DeferCleanup(func(ctx SpecContext) {
-			Expect(f.Admin.DeleteClient(ctx, realm, cl.ID)).To(Succeed())
-		}, NodeTimeout(time.Minute))
+		ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
+			gomega.Expect(f.Admin.DeleteClient(ctx, realm, cl.ID)).To(gomega.Succeed())
+		}, ginkgo.NodeTimeout(time.Minute))
 	}
-	Expect(err).NotTo(HaveOccurred(), "create client %s", clientID)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "create client %s", clientID)
 	return f.LookupClient(ctx, realm, clientID)
 }
 
 func (f *Framework) flowClient(realm, clientID, secret string) *tokenflow.Client {
 	hc, err := f.Server.HTTPClient()
-	Expect(err).NotTo(HaveOccurred())
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	c := tokenflow.NewClient(tokenflow.RealmEndpoints(f.Server.BaseURL, realm), clientID, secret, hc)
 	c.CAFile = f.Server.CAFile
 	return c
@@ -169,11 +169,11 @@ func RealmFixture(path, name string) ([]byte, error) {
 // revocation of the offline session it opens. It fails the spec, with the
 // replay command, when the server does not answer with a token.
 func (f *Framework) GetOffline(ctx context.Context, c *TestClient) *tokenflow.Response {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	resp, err := c.Flow.ClientCredentials(ctx, "offline_access")
 	ExpectToken(err)
 	if resp.RefreshToken != "" {
-		DeferCleanup(func(ctx SpecContext) { ExpectRevoked(ctx, c, resp.RefreshToken) }, NodeTimeout(time.Minute))
+		ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) { ExpectRevoked(ctx, c, resp.RefreshToken) }, ginkgo.NodeTimeout(time.Minute))
 	}
 	return resp
 }
@@ -181,9 +181,9 @@ func (f *Framework) GetOffline(ctx context.Context, c *TestClient) *tokenflow.Re
 // ExpectToken fails the spec when a flow did not give a token response,
 // attaching the replay command and the redacted answer.
 func ExpectToken(err error) {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	if e, ok := tokenflow.AsError(err); ok {
-		AddReportEntry("replay", ReplayEntry(e.Replay, e.Body), ReportEntryVisibilityFailureOrVerbose)
+		ginkgo.AddReportEntry("replay", ReplayEntry(e.Replay, e.Body), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	}
 	ExpectNoError(err, "expected HTTP 200 with a token response")
 }
@@ -192,13 +192,13 @@ func ExpectToken(err error) {
 // administrator already revoked (or whose client is gone) cannot be revoked
 // again; that is fine as long as it no longer refreshes.
 func ExpectRevoked(ctx context.Context, c *TestClient, refreshToken string) {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	err := c.Flow.Revoke(ctx, refreshToken)
 	if err == nil {
 		return
 	}
 	if _, rerr := c.Flow.Refresh(ctx, refreshToken); rerr == nil {
-		Fail(redact.String("the offline token taken could not be revoked and still refreshes: " + err.Error()))
+		ginkgo.Fail(redact.String("the offline token taken could not be revoked and still refreshes: " + err.Error()))
 	}
 }
 
@@ -207,9 +207,9 @@ func ExpectRevoked(ctx context.Context, c *TestClient, refreshToken string) {
 // (iat < notBefore), so a not-before set in the token's own second does not
 // revoke it.
 func WaitPastIssue(ctx context.Context, resp *tokenflow.Response) {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	iat, ok := resp.AccessClaims.Int("iat")
-	Expect(ok).To(BeTrue(), "access token without iat")
-	Eventually(ctx, func() int64 { return time.Now().Unix() }).
-		WithPolling(50 * time.Millisecond).WithTimeout(5 * time.Second).Should(BeNumerically(">", iat))
+	gomega.Expect(ok).To(gomega.BeTrue(), "access token without iat")
+	gomega.Eventually(ctx, func() int64 { return time.Now().Unix() }).
+		WithPolling(50 * time.Millisecond).WithTimeout(5 * time.Second).Should(gomega.BeNumerically(">", iat))
 }

@@ -25,7 +25,7 @@ type keySet struct{ jose.JSONWebKeySet }
 // returns its verified claims. The issuer and audience are left to the
 // caller: Keycloak's access tokens carry aud "account" or none.
 func (c *Client) VerifyAccessToken(ctx context.Context, tok string) (Claims, error) {
-	sig, err := jose.ParseSigned(tok, signingAlgs)
+	sig, err := jose.ParseSignedCompact(tok, signingAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("access token: expected a JWS signed with one of %v: %w", signingAlgs, err)
 	}
