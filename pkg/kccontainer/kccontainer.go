@@ -236,15 +236,7 @@ func (c *Container) checkImported(ctx context.Context, file string) error {
 	if err := json.Unmarshal(b, &rep); err != nil || rep.Realm == "" {
 		return fmt.Errorf("kccontainer: %s: expected a realm representation with a \"realm\" name", file)
 	}
-	base, err := c.BaseURL(ctx)
-	if err != nil {
-		return err
-	}
-	hc, err := transport.New(transport.Options{Timeout: 10 * time.Second})
-	if err != nil {
-		return err
-	}
-	ac, err := admin.New(base, c.AdminCredentials(), hc)
+	ac, err := c.adminClient(ctx, 10*time.Second)
 	if err != nil {
 		return err
 	}
@@ -258,6 +250,20 @@ func (c *Container) checkImported(ctx context.Context, file string) error {
 	return nil
 }
 
+// adminClient is an admin client of this container whose calls each have
+// the given deadline.
+func (c *Container) adminClient(ctx context.Context, timeout time.Duration) (*admin.Client, error) {
+	base, err := c.BaseURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hc, err := transport.New(transport.Options{Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	return admin.New(base, c.AdminCredentials(), hc)
+}
+
 // WaitReady waits, within the startup timeout, until an admin token can be
 // obtained: after Run, and after a stopped container is started again.
 // (testcontainers' Start already waited for /health/ready.)
@@ -265,15 +271,7 @@ func (c *Container) WaitReady(ctx context.Context) error {
 	timeout := c.settings.startupTimeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	base, err := c.BaseURL(ctx)
-	if err != nil {
-		return err
-	}
-	hc, err := transport.New(transport.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		return err
-	}
-	ac, err := admin.New(base, c.AdminCredentials(), hc)
+	ac, err := c.adminClient(ctx, 5*time.Second)
 	if err != nil {
 		return err
 	}

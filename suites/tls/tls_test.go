@@ -49,6 +49,8 @@ var _ = SynchronizedBeforeSuite(func(ctx context.Context) []byte {
 	var err error
 	server, certs, err = decodeShared(data)
 	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry(framework.ServerEntry, framework.ServerReport{Target: server.Target, Version: server.Version,
+		URL: server.BaseURL, BootSeconds: server.BootTime.Seconds(), Admin: true, RunID: framework.RunID})
 }, NodeTimeout(10*time.Minute))
 
 func adminEnv() map[string]string {
