@@ -1,0 +1,65 @@
+package matchers
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"kcconform/pkg/profile"
+	"kcconform/pkg/tokenflow"
+)
+
+func jwt(claims map[string]any) string {
+	b, _ := json.Marshal(claims)
+	e := base64.RawURLEncoding.EncodeToString
+	return e([]byte(`{"alg":"none"}`)) + "." + e(b) + "." + e([]byte("a-signature-of-some-length"))
+}
+
+func response(t *testing.T, refreshExpiresIn int) *tokenflow.Response {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{
+		"access_token":  jwt(map[string]any{"exp": 1031536000, "iat": 1000000000, "azp": "my-test-client"}),
+		"refresh_token": jwt(map[string]any{"typ": "Offline"}),
+		"expires_in":    31536000, "refresh_expires_in": refreshExpiresIn, "token_type": "Bearer", "scope": "offline_access",
+	})
+	r, err := tokenflow.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestKeepOfflinePromises(t *testing.T) {
+	m := KeepOfflinePromises(profile.Documented(), "my-test-client")
+	if ok, err := m.Match(response(t, 0)); !ok || err != nil {
+		t.Fatalf("the procedure's own example failed: %v %v", ok, err)
+	}
+	r := response(t, 1800)
+	if ok, _ := m.Match(r); ok {
+		t.Fatal("refresh_expires_in 1800 kept the contract")
+	}
+	msg := m.FailureMessage(r)
+	if !strings.Contains(msg, "expected refresh_expires_in 0 (offline refresh tokens do not expire), server sent 1800") {
+		t.Fatalf("message: %s", msg)
+	}
+	if strings.Contains(msg, r.AccessToken) || strings.Contains(msg, r.RefreshToken) {
+		t.Fatalf("a token in clear in the message: %s", msg)
+	}
+}
+
+func TestFailWithOAuthError(t *testing.T) {
+	m := FailWithOAuthError(400, "invalid_grant")
+	if ok, _ := m.Match(&tokenflow.Error{Status: 400, Code: "invalid_grant"}); !ok {
+		t.Fatal("the expected refusal did not match")
+	}
+	if ok, _ := m.Match(&tokenflow.Error{Status: 401, Code: "unauthorized_client"}); ok {
+		t.Fatal("another refusal matched")
+	}
+	if ok, _ := m.Match(nil); ok {
+		t.Fatal("a token (no error) matched a refusal")
+	}
+	if msg := m.FailureMessage(nil); !strings.Contains(msg, "server sent a token (HTTP 200)") {
+		t.Fatalf("message: %s", msg)
+	}
+}
