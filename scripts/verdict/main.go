@@ -77,7 +77,12 @@ func Print(w io.Writer, reports []types.Report, summary bool) bool {
 					}
 					for _, c := range v.Checks {
 						res := "pass"
-						if !c.Pass {
+						switch {
+						case c.Pass:
+						case s.State == types.SpecStateInterrupted:
+							// The interrupt, not the server, failed it.
+							res = "cut short"
+						default:
 							res = "FAIL"
 						}
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", suite, v.Step, c.Promise, c.Expected, clip(c.Sent, 70), res)

@@ -44,12 +44,15 @@ func offlineSessions(ctx context.Context, realm string, c *framework.TestClient)
 	return len(ss)
 }
 
-// interrupt starts a nested run, waits until halfWay is true, sends SIGINT
-// to its process group as Ctrl-C would, and waits until every process of
-// the group has exited.
+// interrupt starts a nested run through a gate, waits until the run has
+// its first offline token and is held at the gate in its next request and
+// halfWay is true, sends SIGINT to its process group as Ctrl-C would, lets
+// the held requests go once the run reacted, and waits until every process
+// of the group has exited.
 func interrupt(ctx context.Context, env map[string]string, halfWay func() bool) framework.NestedRun {
 	GinkgoHelper()
-	cmd, reports, out := framework.NestedCommand(ctx, f.Server.BaseURL, env)
+	g := newGate(f.Server.BaseURL)
+	cmd, reports, out := framework.NestedCommand(ctx, g.URL(), env)
 	Expect(cmd.Start()).To(Succeed())
 	pgid := cmd.Process.Pid
 	done := make(chan error, 1)
@@ -63,10 +66,21 @@ func interrupt(ctx context.Context, env map[string]string, halfWay func() bool) 
 			StopTrying("the run ended before it got half-way:\n" + framework.LastLines(out.String(), 30)).Now()
 		default:
 		}
-		return halfWay()
+		return g.Held() && g.Waiting() && halfWay()
 	}).WithPolling(100*time.Millisecond).WithTimeout(4*time.Minute).Should(BeTrue(), "the run got half-way")
 	By("interrupting the run with SIGINT")
 	Expect(syscall.Kill(-pgid, syscall.SIGINT)).To(Succeed())
+	// The interrupted spec gives up its held request; its clean-up must then
+	// reach the server, so the gate opens. If the run never gives it up, the
+	// gate opens anyway after a while: what counts is what is left behind.
+	select {
+	case <-g.Abandoned():
+		AddReportEntry("gate", "the run gave up its held request when interrupted")
+	case <-time.After(30 * time.Second):
+		AddReportEntry("gate", "the run did not give up its held request within 30 s of SIGINT")
+	case <-ctx.Done():
+	}
+	g.release()
 	if !exited {
 		err = <-done
 	}
