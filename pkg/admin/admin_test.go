@@ -126,3 +126,31 @@ func TestCredentialsNameTheMissingField(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestOfflineSessionCount(t *testing.T) {
+	for _, tc := range []struct {
+		body, want string
+		n          int
+	}{
+		{`[{"id":"a","clientId":"x","active":"0","offline":"2"},{"id":"b","clientId":"y","offline":"1"}]`, "", 3},
+		{`[{"id":"a","offline":4},{"id":"b","active":"1"}]`, "", 4},
+		{`[]`, "", 0},
+		{`[{"id":"a","offline":"many"}]`, `field offline: expected a count, got "many"`, 0},
+		{`[{"id":"a","offline":true}]`, `field offline: expected a count, got bool`, 0},
+	} {
+		srv := fakeKeycloak(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/admin/realms/r1/client-session-stats" {
+				http.NotFound(w, r)
+				return
+			}
+			_, _ = w.Write([]byte(tc.body))
+		})
+		n, err := client(t, srv.URL, "right").OfflineSessionCount(context.Background(), "r1")
+		switch {
+		case tc.want == "" && (err != nil || n != tc.n):
+			t.Errorf("%s: got %d, %v; want %d", tc.body, n, err, tc.n)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want one containing %q", tc.body, err, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 
 	"kcconform/pkg/redact"
 )
@@ -190,6 +191,34 @@ func (c *Client) OfflineSessions(ctx context.Context, realm, userID, clientUUID 
 	var ss []Session
 	err := c.Do(ctx, "GET", realmPath(realm, "users", userID, "offline-sessions", clientUUID), nil, &ss)
 	return ss, err
+}
+
+// OfflineSessionCount is the number of offline sessions in a realm, over
+// all its clients, from the realm's client-session-stats (which Keycloak
+// writes as strings; numbers are taken too).
+func (c *Client) OfflineSessionCount(ctx context.Context, realm string) (int, error) {
+	var stats []map[string]any
+	path := realmPath(realm, "client-session-stats")
+	if err := c.Do(ctx, "GET", path, nil, &stats); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range stats {
+		switch v := s["offline"].(type) {
+		case nil:
+		case float64:
+			n += int(v)
+		case string:
+			i, err := strconv.Atoi(v)
+			if err != nil {
+				return 0, fmt.Errorf("GET %s: field offline: expected a count, got %q", path, v)
+			}
+			n += i
+		default:
+			return 0, fmt.Errorf("GET %s: field offline: expected a count, got %T", path, v)
+		}
+	}
+	return n, nil
 }
 
 // UpdateClient reads a client's full representation, lets change edit it,

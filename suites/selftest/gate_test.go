@@ -23,11 +23,13 @@ import (
 // refreshes and revokes its token between two polls of the server.
 // It forwards to the real server and changes nothing it sends.
 type gate struct {
-	srv                                *httptest.Server
-	held                               chan struct{} // closed when the first offline token went through
-	abandoned                          chan struct{} // closed when the run gave up a held request (it saw the interrupt)
-	released                           chan struct{} // closed by release
-	waiting                            atomic.Int32  // requests being held now
+	srv       *httptest.Server
+	held      chan struct{} // closed when the first offline token went through
+	abandoned chan struct{} // closed when the run gave up a held request (it saw the interrupt)
+	released  chan struct{} // closed by release
+	waiting   atomic.Int32  // requests being held now
+	given     atomic.Value  // "METHOD path" of the first request given up
+
 	holdOnce, abandonOnce, releaseOnce sync.Once
 }
 
@@ -47,6 +49,9 @@ func newGate(target string) *gate {
 		r.Out.Host = r.In.Host
 	}}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The body is read before any hold: only then does the server watch
+		// the connection and see a client that gives the request up.
+		offlineGet := isOfflineGet(r)
 		select {
 		case <-g.held:
 			timer := time.NewTimer(maxHold)
@@ -57,12 +62,14 @@ func newGate(target string) *gate {
 			case <-g.released:
 			case <-timer.C:
 			case <-r.Context().Done():
-				g.abandonOnce.Do(func() { close(g.abandoned) })
+				g.abandonOnce.Do(func() {
+					g.given.Store(r.Method + " " + r.URL.Path)
+					close(g.abandoned)
+				})
 				return
 			}
 		default:
 		}
-		offlineGet := isOfflineGet(r)
 		rec := &statusRecorder{ResponseWriter: w}
 		proxy.ServeHTTP(rec, r)
 		if offlineGet && rec.status == http.StatusOK {
@@ -93,18 +100,22 @@ func (g *gate) Waiting() bool { return g.waiting.Load() > 0 }
 // when an interrupt cancels its spec.
 func (g *gate) Abandoned() <-chan struct{} { return g.abandoned }
 
+// GivenUp names the first request the run gave up, once Abandoned is closed.
+func (g *gate) GivenUp() string {
+	s, _ := g.given.Load().(string)
+	return s
+}
+
 // release lets every held and later request through.
 func (g *gate) release() { g.releaseOnce.Do(func() { close(g.released) }) }
 
 // isOfflineGet reports whether r is the procedure's get: a client-credentials
-// grant with scope offline_access. It leaves r's body readable.
+// grant with scope offline_access. It reads r's whole body and leaves a copy
+// for the proxy.
 func isOfflineGet(r *http.Request) bool {
-	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/protocol/openid-connect/token") {
-		return false
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
+	if err != nil || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/protocol/openid-connect/token") {
 		return false
 	}
 	form, err := url.ParseQuery(string(body))
