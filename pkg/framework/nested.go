@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,7 +104,11 @@ func ExpectNoLeak(r NestedRun, secrets ...string) {
 	}
 	for name, text := range texts {
 		if fp != nil {
-			gomega.Expect(fp.Scan(text)).To(gomega.BeEmpty(), "a credential of the run in clear text in %s", name)
+			var where []string
+			for _, l := range fp.Scan(text) {
+				where = append(where, fmt.Sprintf("a %s (sha256 %s…) at byte %d, after %q", l.Kind, l.Fingerprint, l.Offset, l.Before(text, 60)))
+			}
+			gomega.Expect(where).To(gomega.BeEmpty(), "a credential of the run in clear text in %s", name)
 		}
 		gomega.Expect(jwtInClear.FindString(text)).To(gomega.BeEmpty(), "a token in clear text in %s", name)
 		for _, s := range secrets {

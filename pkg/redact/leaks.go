@@ -173,6 +173,22 @@ func (fp *Fingerprints) Scan(text string) []Leak {
 	return dedupe(leaks)
 }
 
+// Before shows up to n bytes of text before the leak, on its line, with
+// anything that looks like a credential masked, so a report can say where a
+// leak is without repeating one.
+func (l Leak) Before(text string, n int) string {
+	if l.Offset < 0 || l.Offset > len(text) {
+		return ""
+	}
+	start := max(l.Offset-n, 0)
+	ctx := text[start:l.Offset]
+	if i := strings.LastIndexByte(ctx, '\n'); i >= 0 {
+		ctx = ctx[i+1:]
+	}
+	ctx = tokenCandidate.ReplaceAllString(ctx, "…")
+	return strings.ToValidUTF8(ctx, "")
+}
+
 func dedupe(ls []Leak) []Leak {
 	seen := map[int]bool{}
 	var out []Leak

@@ -36,6 +36,13 @@ func TestFingerprintsFindTheRunsOwnCredentials(t *testing.T) {
 			t.Fatal("a leak report shows the secret")
 		}
 	}
+	// Where a leak is shown: the text before it on its line, credentials masked.
+	if got := leaks[1].Before(leaky, 60); got != `{"refresh_token":"` {
+		t.Errorf("Before = %q, want the JSON key before the token", got)
+	}
+	if text := "line\npw " + secret + " end"; (Leak{Offset: len(text)}).Before(text, 60) != "pw … end" {
+		t.Errorf("Before = %q, want the line with the credential masked", (Leak{Offset: len(text)}).Before(text, 60))
+	}
 	if got := fp.Scan(r.String(leaky)); len(got) != 0 {
 		t.Fatalf("redacted text still leaks: %+v", got)
 	}

@@ -46,7 +46,7 @@ func main() {
 			text := string(b)
 			for _, l := range fp.Scan(text) {
 				leaks++
-				fmt.Printf("LEAK %s: a %s in clear text at byte %d (sha256 %s…)\n", p, l.Kind, l.Offset, l.Fingerprint)
+				fmt.Printf("LEAK %s: a %s in clear text at byte %d (sha256 %s…), after %q\n", p, l.Kind, l.Offset, l.Fingerprint, l.Before(text, 60))
 			}
 			for _, loc := range jwt.FindAllStringIndex(text, -1) {
 				leaks++

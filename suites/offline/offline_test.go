@@ -81,13 +81,13 @@ var _ = Describe("an online token, for contrast", Label(framework.LabelOffline),
 
 var _ = Describe("requests the server must refuse", Label(framework.LabelOffline, framework.LabelNegative), func() {
 	It("refuses a wrong client secret with 401", func(ctx SpecContext) {
-		bad := tokenflow.NewClient(realm.Client.Flow.Endpoints, realm.Client.ClientID, "kcconform-wrong-secret", realm.Client.Flow.HTTP)
+		bad := tokenflow.NewClient(realm.Client.Flow.Endpoints, realm.Client.ClientID, framework.Bogus("wrong-secret"), realm.Client.Flow.HTTP)
 		_, err := bad.ClientCredentials(ctx, "offline_access")
 		framework.ExpectRefusal("wrong client secret", err, http.StatusUnauthorized, f.Profile.BadSecretErrors...)
 	})
 
 	It("refuses a garbage refresh token with 400 invalid_grant", func(ctx SpecContext) {
-		_, err := realm.Client.Flow.Refresh(ctx, "kcconform-not-a-refresh-token")
+		_, err := realm.Client.Flow.Refresh(ctx, framework.Bogus("not-a-refresh-token"))
 		framework.ExpectRefusal("garbage refresh token", err, http.StatusBadRequest, "invalid_grant")
 	})
 
