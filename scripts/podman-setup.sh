@@ -44,10 +44,20 @@ fi
 
 # The Docker API service.
 ping() { curl -sf --max-time 2 --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1; }
+# conmon inherits the service's working directory and fails every container
+# start ("write child: broken pipe") once that directory is gone, as a
+# deleted clone's is: such a service is replaced, and a new one runs from /.
+for pid in $(pgrep -f "podman system service .*$SOCK" || true); do
+  if [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == *" (deleted)" ]]; then
+    echo "== podman-setup: the Docker API service's working directory is gone; restarting it" >&2
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+done
 if ! ping; then
   mkdir -p "$(dirname "$SOCK")"
   rm -f "$SOCK"
-  nohup podman system service --time=0 "unix://$SOCK" >/var/log/podman-service.log 2>&1 &
+  (cd / && exec nohup podman system service --time=0 "unix://$SOCK" >/var/log/podman-service.log 2>&1) &
   for _ in $(seq 1 50); do ping && break; sleep 0.2; done
   ping || { echo "podman-setup: the Docker API did not answer on $SOCK; see /var/log/podman-service.log" >&2; exit 1; }
   echo "== podman-setup: Docker API on unix://$SOCK" >&2
