@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/ports"
 	"kcconform/pkg/redact"
 )
 
@@ -92,26 +92,44 @@ func (l *ProcessLauncher) Start(ctx context.Context) (*Server, error) {
 			l.DataDir = runDir
 		}
 	}
-	if _, err := os.Stat(filepath.Join(runDir, "bin", "kc.sh")); err != nil {
-		if err := linkTree(home, runDir); err != nil {
-			l.removeRun(runDir)
-			return nil, fmt.Errorf("keycloak: prepare run dir: %w", err)
-		}
-	}
-	for _, p := range []*int{&l.HTTPPort, &l.ManagementPort} {
-		if *p == 0 {
-			if *p, err = FreePort(); err != nil {
-				return nil, err
+	chosen := l.HTTPPort == 0 && l.ManagementPort == 0
+	for attempt := 1; ; attempt++ {
+		// (A failed start removed a run directory that is not to persist.)
+		if _, err := os.Stat(filepath.Join(runDir, "bin", "kc.sh")); err != nil {
+			if err := linkTree(home, runDir); err != nil {
+				l.removeRun(runDir)
+				return nil, fmt.Errorf("keycloak: prepare run dir: %w", err)
 			}
 		}
+		for _, p := range []*int{&l.HTTPPort, &l.ManagementPort} {
+			if *p == 0 {
+				if *p, err = FreePort(); err != nil {
+					l.removeRun(runDir)
+					return nil, err
+				}
+			}
+		}
+		srv, err := l.run(ctx, runDir, jdk, runtimeArgs)
+		if err == nil {
+			return srv, nil
+		}
+		// Ports the launcher chose may be taken by another program between
+		// the choice and the bind: choose again, a few times. Ports the
+		// caller set are kept (a restart must keep its issuer URL).
+		var inUse *portInUseError
+		if !chosen || !errors.As(err, &inUse) || attempt == 3 || ctx.Err() != nil {
+			l.removeRun(runDir)
+			return nil, err
+		}
+		l.HTTPPort, l.ManagementPort = 0, 0
 	}
-	srv, err := l.run(ctx, runDir, jdk, runtimeArgs)
-	if err != nil {
-		l.removeRun(runDir)
-		return nil, err
-	}
-	return srv, nil
 }
+
+// portInUseError is a start that failed because a port was already bound.
+type portInUseError struct{ err error }
+
+func (e *portInUseError) Error() string { return e.err.Error() }
+func (e *portInUseError) Unwrap() error { return e.err }
 
 // removeRun deletes a run directory unless it is to persist.
 func (l *ProcessLauncher) removeRun(dir string) {
@@ -254,14 +272,14 @@ func copyFile(src, dst string) error {
 	return os.WriteFile(dst, b, fi.Mode())
 }
 
-// FreePort asks the kernel for a free loopback port.
+// FreePort returns a free loopback port for a server to listen on, one
+// that outgoing connections cannot take meanwhile (see package ports).
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := ports.Free()
 	if err != nil {
-		return 0, fmt.Errorf("keycloak: free port: %w", err)
+		return 0, fmt.Errorf("keycloak: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return p, nil
 }
 
 // GeneratePassword returns a random password and registers it for redaction.
@@ -317,8 +335,11 @@ func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK, runti
 		logFile.Close()
 		return nil, fmt.Errorf("keycloak: start %s: %w", cmd.Path, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logFile.Close() }()
+	// exited is closed when the server has exited, with exitErr set: every
+	// waiter sees it, however many there are.
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); logFile.Close(); close(exited) }()
 
 	info := Info{
 		Target:  TargetProcess,
@@ -342,8 +363,18 @@ func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK, runti
 	}
 	health := fmt.Sprintf("%s://127.0.0.1:%d/health/ready", scheme, mgmtPort)
 	if err := waitReady(ctx, info, health, l.BootTimeout, exited); err != nil {
+		if errors.Is(err, errExited) {
+			err = fmt.Errorf("keycloak: server exited before it was ready: %v", exitErr)
+		}
+		// The tail is read before stop, which removes the run's directory.
+		_ = terminate(cmd, exited, 20*time.Second)
+		logTail := TailFile(logPath, 30)
 		_ = stop(context.Background())
-		return nil, fmt.Errorf("%w\nserver log (last lines):\n%s", err, redact.String(TailFile(logPath, 30)))
+		err = fmt.Errorf("%w\nserver log (last lines):\n%s", err, redact.String(logTail))
+		if ports.InUse(logTail) {
+			err = &portInUseError{err}
+		}
+		return nil, err
 	}
 	info.BootTime = time.Since(began)
 	kill := func() error {
@@ -360,8 +391,11 @@ func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK, runti
 	return &Server{Info: info, stop: stop, kill: kill}, nil
 }
 
+// errExited is waitReady's answer when the server exited first.
+var errExited = errors.New("keycloak: server exited before it was ready")
+
 // terminate sends SIGTERM to the process group, then SIGKILL after grace.
-func terminate(cmd *exec.Cmd, exited <-chan error, grace time.Duration) error {
+func terminate(cmd *exec.Cmd, exited <-chan struct{}, grace time.Duration) error {
 	pgid := -cmd.Process.Pid
 	_ = syscall.Kill(pgid, syscall.SIGTERM)
 	select {
@@ -390,7 +424,7 @@ func (s *Server) Kill() error {
 // waitReady polls the readiness endpoint until it answers 200, then checks
 // that an admin token can be obtained: /health/ready has been seen to answer
 // before the bootstrap admin existed.
-func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Duration, exited <-chan error) error {
+func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Duration, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hc, err := info.HTTPClient()
@@ -422,8 +456,8 @@ func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Du
 			last = err.Error()
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("keycloak: server exited before it was ready: %v", err)
+		case <-exited:
+			return errExited
 		case <-ctx.Done():
 			return fmt.Errorf("keycloak: not ready within %s (KC_BOOT_TIMEOUT) at %s: last answer: %s", timeout, healthURL, last)
 		case <-time.After(250 * time.Millisecond):

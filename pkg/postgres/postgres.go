@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"kcconform/pkg/ports"
 	"kcconform/pkg/redact"
 )
 
@@ -189,14 +189,7 @@ func (s *Server) chown(path string) error {
 	})
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return ports.Free() }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
