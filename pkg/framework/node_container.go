@@ -21,6 +21,7 @@ import (
 
 	"kcconform/pkg/kccontainer"
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/ports"
 )
 
 // DefaultPostgresImage is the official image; KC_POSTGRES_IMAGE overrides it
@@ -142,7 +143,7 @@ func (b *containerBackend) start(ctx context.Context) (*keycloak.Server, error) 
 	var err error
 	for _, p := range []*int{&b.httpPort, &b.mgmtPort} {
 		if *p == 0 {
-			if *p, err = keycloak.FreePort(); err != nil {
+			if *p, err = ports.Free(); err != nil {
 				return nil, err
 			}
 		}

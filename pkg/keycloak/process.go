@@ -94,7 +94,7 @@ func (l *ProcessLauncher) Start(ctx context.Context) (*Server, error) {
 	}
 	chosen := l.HTTPPort == 0 && l.ManagementPort == 0
 	for attempt := 1; ; attempt++ {
-		// (A failed start removed a run directory that is not to persist.)
+		// (A failed start removes a run directory that is not to persist.)
 		if _, err := os.Stat(filepath.Join(runDir, "bin", "kc.sh")); err != nil {
 			if err := linkTree(home, runDir); err != nil {
 				l.removeRun(runDir)
@@ -103,7 +103,7 @@ func (l *ProcessLauncher) Start(ctx context.Context) (*Server, error) {
 		}
 		for _, p := range []*int{&l.HTTPPort, &l.ManagementPort} {
 			if *p == 0 {
-				if *p, err = FreePort(); err != nil {
+				if *p, err = ports.Free(); err != nil {
 					l.removeRun(runDir)
 					return nil, err
 				}
@@ -113,12 +113,12 @@ func (l *ProcessLauncher) Start(ctx context.Context) (*Server, error) {
 		if err == nil {
 			return srv, nil
 		}
+		l.removeRun(runDir)
 		// Ports the launcher chose may be taken by another program between
 		// the choice and the bind: choose again, a few times. Ports the
 		// caller set are kept (a restart must keep its issuer URL).
 		var inUse *portInUseError
 		if !chosen || !errors.As(err, &inUse) || attempt == 3 || ctx.Err() != nil {
-			l.removeRun(runDir)
 			return nil, err
 		}
 		l.HTTPPort, l.ManagementPort = 0, 0
@@ -272,16 +272,6 @@ func copyFile(src, dst string) error {
 	return os.WriteFile(dst, b, fi.Mode())
 }
 
-// FreePort returns a free loopback port for a server to listen on, one
-// that outgoing connections cannot take meanwhile (see package ports).
-func FreePort() (int, error) {
-	p, err := ports.Free()
-	if err != nil {
-		return 0, fmt.Errorf("keycloak: %w", err)
-	}
-	return p, nil
-}
-
 // GeneratePassword returns a random password and registers it for redaction.
 func GeneratePassword() string {
 	b := make([]byte, 18)
@@ -350,26 +340,30 @@ func (l *ProcessLauncher) run(ctx context.Context, runDir string, jdk JDK, runti
 		LogFile: logPath,
 		Timeout: l.Timeout,
 	}
+	// halt stops the server and keeps its log; stop also removes the run.
+	halt := func() error {
+		err := terminate(cmd, exited, 20*time.Second)
+		saveLog(logPath, l.LogDir, fmt.Sprintf("keycloak-%s-process-%d.log", l.Version, httpPort))
+		return err
+	}
 	stopped := false
 	stop := func(ctx context.Context) error {
 		if stopped {
 			return nil
 		}
 		stopped = true
-		err := terminate(cmd, exited, 20*time.Second)
-		saveLog(logPath, l.LogDir, fmt.Sprintf("keycloak-%s-process-%d.log", l.Version, httpPort))
+		err := halt()
 		l.removeRun(runDir)
 		return err
 	}
 	health := fmt.Sprintf("%s://127.0.0.1:%d/health/ready", scheme, mgmtPort)
 	if err := waitReady(ctx, info, health, l.BootTimeout, exited); err != nil {
 		if errors.Is(err, errExited) {
-			err = fmt.Errorf("keycloak: server exited before it was ready: %v", exitErr)
+			err = fmt.Errorf("%w: %v", err, exitErr)
 		}
-		// The tail is read before stop, which removes the run's directory.
-		_ = terminate(cmd, exited, 20*time.Second)
+		// The caller removes the run's directory, the log in it.
+		_ = halt()
 		logTail := TailFile(logPath, 30)
-		_ = stop(context.Background())
 		err = fmt.Errorf("%w\nserver log (last lines):\n%s", err, redact.String(logTail))
 		if ports.InUse(logTail) {
 			err = &portInUseError{err}

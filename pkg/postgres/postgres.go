@@ -113,7 +113,7 @@ func Start(ctx context.Context) (*Server, error) {
 		"--auth-local=trust", "-E", "UTF8", "--no-sync"); err != nil {
 		return nil, s.fail(fmt.Errorf("initdb: %w\n%s", err, out))
 	}
-	if s.Port, err = freePort(); err != nil {
+	if s.Port, err = ports.Free(); err != nil {
 		return nil, s.fail(err)
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", s.Port, s.sockDir)
@@ -188,8 +188,6 @@ func (s *Server) chown(path string) error {
 		return os.Lchown(p, uid, gid)
 	})
 }
-
-func freePort() (int, error) { return ports.Free() }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

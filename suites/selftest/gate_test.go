@@ -83,17 +83,8 @@ func newGate(target string) *gate {
 // URL is where the nested run is pointed.
 func (g *gate) URL() string { return g.srv.URL }
 
-// Held reports whether the run got an offline token and is now held.
-func (g *gate) Held() bool {
-	select {
-	case <-g.held:
-		return true
-	default:
-		return false
-	}
-}
-
-// Waiting reports whether the run is stopped at the gate, in a request.
+// Waiting reports whether the run, given its first offline token, is now
+// stopped at the gate in a request.
 func (g *gate) Waiting() bool { return g.waiting.Load() > 0 }
 
 // Abandoned is closed once the run gave up a held request, as a run does
