@@ -1,92 +1,103 @@
 # kcconform: see README.md for every setting.
 SHELL := /bin/bash
 REPORTS ?= reports
-GINKGO := go tool ginkgo
 PROCS ?= 2
+GINKGO := bin/ginkgo
 GINKGO_FLAGS := -r --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty --keep-going \
 	--poll-progress-after=120s --timeout=40m --output-dir=$(REPORTS)
 export KC_REPORT_DIR := $(abspath $(REPORTS))
-# The upgrade suite's default older version (suites/upgrade, DefaultFrom).
-UPGRADE_FROM := $(shell sed -n 's/^const DefaultFrom = "\(.*\)"/\1/p' suites/upgrade/upgrade_test.go)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: deps conformance test test-all unit e2e e2e-container upgrade matrix vet bench fuzz clean-server clean
+.PHONY: deps build conformance test vet unit e2e e2e-container upgrade matrix bench fuzz clean-server release actionlint clean
 
-## conformance: the main job - the offline suite against the default target, then the verdict table.
-## The default target is container where a Docker API answers, else process.
-conformance: deps
-	@mkdir -p $(REPORTS)
-	@set -e; if [ -z "$${KC_TARGET:-}" ]; then kcenv=$$(bash scripts/container-env.sh --detect); eval "$$kcenv"; \
-	  elif [ "$$KC_TARGET" = container ]; then kcenv=$$(bash scripts/container-env.sh); eval "$$kcenv"; fi; \
-	  set +e; $(GINKGO) $(GINKGO_FLAGS) --json-report=conformance.json --junit-report=conformance.xml ./suites/offline; \
-	  status=$$?; go run ./scripts/verdict $(REPORTS)/conformance.json; vstatus=$$?; \
-	  if [ $$status -ne 0 ] || [ $$vstatus -ne 0 ]; then exit 1; fi
+## conformance: the main job - the offline suite against the default target (container where a
+## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
+conformance:
+	@bash scripts/install-deps.sh --for "$${KC_TARGET:-process}" >&2
+	@$(MAKE) -s build
+	@set -e; if [ "$${KC_TARGET:-}" = container ]; then eval "$$(bash scripts/container-env.sh)"; fi; \
+	  exec bin/kcconform --report-dir $(REPORTS) $(ARGS)
 
-## test: vet, unit tests, fuzzing, every e2e suite on the process target, then the
-## offline suite, ExampleRun and the clean-up checks on the container target. The
-## whole output and reports/ are then scanned for the run's own credentials.
-test: deps
-	@mkdir -p $(REPORTS)
-	@fp=$$(mktemp -d); set -o pipefail; \
-	  KC_LEAK_FINGERPRINTS=$$fp $(MAKE) --no-print-directory test-all 2>&1 | tee $(REPORTS)/test-output.log; status=$$?; \
-	  go run ./scripts/leakscan -fingerprints $$fp $(REPORTS) || status=1; \
-	  rm -rf $$fp; exit $$status
+## test: every check, phase by phase, with the per-phase wall times at the end (scripts/test.sh).
+test:
+	@REPORTS=$(REPORTS) exec bash scripts/test.sh
 
-test-all: vet unit fuzz e2e e2e-container
-
-## deps: install what the machine lacks (idempotent; quiet when nothing is missing).
+## deps: install what the machine lacks for every target (idempotent; quiet when nothing is missing).
 deps:
-	@bash scripts/install-deps.sh >&2
+	@bash scripts/install-deps.sh --for all >&2
+
+## build: bin/kcconform, one static executable holding every suite, and bin/ginkgo for make test.
+build:
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kcconform ./cmd/kcconform
+	go build -o $(GINKGO) github.com/onsi/ginkgo/v2/ginkgo
 
 vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	go vet ./...
+	go mod tidy -diff
 
 # ExampleRun and TestRunImportsRealm need a container engine: they run in e2e-container.
 # Unit tests and fuzzing handle fake credentials: they record no fingerprints.
 unit:
-	env -u KC_LEAK_FINGERPRINTS go test -count=1 -skip '^(ExampleRun|TestRunImportsRealm)$$' ./pkg/... ./scripts/...
+	env -u KC_LEAK_FINGERPRINTS go test -count=1 -skip '^(ExampleRun|TestRunImportsRealm)$$' ./pkg/... ./scripts/... ./cmd/...
 
+## e2e: every suite on the process target, Ginkgo's processes in parallel.
 e2e:
 	@mkdir -p $(REPORTS)
 	KC_TARGET=process $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e.json --junit-report=e2e.xml ./suites
-	go run ./scripts/verdict -summary $(REPORTS)/e2e.json
+	go run ./scripts/verdict $(REPORTS)/e2e.json
 
+## e2e-container: the container module's tests, then the offline, restart and upgrade suites on the
+## container target, then the clean-up and no-pull checks.
 e2e-container:
 	@mkdir -p $(REPORTS)
-	@set -e; kcenv=$$(KC_IMAGE_VERSIONS=$(UPGRADE_FROM) bash scripts/container-env.sh); eval "$$kcenv"; \
+	@set -e; eval "$$(bash scripts/container-env.sh)"; \
 	  echo "== container target: $$KC_IMAGE via $${DOCKER_HOST:-the default Docker socket}"; \
 	  go test -count=1 -run '^(ExampleRun|TestRunImportsRealm)$$' -v ./pkg/kccontainer; \
 	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-container.json --junit-report=e2e-container.xml \
 	    ./suites/offline ./suites/restart ./suites/upgrade; \
-	  go run ./scripts/verdict -summary $(REPORTS)/e2e-container.json; \
+	  go run ./scripts/verdict $(REPORTS)/e2e-container.json; \
 	  bash scripts/check-container-run.sh
 
 ## upgrade: an offline token issued by FROM refreshes after upgrading to TO on PostgreSQL.
-upgrade: deps
+upgrade: build
 	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 TO=26.7.3"; exit 2; fi
-	@mkdir -p $(REPORTS)
-	@set +e; KC_TARGET=process KC_UPGRADE_FROM=$(FROM) KC_UPGRADE_TO=$(TO) $(GINKGO) $(GINKGO_FLAGS) \
-	  --label-filter='upgrade && !selfcheck' --json-report=upgrade.json --junit-report=upgrade.xml ./suites/upgrade; \
-	  status=$$?; go run ./scripts/verdict -summary $(REPORTS)/upgrade.json; vstatus=$$?; \
-	  if [ $$status -ne 0 ] || [ $$vstatus -ne 0 ]; then exit 1; fi
+	@bash scripts/install-deps.sh --for process >&2
+	exec bin/kcconform --suite upgrade --label-filter 'upgrade && !selfcheck' --upgrade-from $(FROM) --upgrade-to $(TO) --report-dir $(REPORTS)
 
 ## matrix: the offline suite per version and the upgrade between consecutive versions, as one table.
-matrix: deps
+matrix: build
 	@if [ -z "$(VERSIONS)" ]; then echo 'usage: make matrix VERSIONS="26.5.6 26.7.3"'; exit 2; fi
-	go run ./scripts/matrix -reports $(REPORTS)/matrix $(VERSIONS)
+	@bash scripts/install-deps.sh --for process >&2
+	go run ./scripts/matrix -binary bin/kcconform -reports $(REPORTS)/matrix $(VERSIONS)
 
 ## clean-server: remove what earlier runs left on an external server (realms named kcconform-*).
 clean-server:
-	go run ./scripts/clean-server
+	go run ./scripts/clean-server $(if $(RUN),-run $(RUN))
 
-## fuzz: the fuzz targets of the token-response parser and the JWT claim decoding, FUZZTIME each.
-FUZZTIME ?= 20s
+## fuzz: the fuzz targets of the token-response parser, the JWT claim decoding and redaction.
+FUZZTIME ?= 15s
 fuzz:
 	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/tokenflow
 	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzDecodeJWT$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/tokenflow
+	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/redact
+
+## release: static kcconform archives for linux/amd64 and linux/arm64, with SHA256SUMS, in dist/.
+release:
+	@rm -rf dist && mkdir -p dist
+	@set -e; for arch in amd64 arm64; do \
+	  d=dist/kcconform-$(VERSION)-linux-$$arch; mkdir -p $$d; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch go build -trimpath -ldflags '$(LDFLAGS)' -o $$d/kcconform ./cmd/kcconform; \
+	  cp README.md $$d/; tar -C dist -czf $$d.tar.gz $$(basename $$d); rm -rf $$d; \
+	done; cd dist && sha256sum *.tar.gz > SHA256SUMS && cat SHA256SUMS
+
+## actionlint: check the CI workflow.
+actionlint:
+	go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 .github/workflows/*.yml
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./pkg/...
+	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -bench . -benchmem ./pkg/...
 
 clean:
-	rm -rf $(REPORTS)
+	rm -rf $(REPORTS) bin

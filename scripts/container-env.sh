@@ -3,18 +3,19 @@
 # - where a real Docker engine answers (DOCKER_HOST or the default socket):
 #   the official image quay.io/keycloak/keycloak:VERSION, nothing else;
 # - else, as root on Debian: it sets up Podman's Docker API, builds
-#   localhost/keycloak:VERSION without a registry, and prints the settings
-#   testcontainers-go needs for them.
-# KC_IMAGE_VERSIONS names further Keycloak versions to build images of (the
-# upgrade suite's older version), and on Podman it builds PostgreSQL's image
-# for the restart and upgrade suites too.
-# With --detect it only chooses the default target, as kcconform does: the
-# container target where a Docker API answers, else the process target
-# (printing KC_TARGET=process and setting up nothing).
+#   localhost/keycloak:VERSION (dev-file) and :VERSION-postgres, the older
+#   upgrade version's :VERSION-postgres and PostgreSQL's image without a
+#   registry, and prints the settings testcontainers-go needs for them.
+# With --setup it only sets up and builds, printing progress (make test's
+# "image builds" phase).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VERSION=${KC_VERSION:-$(sed -n 's/^const DefaultVersion = "\(.*\)"/\1/p' pkg/keycloak/keycloak.go)}
+. pkg/versions/versions.env
+VERSION=${KC_VERSION:-$KC_DEFAULT_VERSION}
+FROM=${KC_UPGRADE_FROM:-$KC_DEFAULT_UPGRADE_FROM}
 HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}
+out=/dev/stdout
+[ "${1:-}" = --setup ] && out=/dev/null
 
 api() { # GET a Docker API path at $HOST
   case "$HOST" in
@@ -24,24 +25,23 @@ api() { # GET a Docker API path at $HOST
   esac
 }
 
-if [ "${1:-}" = --detect ] && ! api /_ping >/dev/null; then
-  echo "export KC_TARGET=process"
-  exit 0
-fi
-echo "export KC_TARGET=container"
 if api /_ping >/dev/null && ! api /version | grep -q '"Podman Engine"'; then
-  echo "export KC_IMAGE=\${KC_IMAGE:-quay.io/keycloak/keycloak:$VERSION}"
+  {
+    echo "export KC_TARGET=container"
+    echo "export KC_IMAGE=\${KC_IMAGE:-quay.io/keycloak/keycloak:$VERSION}"
+  } >"$out"
   exit 0
 fi
 sock=$(bash scripts/podman-setup.sh)
-for v in "$VERSION" ${KC_IMAGE_VERSIONS:-}; do
-  bash scripts/build-image.sh "$v" >&2
-done
+bash scripts/build-image.sh "$VERSION" dev-file >&2
+bash scripts/build-image.sh "$VERSION" postgres >&2
+[ "$FROM" = "$VERSION" ] || bash scripts/build-image.sh "$FROM" postgres >&2
 bash scripts/build-image.sh --postgres >&2
-cat <<ENV
+cat >"$out" <<ENV
+export KC_TARGET=container
 export DOCKER_HOST=$sock
 export TESTCONTAINERS_RYUK_DISABLED=true
 export TESTCONTAINERS_HOST_OVERRIDE=localhost
 export KC_IMAGE=\${KC_IMAGE:-localhost/keycloak:$VERSION}
-export KC_POSTGRES_IMAGE=\${KC_POSTGRES_IMAGE:-localhost/postgres:15}
+export KC_POSTGRES_IMAGE=\${KC_POSTGRES_IMAGE:-$KC_LOCAL_POSTGRES_IMAGE}
 ENV

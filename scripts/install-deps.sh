@@ -1,25 +1,47 @@
 #!/usr/bin/env bash
-# Installs what kcconform needs and the machine lacks: Go modules, Maven, a
-# JDK Keycloak supports, PostgreSQL's server, make and jq. Idempotent: a second run changes nothing.
+# Installs what kcconform needs for a target and the machine lacks, as root
+# with apt-get, and the Go modules. Idempotent and quiet when nothing is
+# missing.
+#
+#   scripts/install-deps.sh --for external|process|container|all
+#
+# external needs nothing but Go (to build the kcconform command): no JDK,
+# Maven or PostgreSQL, and no root. process adds Maven, a JDK and
+# PostgreSQL's server (restart and upgrade suites); container adds curl
+# (scripts/container-env.sh sets up Podman where no Docker engine runs);
+# all is what make test needs: all of it, and jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target=${2:-all}
+[ "${1:-}" = --for ] || target=${1:-all}
 
+command -v go >/dev/null || { echo "install-deps: Go is not installed (expected go 1.26 on PATH)" >&2; exit 1; }
 need=()
-command -v make >/dev/null || need+=(make)
-command -v mvn >/dev/null || need+=(maven)
-command -v curl >/dev/null || need+=(curl)
-command -v jq >/dev/null || need+=(jq)
-if ! ls /usr/lib/jvm/*/bin/java >/dev/null 2>&1; then need+=(openjdk-17-jdk-headless); fi
-# The restart and upgrade suites run Keycloak on a real PostgreSQL server.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
+case "$target" in
+  external) ;;
+  process|container|all)
+    command -v make >/dev/null || need+=(make)
+    command -v curl >/dev/null || need+=(curl)
+    ;;&
+  process|all)
+    command -v mvn >/dev/null || need+=(maven)
+    ls /usr/lib/jvm/*/bin/java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+    # The restart and upgrade suites run Keycloak on a real PostgreSQL server.
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+    ;;&
+  all)
+    command -v jq >/dev/null || need+=(jq)
+    ;;
+  process|container) ;;
+  *) echo "install-deps: --for: expected external, process, container or all, got '$target'" >&2; exit 2 ;;
+esac
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing ${need[*]}; run as root or install them" >&2
     exit 1
   fi
-  echo "== installing ${need[*]}"
+  echo "== install-deps: installing ${need[*]}" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-command -v go >/dev/null || { echo "install-deps: Go is not installed (expected go 1.26 on PATH)" >&2; exit 1; }
 go mod download

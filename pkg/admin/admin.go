@@ -1,6 +1,7 @@
 // Package admin is a small client of Keycloak's Admin REST API: what the
 // harness needs to provision a realm, look up its client and service account,
-// grant roles, revoke consents and remove it all again.
+// read the settings that explain a verdict, revoke consents and sessions, and
+// remove it all again.
 package admin
 
 import (
@@ -15,9 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 
 	"kcconform/pkg/redact"
 	"kcconform/pkg/transport"
@@ -57,14 +55,17 @@ type Client struct {
 	base  string // Keycloak base URL, with any path prefix, no trailing slash
 	creds Credentials
 	http  *http.Client
+	red   *redact.Redactor
 
-	mu  sync.Mutex
-	tok *oauth2.Token
+	mu     sync.Mutex
+	tok    string
+	expiry time.Time
 }
 
-// New returns an admin client for the Keycloak at baseURL. No request is made
+// New returns an admin client for the Keycloak at baseURL. Its credentials,
+// and every token it is given, are registered with red. No request is made
 // until the first call.
-func New(baseURL string, creds Credentials, hc *http.Client) (*Client, error) {
+func New(baseURL string, creds Credentials, hc *http.Client, red *redact.Redactor) (*Client, error) {
 	if err := creds.Validate(); err != nil {
 		return nil, err
 	}
@@ -77,34 +78,34 @@ func New(baseURL string, creds Credentials, hc *http.Client) (*Client, error) {
 	if creds.ClientID == "" {
 		creds.ClientID = "admin-cli"
 	}
-	redact.Default.AddSecret(creds.Password)
-	redact.Default.AddSecret(creds.ClientSecret)
-	return &Client{base: strings.TrimRight(baseURL, "/"), creds: creds, http: hc}, nil
+	red.AddSecret(creds.Password)
+	red.AddSecret(creds.ClientSecret)
+	return &Client{base: strings.TrimRight(baseURL, "/"), creds: creds, http: hc, red: red}, nil
 }
 
-// Error is a failed Admin REST call. The body is redacted.
+// Error is a failed Admin REST call. Every field is redacted.
 type Error struct {
 	Method string
 	Path   string
-	Status int
-	Body   string
+	Status int    // 0 when no response arrived
+	Body   string // redacted and cut
 	Cause  string // set when no usable response arrived
 }
 
 // Error is the one-line cause.
 func (e *Error) Error() string {
-	if e.Status == 0 {
+	switch {
+	case e.Status == 0:
 		return fmt.Sprintf("keycloak admin: %s %s: %s", e.Method, e.Path, e.Cause)
-	}
-	if e.Cause != "" {
+	case e.Cause != "":
 		return fmt.Sprintf("keycloak admin: %s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Cause)
 	}
 	return fmt.Sprintf("keycloak admin: %s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Body)
 }
 
-// GomegaString is what Gomega prints for the error: its redacted one-line
-// cause, never its structure.
-func (e *Error) GomegaString() string { return redact.String(e.Error()) }
+// GomegaString is what Gomega prints for the error: its one-line cause,
+// never its structure.
+func (e *Error) GomegaString() string { return e.Error() }
 
 // IsNotFound reports whether err is an admin call answered with 404.
 func IsNotFound(err error) bool {
@@ -117,47 +118,81 @@ func IsNotFound(err error) bool {
 func (c *Client) Token(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.tok != nil && c.tok.Expiry.After(time.Now().Add(10*time.Second)) {
-		return c.tok.AccessToken, nil
+	if c.tok != "" && c.expiry.After(time.Now().Add(10*time.Second)) {
+		return c.tok, nil
 	}
 	tokenURL := c.base + "/realms/" + url.PathEscape(c.creds.Realm) + "/protocol/openid-connect/token"
-	ctx, cancel := context.WithTimeout(context.WithValue(ctx, oauth2.HTTPClient, c.http), c.timeout())
-	defer cancel()
-	var tok *oauth2.Token
-	var err error
+	form := url.Values{"client_id": {c.creds.ClientID}}
+	if c.creds.ClientSecret != "" {
+		form.Set("client_secret", c.creds.ClientSecret)
+	}
 	if c.creds.Username != "" {
-		cfg := oauth2.Config{ClientID: c.creds.ClientID, ClientSecret: c.creds.ClientSecret,
-			Endpoint: oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-		tok, err = cfg.PasswordCredentialsToken(ctx, c.creds.Username, c.creds.Password)
+		form.Set("grant_type", "password")
+		form.Set("username", c.creds.Username)
+		form.Set("password", c.creds.Password)
 	} else {
-		cfg := clientcredentials.Config{ClientID: c.creds.ClientID, ClientSecret: c.creds.ClientSecret,
-			TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}
-		tok, err = cfg.Token(ctx)
+		form.Set("grant_type", "client_credentials")
 	}
+	fail := func(status int, cause string) (string, error) {
+		return "", &Error{Method: "POST", Path: tokenURL, Status: status, Cause: c.red.String(cause)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", tokenError(tokenURL, err)
+		return fail(0, err.Error())
 	}
-	redact.Default.AddToken(tok.AccessToken)
-	redact.Default.AddToken(tok.RefreshToken)
-	c.tok = tok
-	return tok.AccessToken, nil
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fail(0, "admin token: "+transport.Describe(err))
+	}
+	defer resp.Body.Close()
+	body, err := transport.ReadBody(resp.Body)
+	c.red.Harvest(body)
+	if err != nil {
+		return fail(resp.StatusCode, "admin token: "+transport.Describe(err))
+	}
+	if rerr := transport.Redirect(resp); rerr != nil {
+		return fail(resp.StatusCode, "admin token: "+rerr.Error())
+	}
+	var ans struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	jerr := json.Unmarshal(body, &ans)
+	switch {
+	case resp.StatusCode != http.StatusOK && jerr == nil && ans.Error != "":
+		hint := ""
+		if resp.StatusCode == http.StatusUnauthorized || ans.Error == "invalid_grant" || ans.Error == "unauthorized_client" || ans.Error == "invalid_client" {
+			hint = " (wrong admin credentials? KC_ADMIN_USER/KC_ADMIN_PASSWORD, KC_ADMIN_REALM)"
+		}
+		return fail(resp.StatusCode, fmt.Sprintf("admin token refused: %s %q%s", ans.Error, ans.Description, hint))
+	case resp.StatusCode != http.StatusOK || jerr != nil || ans.AccessToken == "":
+		return fail(resp.StatusCode, fmt.Sprintf("admin token: expected 200 with a JSON token response, got %s", describe(resp, body, c.red)))
+	}
+	c.red.AddToken(ans.AccessToken)
+	c.tok, c.expiry = ans.AccessToken, time.Now().Add(time.Duration(ans.ExpiresIn)*time.Second)
+	return c.tok, nil
 }
 
-func tokenError(tokenURL string, err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		status := 0
-		if re.Response != nil {
-			status = re.Response.StatusCode
-		}
-		hint := ""
-		if status == http.StatusUnauthorized || re.ErrorCode == "invalid_grant" || re.ErrorCode == "unauthorized_client" {
-			hint = " (wrong admin credentials?)"
-		}
-		return &Error{Method: "POST", Path: tokenURL, Status: status,
-			Cause: fmt.Sprintf("admin token refused: %s %q%s", re.ErrorCode, re.ErrorDescription, hint)}
+// describe names an answer that is not what was expected: status, type,
+// size and the start of the body, redacted.
+func describe(resp *http.Response, body []byte, red *redact.Redactor) string {
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "no Content-Type"
 	}
-	return &Error{Method: "POST", Path: tokenURL, Cause: "admin token: " + transport.Describe(err)}
+	shown := strings.Join(strings.Fields(red.Body(body)), " ")
+	if len(shown) > 200 {
+		shown = shown[:200] + "…"
+	}
+	if shown == "" {
+		shown = "an empty body"
+	}
+	return fmt.Sprintf("HTTP %d (%s, %d bytes): %s", resp.StatusCode, ct, len(body), shown)
 }
 
 func (c *Client) timeout() time.Duration {
@@ -170,35 +205,30 @@ func (c *Client) timeout() time.Duration {
 // Do sends one admin call. path is below /admin (e.g. "/realms/x"); in, when
 // not nil, is sent as JSON; out, when not nil, receives the JSON answer.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
-	_, err := c.do(ctx, method, path, in, out)
-	return err
-}
-
-func (c *Client) do(ctx context.Context, method, path string, in, out any) (http.Header, error) {
-	h, err := c.doOnce(ctx, method, path, in, out)
+	err := c.doOnce(ctx, method, path, in, out)
 	var e *Error
-	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && e.Cause == "" {
+	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && e.Path == path {
 		// A cached admin token can outlive its server (a restart, an
 		// upgrade): fetch a new one and try once more.
 		c.mu.Lock()
-		c.tok = nil
+		c.tok = ""
 		c.mu.Unlock()
 		return c.doOnce(ctx, method, path, in, out)
 	}
-	return h, err
+	return err
 }
 
-func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (http.Header, error) {
+func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) error {
 	tok, err := c.Token(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var body io.Reader
 	if in != nil {
 		b, ok := in.([]byte)
 		if !ok {
 			if b, err = json.Marshal(in); err != nil {
-				return nil, fmt.Errorf("keycloak admin: %s %s: encode request: %w", method, path, err)
+				return fmt.Errorf("keycloak admin: %s %s: encode request: %w", method, path, err)
 			}
 		}
 		body = bytes.NewReader(b)
@@ -207,7 +237,7 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+"/admin"+path, body)
 	if err != nil {
-		return nil, fmt.Errorf("keycloak admin: %s %s: %w", method, path, err)
+		return fmt.Errorf("keycloak admin: %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")
@@ -216,27 +246,32 @@ func (c *Client) doOnce(ctx context.Context, method, path string, in, out any) (
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &Error{Method: method, Path: path, Cause: transport.Describe(err)}
+		return &Error{Method: method, Path: path, Cause: c.red.String(transport.Describe(err))}
 	}
 	defer resp.Body.Close()
 	b, err := transport.ReadBody(resp.Body)
-	if err != nil {
-		return nil, &Error{Method: method, Path: path, Status: resp.StatusCode, Cause: transport.Describe(err)}
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg := redact.JSON(b)
-		if len(msg) > 500 {
-			msg = msg[:500] + "…"
+	switch {
+	case err != nil:
+		return &Error{Method: method, Path: path, Status: resp.StatusCode, Cause: transport.Describe(err)}
+	case transport.Redirect(resp) != nil:
+		return &Error{Method: method, Path: path, Status: resp.StatusCode, Cause: c.red.String(transport.Redirect(resp).Error())}
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		shown := c.red.Body(b)
+		if len(shown) > 500 {
+			shown = shown[:500] + "…"
 		}
-		return nil, &Error{Method: method, Path: path, Status: resp.StatusCode, Body: msg}
+		if !json.Valid(b) {
+			return &Error{Method: method, Path: path, Status: resp.StatusCode, Cause: describe(resp, b, c.red)}
+		}
+		return &Error{Method: method, Path: path, Status: resp.StatusCode, Body: shown}
 	}
 	if out != nil && len(bytes.TrimSpace(b)) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
-			return nil, &Error{Method: method, Path: path, Status: resp.StatusCode,
-				Cause: fmt.Sprintf("expected JSON for %T: %v", out, err)}
+			return &Error{Method: method, Path: path, Status: resp.StatusCode,
+				Cause: fmt.Sprintf("expected JSON for %T, got %s: %v", out, describe(resp, b, c.red), err)}
 		}
 	}
-	return resp.Header, nil
+	return nil
 }
 
 func realmPath(realm string, parts ...string) string {

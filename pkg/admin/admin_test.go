@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"kcconform/pkg/redact"
 	"kcconform/pkg/transport"
 )
 
@@ -41,7 +42,7 @@ func client(t *testing.T, url, password string) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(url, Credentials{Username: "admin", Password: password}, hc)
+	c, err := New(url, Credentials{Username: "admin", Password: password}, hc, redact.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,12 +57,12 @@ func TestFailureModes(t *testing.T) {
 		h        http.HandlerFunc
 		want     string
 	}{
-		{"wrong admin credentials", "wrong", func(http.ResponseWriter, *http.Request) {}, `admin token refused: invalid_grant "Invalid user credentials" (wrong admin credentials?)`},
+		{"wrong admin credentials", "not-the-password", func(http.ResponseWriter, *http.Request) {}, `admin token refused: invalid_grant "Invalid user credentials" (wrong admin credentials?`},
 		{"realm missing", "right", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(404)
 			_, _ = w.Write([]byte(`{"error":"Realm not found."}`))
 		}, `GET /realms/shasta/clients?clientId=my-test-client: HTTP 404: {"error":"Realm not found."}`},
-		{"5xx", "right", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, "HTTP 503"},
+		{"5xx", "right", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, "HTTP 503 (no Content-Type, 0 bytes): an empty body"},
 		{"not JSON", "right", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>login</html>")) }, "expected JSON"},
 		{"never answers", "right", func(http.ResponseWriter, *http.Request) { <-hang }, "no answer within the deadline"},
 	}
@@ -72,7 +73,7 @@ func TestFailureModes(t *testing.T) {
 			t.Cleanup(func() { close(hang) }) // before srv.Close, which waits for the handler
 			began := time.Now()
 
-			_, err := client(t, srv.URL, tc.password).Client(context.Background(), "shasta", "my-test-client")
+			_, err := client(t, srv.URL, tc.password).FindClient(context.Background(), "shasta", "my-test-client")
 			if err == nil {
 				t.Fatal("expected an error")
 			}
@@ -80,13 +81,44 @@ func TestFailureModes(t *testing.T) {
 			if !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
 				t.Fatalf("error %q: want one line containing %q", msg, tc.want)
 			}
-			if strings.Contains(msg, "wrong") && tc.password == "wrong" && strings.Contains(msg, "password=wrong") {
+			if strings.Contains(msg, "wrong") && tc.password != "right" && strings.Contains(msg, tc.password) {
 				t.Fatalf("the password leaked: %q", msg)
 			}
 			if d := time.Since(began); d > timeout+time.Second {
 				t.Fatalf("took %s", d)
 			}
 		})
+	}
+}
+
+// An HTML error page in place of the admin token says what came back, not
+// an empty OAuth error.
+func TestAdminTokenOnAnHTMLPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("<html><body>502 Bad Gateway</body></html>"))
+	}))
+	defer srv.Close()
+	_, err := client(t, srv.URL, "right").Realms(context.Background())
+	want := "admin token: expected 200 with a JSON token response, got HTTP 502 (text/html, 41 bytes): <html><body>502 Bad Gateway</body></html>"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want one containing %q", err, want)
+	}
+}
+
+// An admin endpoint that redirects is not followed.
+func TestAdminRedirectIsNotFollowed(t *testing.T) {
+	var hits int
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits++ }))
+	defer target.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+r.URL.Path, http.StatusPermanentRedirect)
+	}))
+	defer srv.Close()
+	_, err := client(t, srv.URL, "right").Realms(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "credentials not re-sent") || hits != 0 {
+		t.Fatalf("err = %v, %d request(s) at the target", err, hits)
 	}
 }
 

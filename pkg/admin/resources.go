@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-
-	"kcconform/pkg/redact"
 )
 
 // ClientRep is the part of a client representation the harness reads.
@@ -32,8 +30,7 @@ type Role struct {
 
 // Session is a user session as listed by the Admin API.
 type Session struct {
-	ID      string            `json:"id"`
-	Clients map[string]string `json:"clients"`
+	ID string `json:"id"`
 }
 
 // ServerVersion returns the server's version from /admin/serverinfo.
@@ -88,8 +85,8 @@ func (c *Client) Realms(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Client looks a client up by its clientId.
-func (c *Client) Client(ctx context.Context, realm, clientID string) (*ClientRep, error) {
+// FindClient looks a client up by its clientId.
+func (c *Client) FindClient(ctx context.Context, realm, clientID string) (*ClientRep, error) {
 	var reps []ClientRep
 	if err := c.Do(ctx, "GET", realmPath(realm, "clients")+"?clientId="+url.QueryEscape(clientID), nil, &reps); err != nil {
 		return nil, err
@@ -109,7 +106,7 @@ func (c *Client) CreateClient(ctx context.Context, realm string, rep map[string]
 		return nil, err
 	}
 	id, _ := rep["clientId"].(string)
-	return c.Client(ctx, realm, id)
+	return c.FindClient(ctx, realm, id)
 }
 
 // DeleteClient deletes a client by its internal id.
@@ -133,7 +130,7 @@ func (c *Client) ClientSecret(ctx context.Context, realm, clientUUID string) (st
 	if cred.Value == "" {
 		return "", fmt.Errorf("keycloak admin: client %s of realm %q has no secret: expected a confidential client", clientUUID, realm)
 	}
-	redact.Default.AddSecret(cred.Value)
+	c.red.AddSecret(cred.Value)
 	return cred.Value, nil
 }
 
@@ -155,15 +152,6 @@ func (c *Client) RealmRole(ctx context.Context, realm, name string) (*Role, erro
 	return &r, nil
 }
 
-// GrantRealmRole gives a user a realm role.
-func (c *Client) GrantRealmRole(ctx context.Context, realm, userID, role string) error {
-	r, err := c.RealmRole(ctx, realm, role)
-	if err != nil {
-		return err
-	}
-	return c.Do(ctx, "POST", realmPath(realm, "users", userID, "role-mappings", "realm"), []Role{*r}, nil)
-}
-
 // RevokeRealmRole takes a realm role from a user.
 func (c *Client) RevokeRealmRole(ctx context.Context, realm, userID, role string) error {
 	r, err := c.RealmRole(ctx, realm, role)
@@ -171,6 +159,49 @@ func (c *Client) RevokeRealmRole(ctx context.Context, realm, userID, role string
 		return err
 	}
 	return c.Do(ctx, "DELETE", realmPath(realm, "users", userID, "role-mappings", "realm"), []Role{*r}, nil)
+}
+
+// EffectiveRealmRoles lists a user's realm roles, those held through
+// composite roles (the realm's default roles) included.
+func (c *Client) EffectiveRealmRoles(ctx context.Context, realm, userID string) ([]Role, error) {
+	var rs []Role
+	err := c.Do(ctx, "GET", realmPath(realm, "users", userID, "role-mappings", "realm", "composite"), nil, &rs)
+	return rs, err
+}
+
+// Realm reads a realm's representation.
+func (c *Client) Realm(ctx context.Context, realm string) (map[string]any, error) {
+	var rep map[string]any
+	err := c.Do(ctx, "GET", realmPath(realm), nil, &rep)
+	return rep, err
+}
+
+// ClientRepresentation reads a client's full representation (attributes and
+// protocol mappers included).
+func (c *Client) ClientRepresentation(ctx context.Context, realm, clientUUID string) (map[string]any, error) {
+	var rep map[string]any
+	err := c.Do(ctx, "GET", realmPath(realm, "clients", clientUUID), nil, &rep)
+	return rep, err
+}
+
+// ClientScopes lists the names of a client's default and optional client
+// scopes.
+func (c *Client) ClientScopes(ctx context.Context, realm, clientUUID string) (defaults, optional []string, err error) {
+	for _, kind := range []struct {
+		path string
+		dst  *[]string
+	}{{"default-client-scopes", &defaults}, {"optional-client-scopes", &optional}} {
+		var scopes []struct {
+			Name string `json:"name"`
+		}
+		if err := c.Do(ctx, "GET", realmPath(realm, "clients", clientUUID, kind.path), nil, &scopes); err != nil {
+			return nil, nil, err
+		}
+		for _, s := range scopes {
+			*kind.dst = append(*kind.dst, s.Name)
+		}
+	}
+	return defaults, optional, nil
 }
 
 // UserRealmRoles lists the realm roles mapped directly to a user.

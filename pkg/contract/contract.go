@@ -1,6 +1,8 @@
-// Package contract turns the operators' procedure into checks: each promise
-// it makes about a token response, the value a profile expects, and what the
-// server sent. The Gomega matchers and the verdict table are both built on it.
+// Package contract turns the operators' procedure, and what RFC 6749 and
+// OIDC require of the same answers, into checks: each promise with its
+// class, the value a profile expects, what the server sent, the result, and
+// for a failure the Keycloak setting most likely responsible. The Gomega
+// matchers and the verdict table are both built on it.
 package contract
 
 import (
@@ -10,28 +12,38 @@ import (
 	"strings"
 
 	"kcconform/pkg/profile"
+	"kcconform/pkg/report"
+	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
 )
 
-// Check is one promise held against one server response.
-type Check struct {
-	// Promise names what is checked, e.g. "refresh_expires_in".
-	Promise string `json:"promise"`
-	// Expected is the promised value with the reason, e.g.
-	// "0 (offline refresh tokens do not expire)".
-	Expected string `json:"expected"`
-	// Sent is what the server sent, redacted.
-	Sent string `json:"sent"`
-	Pass bool   `json:"pass"`
+// Check is one promise held against one server answer (report.Check).
+type Check = report.Check
+
+// Context is what a check needs besides the answer: the client that asked,
+// and the realm's settings where admin rights allowed reading them (nil
+// otherwise), which sharpen the hints.
+type Context struct {
+	ClientID string
+	Settings *settings.Settings
 }
 
-// Message is the one-line failure text of a check.
-func (c Check) Message() string {
-	return fmt.Sprintf("expected %s %s, server sent %s", c.Promise, c.Expected, c.Sent)
+func check(promise string, class report.Class, expected, sent string, pass bool) Check {
+	res := report.Pass
+	if !pass {
+		res = report.Fail
+	}
+	return Check{Promise: promise, Class: class, Expected: expected, Sent: sent, Result: res}
 }
 
-func check(promise, expected, sent string, pass bool) Check {
-	return Check{Promise: promise, Expected: expected, Sent: sent, Pass: pass}
+// withHints fills in the hint of every failed check.
+func withHints(cs []Check, cx Context) []Check {
+	for i := range cs {
+		if cs[i].Failed() && cs[i].Hint == "" {
+			cs[i].Hint = Hint(cs[i].Promise, cx)
+		}
+	}
+	return cs
 }
 
 func num(p *int64) string {
@@ -48,30 +60,33 @@ func quoted(s string, present bool) string {
 	return strconv.Quote(s)
 }
 
-// Offline checks a response of the documented get or refresh request
-// against the profile: the promises the procedure makes.
-func Offline(p profile.Profile, clientID string, r *tokenflow.Response) []Check {
+// Offline checks an answer of the documented get or refresh request against
+// the profile: the promises the procedure makes, and RFC 6749 §5.1's rules
+// for every answer that carries tokens.
+func Offline(p profile.Profile, cx Context, r *tokenflow.Response) []Check {
 	var cs []Check
 	cs = append(cs,
-		check("access_token", "present", presence(r.AccessToken), r.AccessToken != ""),
-		check("refresh_token", "present (the procedure refreshes with it)", presence(r.RefreshToken), r.RefreshToken != ""),
+		check("access_token", report.Procedure, "present", presence(r.AccessToken), r.AccessToken != ""),
+		check("refresh_token", report.Procedure, "present (the procedure refreshes with it)", presence(r.RefreshToken), r.RefreshToken != ""),
 	)
 	scopes := r.ScopeValues()
 	for _, want := range p.ScopeContains {
-		cs = append(cs, check("scope", fmt.Sprintf("to contain %s", want), quoted(r.Scope, r.Has("scope")), slices.Contains(scopes, want)))
+		cs = append(cs, check("scope", report.Procedure, fmt.Sprintf("to contain %s", want), quoted(r.Scope, r.Has("scope")), slices.Contains(scopes, want)))
 	}
 	cs = append(cs,
-		check("refresh_expires_in", refreshExpiresText(p.RefreshExpiresIn), num(r.RefreshExpiresIn),
+		check("refresh_expires_in", report.Procedure, refreshExpiresText(p.RefreshExpiresIn), num(r.RefreshExpiresIn),
 			r.RefreshExpiresIn != nil && *r.RefreshExpiresIn == p.RefreshExpiresIn),
 		// expires_in is what is left of the lifetime when the response is
 		// written: one second less when that crosses a second boundary.
-		check("expires_in", fmt.Sprintf("%d (the configured access token lifetime, or 1 s less)", p.ExpiresIn), num(r.ExpiresIn),
+		check("expires_in", report.Procedure, fmt.Sprintf("%d (the configured access token lifetime, or 1 s less)", p.ExpiresIn), num(r.ExpiresIn),
 			r.ExpiresIn != nil && *r.ExpiresIn <= p.ExpiresIn && *r.ExpiresIn >= p.ExpiresIn-1),
 		tokenType(p, r),
+		check("not-before-policy", report.Procedure, "a number (as in the procedure's example answer)", num(r.NotBeforePolicy), r.NotBeforePolicy != nil),
 	)
-	cs = append(cs, accessClaims(clientID, r)...)
+	cs = append(cs, accessClaims(cx.ClientID, r)...)
 	cs = append(cs, offlineRefreshClaims(p, r)...)
-	return cs
+	cs = append(cs, Headers(r)...)
+	return withHints(cs, cx)
 }
 
 func refreshExpiresText(n int64) string {
@@ -95,7 +110,41 @@ func tokenType(p profile.Profile, r *tokenflow.Response) Check {
 		pass = r.TokenType == p.TokenType
 		how = "compared exactly"
 	}
-	return check("token_type", fmt.Sprintf("%s (%s)", p.TokenType, how), quoted(r.TokenType, r.Has("token_type")), pass)
+	return check("token_type", report.Procedure, fmt.Sprintf("%s (%s)", p.TokenType, how), quoted(r.TokenType, r.Has("token_type")), pass)
+}
+
+// Headers checks RFC 6749 §5.1's rules for an answer that carries tokens:
+// it must not be stored by any cache, and it is JSON.
+func Headers(r *tokenflow.Response) []Check {
+	h := func(name string) string {
+		v := strings.Join(r.Header.Values(name), ", ")
+		if v == "" {
+			return "no " + name + " header"
+		}
+		return strconv.Quote(v)
+	}
+	directives := func(name, want string) bool {
+		for _, v := range r.Header.Values(name) {
+			for _, d := range strings.Split(v, ",") {
+				if strings.EqualFold(strings.TrimSpace(d), want) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(r.Header.Get("Content-Type"), ";", 2)[0]))
+	cc := h("Cache-Control")
+	if cc == `"no-cache"` && r.Header.Get("Pragma") == "no-cache" {
+		// Go's HTTP client reads a lone Pragma: no-cache as Cache-Control:
+		// no-cache (RFC 7234 §5.4): the two cannot be told apart here.
+		cc = `"no-cache", or no Cache-Control header at all`
+	}
+	return []Check{
+		check("Cache-Control header", report.RFC6749, "no-store (§5.1: answers with tokens are not cached)", cc, directives("Cache-Control", "no-store")),
+		check("Pragma header", report.RFC6749, "no-cache (§5.1)", h("Pragma"), directives("Pragma", "no-cache")),
+		check("Content-Type header", report.RFC6749, "application/json (§5.1)", h("Content-Type"), ct == "application/json"),
+	}
 }
 
 // accessClaims checks the access token's own claims against the response.
@@ -108,10 +157,10 @@ func accessClaims(clientID string, r *tokenflow.Response) []Check {
 	}
 	// Keycloak reads the clock once for iat/exp and again for expires_in, so
 	// the two may straddle a second boundary: allow exactly one second.
-	lifetime := check("access token exp - iat", "to equal expires_in "+num(r.ExpiresIn)+" (±1 s)", sent,
+	lifetime := check("access token exp - iat", report.Procedure, "to equal expires_in "+num(r.ExpiresIn)+" (±1 s)", sent,
 		hasExp && hasIat && r.ExpiresIn != nil && abs(exp-iat-*r.ExpiresIn) <= 1)
 	azp, ok := r.AccessClaims.String("azp")
-	return []Check{lifetime, check("access token azp", strconv.Quote(clientID)+" (the client that asked)", quoted(azp, ok), azp == clientID)}
+	return []Check{lifetime, check("access token azp", report.OIDC, strconv.Quote(clientID)+" (the client that asked)", quoted(azp, ok), azp == clientID)}
 }
 
 func offlineRefreshClaims(p profile.Profile, r *tokenflow.Response) []Check {
@@ -119,21 +168,22 @@ func offlineRefreshClaims(p profile.Profile, r *tokenflow.Response) []Check {
 		return nil
 	}
 	typ, ok := r.RefreshClaims.String("typ")
-	cs := []Check{check("refresh token typ", `"Offline"`, quoted(typ, ok), typ == "Offline")}
+	cs := []Check{check("refresh token typ", report.Procedure, `"Offline"`, quoted(typ, ok), typ == "Offline")}
 	exp, hasExp := r.RefreshClaims.Int("exp")
 	if p.RefreshExpiresIn == 0 {
 		sent := "no exp"
 		if hasExp {
 			sent = "exp " + strconv.FormatInt(exp, 10)
 		}
-		cs = append(cs, check("refresh token exp", "absent (the refresh token never expires by itself)", sent, !hasExp))
+		cs = append(cs, check("refresh token exp", report.Procedure, "absent (the refresh token never expires by itself)", sent, !hasExp))
 	}
 	return cs
 }
 
 // Online checks what the procedure contrasts with: the same client's token
-// without scope=offline_access is an ordinary, expiring one.
-func Online(r *tokenflow.Response) []Check {
+// without scope=offline_access is an ordinary, expiring one. These are
+// harness extras: Keycloak's behaviour, not the procedure's promise.
+func Online(cx Context, r *tokenflow.Response) []Check {
 	scopes := r.ScopeValues()
 	typ, ok := r.RefreshClaims.String("typ")
 	_, hasExp := r.RefreshClaims.Int("exp")
@@ -141,25 +191,127 @@ func Online(r *tokenflow.Response) []Check {
 	if hasExp {
 		expSent = "an exp"
 	}
-	return []Check{
-		check("online scope", "not to contain offline_access (not asked for)", quoted(r.Scope, r.Has("scope")), !slices.Contains(scopes, "offline_access")),
-		check("online refresh_token", "present (client_credentials.use_refresh_token)", presence(r.RefreshToken), r.RefreshToken != ""),
-		check("online refresh_expires_in", "> 0 (online refresh tokens expire)", num(r.RefreshExpiresIn), r.RefreshExpiresIn != nil && *r.RefreshExpiresIn > 0),
-		check("online refresh token typ", `"Refresh"`, quoted(typ, ok), typ == "Refresh"),
-		check("online refresh token exp", "present", expSent, hasExp),
-	}
+	return withHints([]Check{
+		check("online scope", report.Extra, "not to contain offline_access (not asked for)", quoted(r.Scope, r.Has("scope")), !slices.Contains(scopes, "offline_access")),
+		check("online refresh_token", report.Extra, "present (client_credentials.use_refresh_token)", presence(r.RefreshToken), r.RefreshToken != ""),
+		check("online refresh_expires_in", report.Extra, "> 0 (online refresh tokens expire)", num(r.RefreshExpiresIn), r.RefreshExpiresIn != nil && *r.RefreshExpiresIn > 0),
+		check("online refresh token typ", report.Extra, `"Refresh"`, quoted(typ, ok), typ == "Refresh"),
+		check("online refresh token exp", report.Extra, "present", expSent, hasExp),
+	}, cx)
 }
 
-// Failed returns the checks that did not pass.
-func Failed(cs []Check) []Check {
-	var out []Check
-	for _, c := range cs {
-		if !c.Pass {
-			out = append(out, c)
+// TokenAnswer is the check that a request of the procedure was answered with
+// a token at all; err is what the flow returned.
+func TokenAnswer(promise string, cx Context, err error) Check {
+	if err == nil {
+		return check(promise, report.Procedure, "HTTP 200 with a token response", "HTTP 200 with a token response", true)
+	}
+	sent := err.Error()
+	if e, ok := tokenflow.AsError(err); ok {
+		sent = e.Sent()
+	}
+	c := check(promise, report.Procedure, "HTTP 200 with a token response", sent, false)
+	c.Hint = refusalHint(err, cx)
+	return c
+}
+
+// Refused is the check that a request the server must refuse was refused
+// with the given status and one of the codes.
+func Refused(promise string, class report.Class, err error, status int, codes ...string) Check {
+	sent := "a token (HTTP 200)"
+	pass := false
+	if e, ok := tokenflow.AsError(err); ok {
+		sent = e.Sent()
+		pass = e.Status == status && slices.Contains(codes, e.Code)
+	} else if err != nil {
+		sent = err.Error()
+	}
+	return check(promise, class, fmt.Sprintf("HTTP %d %s", status, strings.Join(codes, " or ")), sent, pass)
+}
+
+// Issuer checks the access token's iss against the realm's discovery
+// document and the issuer kcconform expects: the realm URL derived from
+// KC_URL, or KC_EXPECT_ISSUER.
+func Issuer(cx Context, r *tokenflow.Response, discovered, expected, expectedFrom string) []Check {
+	iss, ok := r.AccessClaims.String("iss")
+	sent := quoted(iss, ok)
+	return withHints([]Check{
+		check("access token iss", report.OIDC, fmt.Sprintf("%q (%s)", expected, expectedFrom), sent, ok && iss == expected),
+		check("discovery issuer", report.OIDC, fmt.Sprintf("%q, the access token's iss (OIDC Discovery §4.3)", iss), strconv.Quote(discovered), ok && discovered == iss),
+	}, cx)
+}
+
+// Introspection checks that the realm's introspection endpoint says a fresh
+// access token is active. It is a harness extra: Keycloak 26.6 and later
+// answer active:false to a client that is not in the token's aud, and the
+// procedure configures no audience. Where the client is not in aud and the
+// answer is inactive, the check does not apply; strict (a realm the harness
+// provisioned, whose client is in aud) makes it apply anyway.
+func Introspection(cx Context, r *tokenflow.Response, claims tokenflow.Claims, strict bool) Check {
+	active, _ := claims["active"].(bool)
+	sent := fmt.Sprintf("active %v", claims["active"])
+	if cid, ok := claims["client_id"].(string); ok {
+		sent += ", client_id " + strconv.Quote(cid)
+	}
+	c := check("introspection", report.Extra, "active:true for the token just issued (RFC 7662)", sent, active)
+	inAud := audienceContains(r.AccessClaims["aud"], cx.ClientID)
+	switch {
+	case active:
+	case !inAud && !strict:
+		c.Result = report.NotApplicable
+		c.Hint = fmt.Sprintf("client %s is not in the token's aud (%v), and Keycloak 26.6+ answers active:false to such a client (CVE-2026-37979); the procedure configures no audience. To check introspection, add an audience mapper: Clients → %s → Client scopes → %s-dedicated → Add mapper → By configuration → Audience (Included Client Audience %s, Add to access token on)",
+			cx.ClientID, r.AccessClaims["aud"], cx.ClientID, cx.ClientID, cx.ClientID)
+	default:
+		c.Hint = fmt.Sprintf("the token's aud is %v; the server answered inactive for a token it has just issued", r.AccessClaims["aud"])
+	}
+	return c
+}
+
+func audienceContains(aud any, clientID string) bool {
+	switch a := aud.(type) {
+	case string:
+		return a == clientID
+	case []any:
+		for _, v := range a {
+			if v == clientID {
+				return true
+			}
 		}
 	}
-	return out
+	return false
 }
+
+// StoredToken checks that the refresh token the procedure tells the
+// operator to store works again after it was used: err is the answer to
+// presenting it once more.
+func StoredToken(promise string, cx Context, err error) Check {
+	c := check(promise, report.Procedure, "HTTP 200 with a token response: the procedure stores the refresh token and uses it whenever a new access token is needed", "HTTP 200 with a token response", err == nil)
+	if err != nil {
+		c.Sent = err.Error()
+		if e, ok := tokenflow.AsError(err); ok {
+			c.Sent = e.Sent()
+		}
+		c.Hint = Hint(promise, cx)
+	}
+	return c
+}
+
+// IdleTimeout checks the offline session idle timeout read with admin
+// rights against the profile's minimum.
+func IdleTimeout(p profile.Profile, cx Context) Check {
+	idle, source := cx.Settings.OfflineIdle()
+	secs := int64(idle.Seconds())
+	c := check("offline session idle timeout", report.Procedure,
+		fmt.Sprintf(">= %d s (%s, KC_EXPECT_OFFLINE_IDLE_MIN): the token never expires by itself only while it is used at least that often", p.OfflineIdleMin, settings.Days(secondsDur(p.OfflineIdleMin))),
+		fmt.Sprintf("%d s (%s), from the %s", secs, settings.Days(idle), source), secs >= p.OfflineIdleMin)
+	if c.Failed() {
+		c.Hint = fmt.Sprintf("%s is %d s: raise it (or set KC_EXPECT_OFFLINE_IDLE_MIN if this is intended)", source, secs)
+	}
+	return c
+}
+
+// Failed returns the checks that failed.
+func Failed(cs []Check) []Check { return report.Failed(cs) }
 
 func abs(n int64) int64 {
 	if n < 0 {

@@ -3,10 +3,15 @@ package contract
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"kcconform/pkg/profile"
+	"kcconform/pkg/report"
+	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
 )
 
@@ -22,6 +27,7 @@ func response(t *testing.T, fields map[string]any) *tokenflow.Response {
 		"access_token":  jwt(map[string]any{"exp": 1031536000, "iat": 1000000000, "azp": "my-test-client"}),
 		"refresh_token": jwt(map[string]any{"typ": "Offline"}),
 		"expires_in":    31536000, "refresh_expires_in": 0, "token_type": "Bearer", "scope": "profile offline_access",
+		"not-before-policy": 0,
 	}
 	for k, v := range fields {
 		body[k] = v
@@ -31,11 +37,14 @@ func response(t *testing.T, fields map[string]any) *tokenflow.Response {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Header = http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}, "Content-Type": {"application/json"}}
 	return r
 }
 
+var cx = Context{ClientID: "my-test-client"}
+
 func TestOfflineKeptByTheProceduresExample(t *testing.T) {
-	if failed := Failed(Offline(profile.Documented(), "my-test-client", response(t, nil))); len(failed) != 0 {
+	if failed := Failed(Offline(profile.Documented(), cx, response(t, nil))); len(failed) != 0 {
 		t.Fatalf("failed: %+v", failed)
 	}
 }
@@ -43,7 +52,7 @@ func TestOfflineKeptByTheProceduresExample(t *testing.T) {
 func TestOfflineNamesTheBrokenPromise(t *testing.T) {
 	r := response(t, map[string]any{"refresh_expires_in": 1800, "refresh_token": jwt(map[string]any{"typ": "Refresh", "exp": 5})})
 	var msgs []string
-	for _, c := range Failed(Offline(profile.Documented(), "my-test-client", r)) {
+	for _, c := range Failed(Offline(profile.Documented(), cx, r)) {
 		msgs = append(msgs, c.Message())
 	}
 	all := strings.Join(msgs, "\n")
@@ -60,7 +69,7 @@ func TestOfflineNamesTheBrokenPromise(t *testing.T) {
 
 func TestAbsentIsNotZero(t *testing.T) {
 	r := response(t, map[string]any{"refresh_expires_in": nil})
-	for _, c := range Failed(Offline(profile.Documented(), "my-test-client", r)) {
+	for _, c := range Failed(Offline(profile.Documented(), cx, r)) {
 		if c.Promise == "refresh_expires_in" && strings.Contains(c.Sent, "absent") {
 			return
 		}
@@ -72,7 +81,7 @@ func TestExpiresInAllowsTheSecondThatPassed(t *testing.T) {
 	for sent, pass := range map[int]bool{31536000: true, 31535999: true, 31535998: false, 31536001: false, 300: false} {
 		r := response(t, map[string]any{"expires_in": sent})
 		ok := true
-		for _, c := range Failed(Offline(profile.Documented(), "my-test-client", r)) {
+		for _, c := range Failed(Offline(profile.Documented(), cx, r)) {
 			if c.Promise == "expires_in" {
 				ok = false
 			}
@@ -80,5 +89,84 @@ func TestExpiresInAllowsTheSecondThatPassed(t *testing.T) {
 		if ok != pass {
 			t.Errorf("expires_in %d: pass %v, want %v", sent, ok, pass)
 		}
+	}
+}
+
+// RFC 6749 §5.1: an answer without Cache-Control: no-store (or Pragma:
+// no-cache, or a JSON type) breaks a promise, and the hint names the proxy.
+func TestHeadersOfSection51(t *testing.T) {
+	r := response(t, nil)
+	r.Header = http.Header{"Cache-Control": {"private, max-age=0"}, "Content-Type": {"application/json;charset=UTF-8"}}
+	failed := map[string]Check{}
+	for _, c := range Failed(Offline(profile.Documented(), cx, r)) {
+		failed[c.Promise] = c
+	}
+	if len(failed) != 2 || failed["Cache-Control header"].Class != report.RFC6749 || failed["Pragma header"].Sent != "no Pragma header" {
+		t.Fatalf("failed = %+v", failed)
+	}
+	if !strings.Contains(failed["Cache-Control header"].Hint, "proxy or gateway") {
+		t.Fatalf("hint = %q", failed["Cache-Control header"].Hint)
+	}
+}
+
+func TestIssuerNamesBothValues(t *testing.T) {
+	r := response(t, map[string]any{"access_token": jwt(map[string]any{"iss": "https://wrong.example/realms/shasta", "azp": "my-test-client"})})
+	cs := Issuer(cx, r, "https://wrong.example/realms/shasta", "https://gw/keycloak/realms/shasta", "the realm URL of KC_URL")
+	if !cs[0].Failed() || !strings.Contains(cs[0].Message(), `expected access token iss "https://gw/keycloak/realms/shasta" (the realm URL of KC_URL), server sent "https://wrong.example/realms/shasta"`) {
+		t.Fatalf("iss check = %+v", cs[0])
+	}
+	if cs[1].Failed() {
+		t.Fatalf("discovery agrees with the token: %+v", cs[1])
+	}
+}
+
+// Introspection answering inactive to a client not in aud does not apply
+// (with the fix in the reason); with the client in aud, or strict, it fails.
+func TestIntrospectionApplicability(t *testing.T) {
+	notInAud := response(t, map[string]any{"access_token": jwt(map[string]any{"aud": "account"})})
+	inAud := response(t, map[string]any{"access_token": jwt(map[string]any{"aud": []any{"account", "my-test-client"}})})
+	inactive := tokenflow.Claims{"active": false}
+	if c := Introspection(cx, notInAud, inactive, false); c.Result != report.NotApplicable || !strings.Contains(c.Hint, "audience mapper") {
+		t.Fatalf("client not in aud: %+v", c)
+	}
+	if c := Introspection(cx, notInAud, inactive, true); c.Result != report.Fail {
+		t.Fatalf("strict: %+v", c)
+	}
+	if c := Introspection(cx, inAud, inactive, false); c.Result != report.Fail {
+		t.Fatalf("client in aud: %+v", c)
+	}
+	if c := Introspection(cx, notInAud, tokenflow.Claims{"active": true}, false); c.Result != report.Pass {
+		t.Fatalf("active: %+v", c)
+	}
+}
+
+func TestStoredTokenHintNamesRevokeRefreshToken(t *testing.T) {
+	refused := &tokenflow.Error{Status: 400, Code: "invalid_grant", Description: "Maximum allowed refresh token reuse exceeded"}
+	c := StoredToken("the stored refresh token works again", Context{ClientID: "c", Settings: &settings.Settings{RevokeRefreshToken: true}}, refused)
+	if !c.Failed() || !strings.Contains(c.Hint, "Revoke Refresh Token") || !strings.Contains(c.Hint, "read: revokeRefreshToken true") ||
+		!strings.Contains(c.Sent, "Maximum allowed refresh token reuse exceeded") {
+		t.Fatalf("check = %+v", c)
+	}
+	if c := StoredToken("the stored refresh token works again", cx, nil); c.Failed() {
+		t.Fatalf("a working stored token failed: %+v", c)
+	}
+	if c := TokenAnswer("get", cx, errors.New("boom")); !c.Failed() || c.Sent != "boom" {
+		t.Fatalf("TokenAnswer = %+v", c)
+	}
+}
+
+func TestIdleTimeoutAgainstTheProfile(t *testing.T) {
+	st := &settings.Settings{Realm: "r", ClientID: "c", OfflineSessionIdleTimeout: time.Hour}
+	c := IdleTimeout(profile.Documented(), Context{ClientID: "c", Settings: st})
+	if !c.Failed() || !strings.Contains(c.Sent, "3600 s") || !strings.Contains(c.Hint, "offlineSessionIdleTimeout") {
+		t.Fatalf("check = %+v", c)
+	}
+	st.OfflineSessionIdleTimeout = settings.DefaultOfflineSessionIdle
+	if c := IdleTimeout(profile.Documented(), Context{ClientID: "c", Settings: st}); c.Failed() || !strings.Contains(c.Sent, "30 days") {
+		t.Fatalf("check = %+v", c)
+	}
+	st.ClientOfflineIdle = 600 * time.Second
+	if c := IdleTimeout(profile.Documented(), Context{ClientID: "c", Settings: st}); !c.Failed() || !strings.Contains(c.Hint, "client.offline.session.idle.timeout") {
+		t.Fatalf("client override: %+v", c)
 	}
 }

@@ -70,7 +70,7 @@ func TestComposeMountsTheSuitesFixture(t *testing.T) {
 	if mounted == "" {
 		t.Fatal("no realm file mounted into /opt/keycloak/data/import/")
 	}
-	want, err := filepath.Abs(FixturePath())
+	want, err := filepath.Abs(filepath.Join(moduleRoot(), "fixtures", "realms", "offline.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,24 @@
-// Package framework is what kcconform's Ginkgo suites share: one Keycloak per
-// suite run, a realm of its own per parallel process, the profile, verdict
-// entries for the verdict table, and diagnostics attached to failed specs.
+// Package framework is what kcconform's Ginkgo suites share: the run (its
+// id, its redactor, its settings and profile), one Keycloak per suite run
+// handed to every parallel process without its secrets, a realm (or the
+// existing client) per process, verdict entries for the verdict table,
+// clean-ups that report what they could not remove, and diagnostics
+// attached to failed specs.
 package framework
 
 import (
-	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -24,30 +30,125 @@ import (
 	"kcconform/pkg/matchers"
 	"kcconform/pkg/profile"
 	"kcconform/pkg/redact"
+	"kcconform/pkg/report"
+	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
 )
 
-// Labels, as constants so that a typo fails to build.
+// Labels, as constants so that a typo fails to build; the Makefile's label
+// filters use the same words.
 const (
-	LabelOffline   = "offline"
-	LabelNegative  = "negative"
-	LabelAdmin     = "needs-admin"
-	LabelRevoke    = "revocation"
-	VerdictEntry   = "kcconform.verdict"
-	ServerEntry    = "kcconform.server"
-	ResourcePrefix = "kcconform-"
+	LabelOffline  = "offline"
+	LabelNegative = "negative"
+	LabelAdmin    = "needs-admin"
+	LabelOwnRealm = "own-realm"
+	LabelRevoke   = "revocation"
+	LabelRestart  = "restart"
+	LabelUpgrade  = "upgrade"
+	LabelSelf     = "selfcheck"
+	LabelIdle     = "idle"
+	LabelTLS      = "tls"
+	LabelLoad     = "load"
+	LabelSecurity = "security"
 )
 
-// RunID tells this run's objects on a server apart from other runs'.
-var RunID = newRunID()
+// ResourcePrefix starts the name of everything a run creates on a server.
+const ResourcePrefix = keycloak.ResourcePrefix
 
-func newRunID() string {
-	if v := os.Getenv("KC_RUN_ID"); v != "" {
-		return v
+// Redactor is the run's redactor: every credential this process learns is
+// registered here, and every output goes through it.
+var Redactor = redact.New()
+
+var (
+	runMu sync.Mutex
+	runID = os.Getenv("KC_RUN_ID")
+)
+
+// RunID tells this run's objects on a server apart from other runs'. All
+// parallel processes share it: KC_RUN_ID, set by the command that started
+// them, or the first process's, handed on in SynchronizedBeforeSuite.
+func RunID() string {
+	runMu.Lock()
+	defer runMu.Unlock()
+	if runID == "" {
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		runID = hex.EncodeToString(b)
 	}
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return runID
+}
+
+func setRunID(id string) {
+	runMu.Lock()
+	defer runMu.Unlock()
+	if os.Getenv("KC_RUN_ID") == "" && id != "" {
+		runID = id
+	}
+}
+
+// runKey is this run's secret, from which the secrets of servers the run
+// starts are derived, so that they never cross the channel between
+// Ginkgo's parallel processes: KC_RUN_KEY when the command that started the
+// run set it; else, with parallel processes, a key in a private file shared
+// by the processes of one Ginkgo parent; else a key of this process.
+func runKey() []byte {
+	if k := os.Getenv("KC_RUN_KEY"); k != "" {
+		return []byte(k)
+	}
+	cfg, _ := ginkgo.GinkgoConfiguration()
+	if cfg.ParallelTotal > 1 {
+		if k, err := sharedKey(); err == nil {
+			return k
+		}
+	}
+	localKeyOnce.Do(func() {
+		localKey = make([]byte, 32)
+		_, _ = rand.Read(localKey)
+	})
+	return localKey
+}
+
+var (
+	localKeyOnce sync.Once
+	localKey     []byte
+)
+
+// sharedKey is a key in a file only this user can read, made by the first
+// of the processes that share a parent (the Ginkgo command).
+func sharedKey() ([]byte, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("kcconform-keys-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		return nil, fmt.Errorf("%s: expected a private folder", dir)
+	}
+	path := filepath.Join(dir, strconv.Itoa(os.Getppid()))
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err == nil {
+		_, err = f.Write([]byte(hex.EncodeToString(key)))
+		f.Close()
+		return []byte(hex.EncodeToString(key)), err
+	}
+	for i := 0; i < 50; i++ {
+		if b, err := os.ReadFile(path); err == nil && len(b) == 64 {
+			return b, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("%s: no key", path)
+}
+
+// DerivePassword is the password of a server this run starts, from the run
+// key and a label that may be public.
+func DerivePassword(label string) string {
+	m := hmac.New(sha256.New, runKey())
+	m.Write([]byte("kcconform password\x00" + label))
+	p := base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:24]
+	Redactor.AddSecret(p)
+	return p
 }
 
 // Bogus returns a made-up credential ("kcconform-<what>-<random>") for a
@@ -61,79 +162,24 @@ func Bogus(what string) string {
 	return "kcconform-" + what + "-" + hex.EncodeToString(b)
 }
 
-// Framework is one suite's view of its Keycloak.
-type Framework struct {
-	Server  keycloak.Info
-	Profile profile.Profile
-	Admin   *admin.Client // nil without admin credentials
-}
-
-// StartServer is the first function of SynchronizedBeforeSuite: it starts
-// (or connects to) the Keycloak that KC_TARGET selects, registers its
-// stopping with ginkgo.DeferCleanup, and returns it encoded for every process.
-func StartServer(ctx context.Context) []byte {
+// Config reads the run's settings and fails the node, naming the setting,
+// when one is wrong.
+func Config() keycloak.Config {
+	ginkgo.GinkgoHelper()
 	cfg, err := keycloak.FromEnv(os.Getenv)
 	ExpectNoError(err, "kcconform settings")
 	if cfg.LogDir == "" {
 		cfg.LogDir = ReportDir()
 	}
-	l, err := cfg.Launcher()
-	ExpectNoError(err, "kcconform settings")
-	ginkgo.By(fmt.Sprintf("starting Keycloak %s (%s target)", cfg.Version, cfg.Target))
-	srv, err := l.Start(ctx)
-	ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
-		gomega.Expect(srv.Stop(ctx)).To(gomega.Succeed())
-	}, ginkgo.NodeTimeout(time.Minute))
-	ExpectNoError(err, "start Keycloak")
-	return srv.Info.Marshal()
+	return cfg
 }
 
-// Connect is the second function of SynchronizedBeforeSuite: every process
-// decodes the server, reads the profile and, with admin rights, checks the
-// admin API. It records the server in the report.
-func Connect(ctx context.Context, data []byte) *Framework {
-	info, err := keycloak.UnmarshalInfo(data)
-	gomega.Expect(err).NotTo(gomega.HaveOccurred())
-	redact.Default.AddSecret(info.Admin.Password)
-	redact.Default.AddSecret(info.Admin.ClientSecret)
-	if info.Client != nil {
-		redact.Default.AddSecret(info.Client.Secret)
-	}
+// Profile reads the run's expectations.
+func Profile() profile.Profile {
+	ginkgo.GinkgoHelper()
 	p, err := profile.FromEnv(os.Getenv)
 	ExpectNoError(err, "kcconform profile")
-	f := &Framework{Server: info, Profile: p}
-	if info.HasAdmin() {
-		f.Admin, err = info.AdminClient()
-		gomega.Expect(err).NotTo(gomega.HaveOccurred())
-	}
-	ginkgo.AddReportEntry(ServerEntry, ServerReport{
-		Target: info.Target, Version: info.Version, Image: info.Image, URL: info.BaseURL,
-		BootSeconds: info.BootTime.Seconds(), Profile: p, Admin: info.HasAdmin(),
-		InsecureSkipVerify: info.InsecureSkipVerify, RunID: RunID,
-	})
-	if info.InsecureSkipVerify {
-		ginkgo.AddReportEntry("WARNING", "TLS VERIFICATION IS OFF (KC_INSECURE_SKIP_VERIFY=true): this run proves nothing about the server's identity")
-	}
-	return f
-}
-
-// ServerReport is what the report records of the server under test.
-type ServerReport struct {
-	Target             string          `json:"target"`
-	Version            string          `json:"version"`
-	Image              string          `json:"image,omitempty"`
-	URL                string          `json:"url"`
-	BootSeconds        float64         `json:"bootSeconds"`
-	Profile            profile.Profile `json:"profile"`
-	Admin              bool            `json:"admin"`
-	InsecureSkipVerify bool            `json:"insecureSkipVerify"`
-	RunID              string          `json:"runID"`
-}
-
-// String is how Ginkgo shows the entry.
-func (s ServerReport) String() string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	return p
 }
 
 // ReportDir is where reports and server logs go (KC_REPORT_DIR, default
@@ -142,119 +188,140 @@ func ReportDir() string {
 	if d := os.Getenv("KC_REPORT_DIR"); d != "" {
 		return d
 	}
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "reports"
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "reports")
+	return filepath.Join(ModuleRoot(), "reports")
 }
 
-// RequireAdmin skips a spec that needs admin rights on a server where only a
-// client's credentials are known, saying why.
-func (f *Framework) RequireAdmin() {
-	if f.Admin == nil {
-		ginkgo.Skip("needs admin rights on the server: set KC_ADMIN_USER/KC_ADMIN_PASSWORD (or KC_ADMIN_CLIENT_ID/KC_ADMIN_CLIENT_SECRET)")
+// ModuleRoot is the kcconform checkout this package was built from.
+func ModuleRoot() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "."
 	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // Record adds a step's checks to the report for the verdict table.
 func Record(step string, checks []contract.Check) {
-	ginkgo.AddReportEntry(VerdictEntry, Verdict{Step: step, Checks: checks})
-}
-
-// Verdict is one step's checks in the report.
-type Verdict struct {
-	Step   string           `json:"step"`
-	Checks []contract.Check `json:"checks"`
-}
-
-// String is how Ginkgo shows the entry.
-func (v Verdict) String() string {
-	var b strings.Builder
-	for _, c := range v.Checks {
-		mark := "ok"
-		if !c.Pass {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(&b, "%s: %s expected %s, sent %s [%s]\n", v.Step, c.Promise, c.Expected, c.Sent, mark)
-	}
-	return b.String()
+	ginkgo.AddReportEntry(report.EntryVerdict, report.Step{Step: step, Checks: checks}, ginkgo.ReportEntryVisibilityFailureOrVerbose)
 }
 
 // ExpectKept records checks under step and fails the spec, naming every
-// broken promise and what the server sent, unless all passed.
+// broken promise, what the server sent and the likely setting, unless none
+// failed (a check that does not apply does not fail).
 func ExpectKept(step string, resp *tokenflow.Response, checks []contract.Check) {
 	ginkgo.GinkgoHelper()
 	Record(step, checks)
-	if failed := contract.Failed(checks); len(failed) > 0 {
-		ginkgo.AddReportEntry("replay", ReplayEntry(resp.Replay, resp.Redacted()), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	if failed := contract.Failed(checks); len(failed) > 0 && resp != nil {
+		ginkgo.AddReportEntry(report.EntryReplay, ReplayEntry(resp.Replay, resp.Redacted()), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	}
-	gomega.Expect(checks).To(matchers.KeepPromises(), "%s: %s", step, resp.Redacted())
+	desc := ""
+	if resp != nil {
+		desc = resp.Redacted()
+	}
+	gomega.Expect(checks).To(matchers.KeepPromises(), "%s: %s", step, desc)
 }
 
 // ReplayEntry is the report text that lets a developer send the failed
 // request again.
 func ReplayEntry(cmd, response string) string {
-	return fmt.Sprintf("# set CLIENT_SECRET (and REFRESH_TOKEN for a refresh) first\n%s\n# the server sent (tokens redacted):\n%s", cmd, response)
+	return fmt.Sprintf("# set CLIENT_SECRET (and REFRESH_TOKEN for a refresh) first\n%s\n# the server sent (redacted):\n%s", cmd, response)
 }
 
-// AttachServerLog adds the server log's tail (redacted) to a failed spec.
-func (f *Framework) AttachServerLog() {
-	if f == nil || f.Server.LogFile == "" {
-		return
-	}
-	if t := keycloak.TailFile(f.Server.LogFile, 60); t != "" {
-		ginkgo.AddReportEntry("server log (last 60 lines, redacted)", redact.String(t), ginkgo.ReportEntryVisibilityFailureOrVerbose)
-	}
-}
-
-// ExpectNoError fails the spec with a plain "what: cause" message (already
-// redacted) instead of a dump of the error's structure.
+// ExpectNoError fails the spec with a plain "what: cause" message, redacted,
+// instead of a dump of the error's structure.
 func ExpectNoError(err error, what string) {
 	ginkgo.GinkgoHelper()
 	if err != nil {
-		ginkgo.Fail(redact.String(what + ": " + err.Error()))
+		ginkgo.Fail(Redactor.String(what + ": " + err.Error()))
 	}
 }
 
 // ExpectRefusal records a refusal in the verdict table and fails the spec
 // unless err is the token endpoint's OAuth error expected.
-func ExpectRefusal(step string, err error, status int, codes ...string) {
+func ExpectRefusal(step string, class report.Class, err error, status int, codes ...string) {
 	ginkgo.GinkgoHelper()
-	m := matchers.FailWithOAuthError(status, codes...)
-	pass, _ := m.Match(err)
-	sent := "a token (HTTP 200)"
-	if e, ok := tokenflow.AsError(err); ok {
-		sent = fmt.Sprintf("HTTP %d %s %q", e.Status, e.Code, e.Description)
-	} else if err != nil {
-		sent = err.Error()
-	}
-	expected := fmt.Sprintf("HTTP %d %s", status, strings.Join(codes, " or "))
-	Record(step, []contract.Check{{Promise: step, Expected: expected, Sent: sent, Pass: pass}})
-	gomega.Expect(err).To(m)
+	Record(step, []contract.Check{contract.Refused(step, class, err, status, codes...)})
+	gomega.Expect(err).To(matchers.FailWithOAuthError(status, codes...))
 }
 
-// DeclareServerSuite declares the suite-level nodes of a suite that runs
-// against one Keycloak: ginkgo.SynchronizedBeforeSuite starts (or connects to) the
-// server once and, with withRealm, gives each parallel process its own realm
-// named for suite; a failed spec gets the server log's tail. ready receives
-// them in every process. Use it as `var _ = framework.DeclareServerSuite(...)`.
-func DeclareServerSuite(suite string, withRealm bool, ready func(*Framework, *Realm)) bool {
-	var f *Framework
-	ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) []byte {
-		return StartServer(ctx)
-	}, func(ctx context.Context, data []byte) {
-		f = Connect(ctx, data)
-		var r *Realm
-		if withRealm {
-			r = f.ProvisionRealm(ctx, suite)
-		}
-		ready(f, r)
-	}, ginkgo.NodeTimeout(10*time.Minute))
-	ginkgo.AfterEach(func() {
-		if ginkgo.CurrentSpecReport().Failed() {
-			f.AttachServerLog()
-		}
-	})
-	return true
+// ExpectToken fails the spec when a request of the procedure did not give a
+// token answer, recording the broken promise (with the likely setting) and
+// attaching the replay command and the redacted answer.
+func ExpectToken(step string, cx contract.Context, err error) {
+	ginkgo.GinkgoHelper()
+	if err == nil {
+		return
+	}
+	Record(step, []contract.Check{contract.TokenAnswer(step, cx, err)})
+	if e, ok := tokenflow.AsError(err); ok {
+		ginkgo.AddReportEntry(report.EntryReplay, ReplayEntry(e.Replay, e.Body), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	}
+	ExpectNoError(err, step+": expected HTTP 200 with a token response")
 }
+
+// AttachServerLog adds the server log's tail (redacted) to a failed spec.
+func AttachServerLog(info keycloak.Info) {
+	if info.LogFile == "" {
+		return
+	}
+	if t := keycloak.TailFile(info.LogFile, 60); t != "" {
+		ginkgo.AddReportEntry("server log (last 60 lines, redacted)", Redactor.String(t), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	}
+}
+
+// RecordServer records the server under test in the report.
+func RecordServer(info keycloak.Info, mode string, p profile.Profile) {
+	var prof map[string]any
+	b, _ := json.Marshal(p)
+	_ = json.Unmarshal(b, &prof)
+	ginkgo.AddReportEntry(report.EntryServer, report.Server{
+		Target: info.Target, Version: info.Version, Image: info.Image, URL: info.BaseURL,
+		BootSeconds: info.BootTime.Seconds(), Boot: info.Boot, Mode: mode, Profile: prof, Admin: info.HasAdmin(),
+		InsecureSkipVerify: info.InsecureSkipVerify, PlainHTTP: info.PlainHTTP, RunID: RunID(),
+	}, ginkgo.ReportEntryVisibilityNever)
+	if info.InsecureSkipVerify {
+		ginkgo.AddReportEntry("WARNING", "TLS VERIFICATION IS OFF (KC_INSECURE_SKIP_VERIFY=true): this run proves nothing about the server's identity")
+	}
+	if info.PlainHTTP {
+		ginkgo.AddReportEntry("WARNING", "PLAIN HTTP TO A HOST THAT IS NOT LOOPBACK (KC_ALLOW_PLAIN_HTTP=true): credentials crossed the network unencrypted")
+	}
+}
+
+// RecordLeftover reports something the run created on the server and could
+// not remove, with how to remove it, and fails the node.
+func RecordLeftover(l report.Leftover) {
+	ginkgo.GinkgoHelper()
+	l.Why = Redactor.String(l.Why)
+	ginkgo.AddReportEntry(report.EntryLeftover, l)
+	ginkgo.Fail(l.String())
+}
+
+// cleanupTimeout bounds a clean-up node: it may be given up calls of its
+// own (KC_TIMEOUT each).
+const cleanupTimeout = 2 * time.Minute
+
+// Cleanup registers fn with ginkgo.DeferCleanup, bounded.
+func Cleanup(fn func(ctx ginkgo.SpecContext)) {
+	ginkgo.DeferCleanup(fn, ginkgo.NodeTimeout(cleanupTimeout))
+}
+
+// contextFor is the contract context of a client, with the settings read
+// in admin modes.
+func contextFor(c *Client, st *settings.Settings) contract.Context {
+	return contract.Context{ClientID: c.ClientID, Settings: st}
+}
+
+// adminClient returns an admin client of a server, or nil without admin
+// rights.
+func adminClient(info keycloak.Info) *admin.Client {
+	ginkgo.GinkgoHelper()
+	if !info.HasAdmin() {
+		return nil
+	}
+	ac, err := info.AdminClient(Redactor)
+	ExpectNoError(err, "admin client")
+	return ac
+}
+
+// ErrString is an error's text, redacted.
+func ErrString(err error) string { return Redactor.String(err.Error()) }

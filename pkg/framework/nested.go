@@ -20,32 +20,48 @@ import (
 	"kcconform/pkg/redact"
 )
 
-// NestedRun is one `make conformance` run by a self-checking suite.
+// NestedRun is one run of the kcconform command by a self-checking suite.
 type NestedRun struct {
 	ExitCode int
 	Output   string // stdout and stderr
 	Reports  string // its reports folder
 }
 
-// ModuleRoot is the kcconform checkout.
-func ModuleRoot() string {
-	return filepath.Join(filepath.Dir(FixturePath()), "..", "..")
+// Binary is the kcconform command the self-checks run: KC_BINARY, else
+// this command when the self-checks run in it, else bin/kcconform at the
+// module root (make build).
+func Binary() string {
+	ginkgo.GinkgoHelper()
+	if b := os.Getenv("KC_BINARY"); b != "" {
+		return b
+	}
+	if self, err := os.Executable(); err == nil && filepath.Base(self) == "kcconform" {
+		return self
+	}
+	b := filepath.Join(ModuleRoot(), "bin", "kcconform")
+	if _, err := os.Stat(b); err != nil {
+		ginkgo.Fail("the self-checks run the kcconform command: " + b + " is missing (make build, or set KC_BINARY)")
+	}
+	return b
 }
 
-// NestedCommand prepares `make conformance` against an external server at
-// baseURL with env, as a user would type it, in its own process group.
-func NestedCommand(ctx context.Context, baseURL string, env map[string]string) (*exec.Cmd, string, *bytes.Buffer) {
+// NestedCommand prepares the kcconform command (the offline suite, or the
+// given arguments) against an external server at baseURL with env, as a
+// user would type it, in its own process group.
+func NestedCommand(ctx context.Context, baseURL string, env map[string]string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
 	ginkgo.GinkgoHelper()
 	reports := ginkgo.GinkgoT().TempDir()
-	cmd := exec.CommandContext(ctx, "make", "-s", "-C", ModuleRoot(), "conformance", "REPORTS="+reports)
+	cmd := exec.CommandContext(ctx, Binary(), append([]string{"--report-dir", reports}, args...)...)
 	for _, kv := range os.Environ() {
 		// The nested run gets only the settings given here, except that it
 		// records its credentials for the outer run's leak scan.
-		if !strings.HasPrefix(kv, "KC_") || strings.HasPrefix(kv, redact.FingerprintsEnv+"=") {
+		if !strings.HasPrefix(kv, "KC_") || strings.HasPrefix(kv, redact.FingerprintsEnv+"=") || strings.HasPrefix(kv, "KC_CACHE_DIR=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "KC_TARGET=external", "KC_URL="+baseURL)
+	if baseURL != "" {
+		cmd.Env = append(cmd.Env, "KC_TARGET=external", "KC_URL="+baseURL)
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -58,24 +74,26 @@ func NestedCommand(ctx context.Context, baseURL string, env map[string]string) (
 	return cmd, reports, &out
 }
 
-// Conformance runs `make conformance` to the end against an external server.
-func Conformance(ctx context.Context, baseURL string, env map[string]string) NestedRun {
+// Conformance runs the kcconform command to the end against an external
+// server (the offline suite unless args say otherwise).
+func Conformance(ctx context.Context, baseURL string, env map[string]string, args ...string) NestedRun {
 	ginkgo.GinkgoHelper()
-	cmd, reports, out := NestedCommand(ctx, baseURL, env)
+	cmd, reports, out := NestedCommand(ctx, baseURL, env, args...)
 	err := cmd.Run()
-	return finish(err, reports, out)
+	return Finish(err, reports, out)
 }
 
-func finish(err error, reports string, out *bytes.Buffer) NestedRun {
+// Finish turns a nested run's end into a NestedRun and reports its output.
+func Finish(err error, reports string, out *bytes.Buffer) NestedRun {
 	ginkgo.GinkgoHelper()
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else {
-		gomega.Expect(err).NotTo(gomega.HaveOccurred(), "run make conformance")
+		gomega.Expect(err).NotTo(gomega.HaveOccurred(), "run kcconform")
 	}
-	ginkgo.AddReportEntry("nested make conformance (exit "+strconv.Itoa(code)+")", LastLines(out.String(), 40), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	ginkgo.AddReportEntry("nested kcconform run (exit "+strconv.Itoa(code)+")", LastLines(out.String(), 40), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	return NestedRun{ExitCode: code, Output: out.String(), Reports: reports}
 }
 
@@ -83,7 +101,8 @@ func finish(err error, reports string, out *bytes.Buffer) NestedRun {
 var jwtInClear = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+`)
 
 // ExpectNoLeak scans a run's output and every file of its reports for the
-// given secrets and for any JWT in clear text.
+// given secrets, for the run's own credentials (their fingerprints), and for
+// any JWT in clear text.
 func ExpectNoLeak(r NestedRun, secrets ...string) {
 	ginkgo.GinkgoHelper()
 	texts := map[string]string{"output": r.Output}

@@ -2,6 +2,11 @@
 // style of testcontainers-go's own modules: Run starts the official image
 // quay.io/keycloak/keycloak:VERSION (or an image of the same layout), waits
 // until it is ready, and returns a Container whose endpoints are methods.
+//
+// Readiness is a wait.Strategy of its own (health on the management port,
+// then an admin token, then every realm imported at boot), bounded by
+// WithStartupTimeout alone: it runs again when a stopped container is
+// started, and no inner default of testcontainers cuts it short.
 package kccontainer
 
 import (
@@ -14,16 +19,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 
-	"kcconform/pkg/admin"
 	"kcconform/pkg/redact"
-	"kcconform/pkg/transport"
 )
 
 const (
@@ -31,29 +34,48 @@ const (
 	managementPort = "9000/tcp"
 	importDir      = "/opt/keycloak/data/import/"
 	// OptimizedLabel marks an image whose server was built with `kc.sh build`
-	// (scripts/build-image.sh sets it); such images start with --optimized.
+	// (scripts/build-image.sh sets it); such an image starts with
+	// --optimized when it was built for the database asked for.
 	OptimizedLabel = "io.kcconform.keycloak.optimized"
+	// DatabaseLabel names the database an optimized image was built for
+	// (dev-file when absent).
+	DatabaseLabel = "io.kcconform.keycloak.db"
+	// DevFile is Keycloak's default database, an H2 file in the container.
+	DevFile = "dev-file"
+	// DefaultStartupTimeout bounds readiness unless WithStartupTimeout says
+	// otherwise.
+	DefaultStartupTimeout = 3 * time.Minute
 )
 
 // Container is a running Keycloak container.
 type Container struct {
 	*testcontainers.DockerContainer
 	settings options
+	// Optimized reports whether it was started with --optimized (no build
+	// step at start).
+	Optimized bool
 }
 
 type options struct {
 	adminUser      string
 	adminPassword  string
 	realmFiles     []string
+	realms         []string
 	optimized      *bool
+	database       string
+	dbEnv          map[string]string
 	args           []string
 	logFile        string
+	redactor       *redact.Redactor
 	startupTimeout time.Duration
 }
 
 // Option configures what is not part of the container request. It
 // satisfies testcontainers.ContainerCustomizer.
 type Option func(*options) error
+
+// Every Option is a container customizer, as testcontainers' modules have it.
+var _ testcontainers.ContainerCustomizer = Option(nil)
 
 // Customize does nothing: Run applies Options to its own settings.
 func (Option) Customize(*testcontainers.GenericContainerRequest) error { return nil }
@@ -71,25 +93,50 @@ func WithAdminCredentials(user, password string) Option {
 }
 
 // WithRealmImportFile imports a realm representation at boot
-// (--import-realm). The file must exist and end in .json.
+// (--import-realm). The file must exist, end in .json and name its realm;
+// readiness checks that the realm exists, since an import Keycloak skips is
+// otherwise silent.
 func WithRealmImportFile(path string) Option {
 	return func(o *options) error {
 		if !strings.HasSuffix(path, ".json") {
 			return fmt.Errorf("kccontainer: WithRealmImportFile: expected a .json realm file, got %q", path)
 		}
-		if _, err := os.Stat(path); err != nil {
+		b, err := os.ReadFile(path)
+		if err != nil {
 			return fmt.Errorf("kccontainer: WithRealmImportFile: %w", err)
 		}
+		var rep struct {
+			Realm string `json:"realm"`
+		}
+		if err := json.Unmarshal(b, &rep); err != nil || rep.Realm == "" {
+			return fmt.Errorf("kccontainer: WithRealmImportFile: %s: expected a realm representation with a \"realm\" name", path)
+		}
 		o.realmFiles = append(o.realmFiles, path)
+		o.realms = append(o.realms, rep.Realm)
 		return nil
 	}
 }
 
 // WithOptimized forces `start --optimized` (true) or `start-dev` (false)
-// instead of deciding from the image's OptimizedLabel.
+// instead of deciding from the image's labels.
 func WithOptimized(optimized bool) Option {
 	return func(o *options) error {
 		o.optimized = &optimized
+		return nil
+	}
+}
+
+// WithDatabase runs Keycloak on a database other than its dev-file default:
+// vendor is Keycloak's --db value (e.g. postgres) and env its connection
+// settings (KC_DB_URL, KC_DB_USERNAME, KC_DB_PASSWORD). An image built for
+// that database starts --optimized; any other starts with start-dev, which
+// builds for it at every start.
+func WithDatabase(vendor string, env map[string]string) Option {
+	return func(o *options) error {
+		if vendor == "" {
+			return errors.New("kccontainer: WithDatabase: expected a database vendor such as postgres, got an empty one")
+		}
+		o.database, o.dbEnv = vendor, env
 		return nil
 	}
 }
@@ -107,7 +154,7 @@ func WithExtraArgs(args ...string) Option {
 	}
 }
 
-// WithLogFile writes the server log to path (redacted), for attaching to a
+// WithLogFile writes the server log to path, redacted, for attaching to a
 // failed spec's report.
 func WithLogFile(path string) Option {
 	return func(o *options) error {
@@ -122,7 +169,21 @@ func WithLogFile(path string) Option {
 	}
 }
 
-// WithStartupTimeout bounds the wait for readiness (default 3 minutes).
+// WithRedactor redacts the server log with r. The caller registers the
+// credentials it knows; without this option, a redactor that knows the
+// administrator's password (and the shape of any JWT) is used.
+func WithRedactor(r *redact.Redactor) Option {
+	return func(o *options) error {
+		if r == nil {
+			return errors.New("kccontainer: WithRedactor: expected a redactor, got nil")
+		}
+		o.redactor = r
+		return nil
+	}
+}
+
+// WithStartupTimeout bounds the wait for readiness, every part of it
+// (default 3 minutes).
 func WithStartupTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
@@ -140,25 +201,50 @@ var tagVersion = regexp.MustCompile(`:(\d+)\.\d+\.\d+`)
 // container is returned even with an error, so that the caller can always
 // terminate it.
 func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustomizer) (*Container, error) {
-	s := options{adminUser: "admin", startupTimeout: 3 * time.Minute}
+	s, err := settingsOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	optimized := false
+	if s.optimized != nil {
+		optimized = *s.optimized
+	} else {
+		optimized = imageBuiltFor(ctx, img, s.database)
+	}
+	ctr, err := testcontainers.Run(ctx, img, request(img, s, optimized, opts)...)
+	var c *Container
+	if ctr != nil {
+		c = &Container{DockerContainer: ctr, settings: s, Optimized: optimized}
+	}
+	if err != nil {
+		return c, fmt.Errorf("kccontainer: run %s: %w", img, err)
+	}
+	return c, nil
+}
+
+// settingsOf applies the module's defaults and the Options among opts.
+func settingsOf(opts []testcontainers.ContainerCustomizer) (options, error) {
+	s := options{adminUser: "admin", startupTimeout: DefaultStartupTimeout, database: DevFile}
 	for _, opt := range opts {
 		if o, ok := opt.(Option); ok {
 			if err := o(&s); err != nil {
-				return nil, err
+				return s, err
 			}
 		}
 	}
 	if s.adminPassword == "" {
 		s.adminPassword = generatePassword()
 	}
-	redact.Default.AddSecret(s.adminPassword)
-
-	optimized := false
-	if s.optimized != nil {
-		optimized = *s.optimized
-	} else {
-		optimized = imageOptimized(ctx, img)
+	if s.redactor == nil {
+		s.redactor = redact.New()
+		s.redactor.AddSecret(s.adminPassword)
 	}
+	return s, nil
+}
+
+// request is the module's part of the container request, then the caller's
+// options.
+func request(img string, s options, optimized bool, opts []testcontainers.ContainerCustomizer) []testcontainers.ContainerCustomizer {
 	// --http-host: in start-dev, 26.7 listens on localhost only, which a
 	// mapped port cannot reach.
 	cmd := []string{"start-dev", "--health-enabled=true", "--http-host=0.0.0.0"}
@@ -169,9 +255,15 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 		"KC_BOOTSTRAP_ADMIN_USERNAME": s.adminUser,
 		"KC_BOOTSTRAP_ADMIN_PASSWORD": s.adminPassword,
 	}
-	if m := tagVersion.FindStringSubmatch(img); m == nil || m[1] < "26" {
+	if majorVersion(img) < 26 {
 		// Before 26.0 (or an untagged image): the older variables too.
 		env["KEYCLOAK_ADMIN"], env["KEYCLOAK_ADMIN_PASSWORD"] = s.adminUser, s.adminPassword
+	}
+	if s.database != DevFile {
+		env["KC_DB"] = s.database
+		for k, v := range s.dbEnv {
+			env[k] = v
+		}
 	}
 	var files []testcontainers.ContainerFile
 	for _, f := range s.realmFiles {
@@ -182,130 +274,59 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 	}
 	cmd = append(cmd, s.args...)
 
+	ready := &readiness{timeout: s.startupTimeout, poll: 250 * time.Millisecond, user: s.adminUser, password: s.adminPassword, realms: s.realms}
 	moduleOpts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithExposedPorts(httpPort, managementPort),
 		testcontainers.WithEnv(env),
 		testcontainers.WithCmd(cmd...),
 		testcontainers.WithLabels(map[string]string{"io.kcconform": "keycloak"}),
-		testcontainers.WithWaitStrategyAndDeadline(s.startupTimeout,
-			wait.ForHTTP("/health/ready").WithPort(managementPort).WithPollInterval(250*time.Millisecond)),
+		testcontainers.WithWaitStrategyAndDeadline(s.startupTimeout, ready),
 	}
 	if len(files) > 0 {
 		moduleOpts = append(moduleOpts, testcontainers.WithFiles(files...))
 	}
 	if s.logFile != "" {
-		lw, err := newLogWriter(s.logFile)
-		if err != nil {
-			return nil, err
-		}
-		moduleOpts = append(moduleOpts, testcontainers.WithLogConsumers(lw))
+		moduleOpts = append(moduleOpts, testcontainers.WithLogConsumers(&logWriter{path: s.logFile, red: s.redactor}))
 	}
-	moduleOpts = append(moduleOpts, opts...)
-
-	ctr, err := testcontainers.Run(ctx, img, moduleOpts...)
-	var c *Container
-	if ctr != nil {
-		c = &Container{DockerContainer: ctr, settings: s}
-	}
-	if err != nil {
-		return c, fmt.Errorf("kccontainer: run %s: %w", img, err)
-	}
-	// /health/ready has been seen to answer before the bootstrap admin
-	// existed: ready means an admin token can be obtained.
-	if err := c.WaitReady(ctx); err != nil {
-		return c, err
-	}
-	// An import Keycloak skipped (wrong folder, a file it did not like) is
-	// silent: check that every imported realm exists.
-	for _, f := range s.realmFiles {
-		if err := c.checkImported(ctx, f); err != nil {
-			return c, err
-		}
-	}
-	return c, nil
+	return append(moduleOpts, opts...)
 }
 
-func (c *Container) checkImported(ctx context.Context, file string) error {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return fmt.Errorf("kccontainer: realm file: %w", err)
+// imageBuiltFor reports whether an image was built with `kc.sh build` for
+// the database: its OptimizedLabel is true and its DatabaseLabel (dev-file
+// when absent) names it. Any failure (an image that is not there yet, say)
+// means start-dev, which works on every image.
+func imageBuiltFor(ctx context.Context, img, database string) bool {
+	labels, err := ImageLabels(ctx, img)
+	if err != nil || labels[OptimizedLabel] != "true" {
+		return false
 	}
-	var rep struct {
-		Realm string `json:"realm"`
+	built := labels[DatabaseLabel]
+	if built == "" {
+		built = DevFile
 	}
-	if err := json.Unmarshal(b, &rep); err != nil || rep.Realm == "" {
-		return fmt.Errorf("kccontainer: %s: expected a realm representation with a \"realm\" name", file)
-	}
-	ac, err := c.adminClient(ctx, 10*time.Second)
-	if err != nil {
-		return err
-	}
-	ok, err := ac.RealmExists(ctx, rep.Realm)
-	if err != nil {
-		return fmt.Errorf("kccontainer: check imported realm %q: %w", rep.Realm, err)
-	}
-	if !ok {
-		return fmt.Errorf("kccontainer: realm %q of %s was not imported at boot (see the server log)", rep.Realm, filepath.Base(file))
-	}
-	return nil
+	return built == database
 }
 
-// adminClient is an admin client of this container whose calls each have
-// the given deadline.
-func (c *Container) adminClient(ctx context.Context, timeout time.Duration) (*admin.Client, error) {
-	base, err := c.BaseURL(ctx)
-	if err != nil {
-		return nil, err
-	}
-	hc, err := transport.New(transport.Options{Timeout: timeout})
-	if err != nil {
-		return nil, err
-	}
-	return admin.New(base, c.AdminCredentials(), hc)
-}
-
-// WaitReady waits, within the startup timeout, until an admin token can be
-// obtained: after Run, and after a stopped container is started again.
-// (testcontainers' Start already waited for /health/ready.)
-func (c *Container) WaitReady(ctx context.Context) error {
-	timeout := c.settings.startupTimeout
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ac, err := c.adminClient(ctx, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	for {
-		_, err := ac.Token(ctx)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("kccontainer: no admin token within %s: %w", timeout, err)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-// imageOptimized reads the image's OptimizedLabel. Any failure (an image
-// that is not there yet, say) means start-dev, which works on every image.
-func imageOptimized(ctx context.Context, img string) bool {
+// ImageLabels returns the labels of a local image.
+func ImageLabels(ctx context.Context, img string) (map[string]string, error) {
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
-		return false
+		return nil, err
 	}
 	defer cli.Close()
 	res, err := cli.ImageInspect(ctx, img)
-	if err != nil || res.Config == nil {
-		return false
+	if err != nil {
+		return nil, err
 	}
-	return res.Config.Labels[OptimizedLabel] == "true"
+	if res.Config == nil {
+		return map[string]string{}, nil
+	}
+	return res.Config.Labels, nil
 }
 
-// AdminCredentials returns the bootstrap administrator's credentials.
-func (c *Container) AdminCredentials() admin.Credentials {
-	return admin.Credentials{Username: c.settings.adminUser, Password: c.settings.adminPassword}
+// AdminCredentials returns the bootstrap administrator's user and password.
+func (c *Container) AdminCredentials() (user, password string) {
+	return c.settings.adminUser, c.settings.adminPassword
 }
 
 // BaseURL returns Keycloak's base URL on the host, e.g. http://localhost:32771.
@@ -366,29 +387,40 @@ func (c *Container) Terminate(ctx context.Context, opts ...testcontainers.Termin
 	return c.DockerContainer.Terminate(ctx, append([]testcontainers.TerminateOption{testcontainers.StopTimeout(0)}, opts...)...)
 }
 
-// logWriter is a LogConsumer writing redacted lines to a file.
+// logWriter is a LogConsumer writing redacted lines to a file, opened on
+// first use and appended to (a restarted container logs on).
 type logWriter struct {
-	mu sync.Mutex
-	f  *os.File
-}
-
-func newLogWriter(path string) (*logWriter, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("kccontainer: log file: %w", err)
-	}
-	return &logWriter{f: f}, nil
+	path string
+	red  *redact.Redactor
+	mu   sync.Mutex
+	f    *os.File
 }
 
 // Accept implements testcontainers.LogConsumer.
 func (w *logWriter) Accept(l testcontainers.Log) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, _ = w.f.WriteString(redact.String(string(l.Content)))
+	if w.f == nil {
+		f, err := os.OpenFile(w.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return
+		}
+		w.f = f
+	}
+	_, _ = w.f.WriteString(w.red.String(string(l.Content)))
 }
 
 func generatePassword() string {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// majorVersion reads the major version from an image tag (0 when untagged).
+func majorVersion(img string) int {
+	if m := tagVersion.FindStringSubmatch(img); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
 }

@@ -2,71 +2,258 @@ package keycloak
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	mobynet "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
 
+	"kcconform/pkg/admin"
 	"kcconform/pkg/kccontainer"
+	"kcconform/pkg/ports"
+	"kcconform/pkg/postgres"
+	"kcconform/pkg/reaper"
 )
 
 // DefaultImage is the official image of a version.
 func DefaultImage(version string) string { return "quay.io/keycloak/keycloak:" + version }
 
-// ContainerLauncher runs Keycloak through testcontainers-go (kccontainer).
-type ContainerLauncher struct {
-	Config
-	// Options are passed to kccontainer.Run after the launcher's own.
-	Options []testcontainers.ContainerCustomizer
+// ImageFor is the image of a version: KC_IMAGE with its tag replaced, or the
+// official image.
+func ImageFor(kcImage, version string) string {
+	if kcImage == "" {
+		return DefaultImage(version)
+	}
+	if i := strings.LastIndex(kcImage, ":"); i > strings.LastIndex(kcImage, "/") {
+		return kcImage[:i+1] + version
+	}
+	return kcImage + ":" + version
 }
 
-func newContainerLauncher(c Config) (Launcher, error) {
-	if c.Image == "" {
-		c.Image = DefaultImage(c.Version)
+// ImageForDatabase is the image to run with a database: the image's
+// "-<database>" tag where such an image is present (scripts/build-image.sh
+// builds one per database, so that no start re-builds Keycloak), else the
+// image itself, which then starts with start-dev.
+func ImageForDatabase(ctx context.Context, img, database string) string {
+	if database == "" || database == kccontainer.DevFile {
+		return img
 	}
-	return &ContainerLauncher{Config: c}, nil
+	variant := img + "-" + database
+	if labels, err := kccontainer.ImageLabels(ctx, variant); err == nil && labels[kccontainer.DatabaseLabel] == database {
+		return variant
+	}
+	return img
 }
 
-// Start runs the container and returns when an admin token can be obtained.
-func (l *ContainerLauncher) Start(ctx context.Context) (*Server, error) {
-	logDir := l.LogDir
-	if logDir == "" {
-		logDir = filepath.Join(l.CacheDir, "logs")
+// Container is Keycloak in a container, through kccontainer. Its host
+// ports are fixed at the first Start, so that a restarted container, or the
+// container of an upgrade, keeps the issuer URL tokens carry.
+type Container struct {
+	cfg  Config
+	opts Options
+
+	image              string
+	httpPort, mgmtPort int
+	ctr                *kccontainer.Container
+	guard              *reaper.Guard
+	logFile            string
+	info               Info
+}
+
+func newContainer(cfg Config, opts Options) (*Container, error) {
+	c := &Container{cfg: cfg, opts: opts, image: ImageFor(cfg.Image, cfg.Version)}
+	if opts.HTTPS != nil {
+		return nil, errors.New("keycloak: HTTPS with a test-made certificate is set up on the process target only")
 	}
-	logFile := filepath.Join(logDir, fmt.Sprintf("keycloak-%s-container-%d.log", l.Version, time.Now().UnixNano()))
-	opts := append([]testcontainers.ContainerCustomizer{
-		kccontainer.WithLogFile(logFile),
-		kccontainer.WithStartupTimeout(l.BootTimeout),
-	}, l.Options...)
-	began := time.Now()
-	ctr, err := kccontainer.Run(ctx, l.Image, opts...)
-	stop := func(ctx context.Context) error {
-		if err := ctr.Terminate(ctx); err != nil {
-			return fmt.Errorf("keycloak: terminate container: %w", err)
+	if opts.Database != nil {
+		if _, ok := opts.Database.(*postgres.Container); !ok {
+			return nil, fmt.Errorf("keycloak: the container target runs on PostgreSQL in a container, not %s", opts.Database.Describe())
 		}
+	}
+	if opts.Follow != nil {
+		if _, ok := opts.Follow.(*Container); !ok {
+			return nil, fmt.Errorf("keycloak: a container can only take over another container's place, not a %T", opts.Follow)
+		}
+	}
+	return c, nil
+}
+
+// Info describes the server.
+func (c *Container) Info() Info { return c.info }
+
+// Start runs the container, or starts a stopped one again (data and ports
+// kept), and returns when it is ready (kccontainer's readiness: health, an
+// admin token).
+func (c *Container) Start(ctx context.Context) error {
+	ph := startPhases()
+	if c.ctr != nil {
+		if err := c.ctr.Start(ctx); err != nil {
+			return fmt.Errorf("keycloak: restart container: %w\nserver log (last lines):\n%s", err, TailFile(c.logFile, 30))
+		}
+		ph.done("restart")
+		return c.ready(ctx, ph)
+	}
+	if prev, ok := c.opts.Follow.(*Container); ok && c.httpPort == 0 {
+		// Take over its place: its ports (tokens carry the issuer URL) and
+		// its administrator (kept in the database). It is stopped; remove it
+		// so that its ports are free.
+		c.httpPort, c.mgmtPort, c.opts.AdminPassword = prev.httpPort, prev.mgmtPort, prev.opts.AdminPassword
+		c.opts.Redactor.AddSecret(c.opts.AdminPassword)
+		if err := prev.Remove(ctx); err != nil {
+			return err
+		}
+	}
+	var err error
+	for _, p := range []*int{&c.httpPort, &c.mgmtPort} {
+		if *p == 0 {
+			if *p, err = ports.Free(); err != nil {
+				return err
+			}
+		}
+	}
+	logDir := c.cfg.LogDir
+	if logDir == "" {
+		logDir = os.TempDir()
+	}
+	c.logFile = filepath.Join(logDir, fmt.Sprintf("keycloak-%s-container-%d.log", c.cfg.Version, c.httpPort))
+	opts := []testcontainers.ContainerCustomizer{
+		kccontainer.WithAdminCredentials(AdminUser, c.opts.AdminPassword),
+		kccontainer.WithLogFile(c.logFile),
+		kccontainer.WithRedactor(c.opts.Redactor),
+		kccontainer.WithStartupTimeout(c.cfg.BootTimeout),
+		kccontainer.WithExtraArgs(localCache...),
+		testcontainers.WithLabels(c.labels()),
+		testcontainers.WithEnv(map[string]string{"JAVA_OPTS_APPEND": strings.Join(jvmOptions("", c.opts.FullJIT), " ")}),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			loopback := netip.MustParseAddr("127.0.0.1")
+			hc.PortBindings = mobynet.PortMap{
+				mobynet.MustParsePort("8080/tcp"): {{HostIP: loopback, HostPort: strconv.Itoa(c.httpPort)}},
+				mobynet.MustParsePort("9000/tcp"): {{HostIP: loopback, HostPort: strconv.Itoa(c.mgmtPort)}},
+			}
+		}),
+	}
+	img := c.image
+	if db, ok := c.opts.Database.(*postgres.Container); ok {
+		img = ImageForDatabase(ctx, c.image, "postgres")
+		opts = append(opts, kccontainer.WithDatabase("postgres", db.KeycloakEnv()), network.WithNetwork([]string{"keycloak"}, db.Network()))
+	}
+	c.ctr, err = kccontainer.Run(ctx, img, opts...)
+	if c.ctr != nil {
+		c.guardContainer()
+	}
+	if err != nil {
+		_ = c.Remove(context.Background())
+		return fmt.Errorf("keycloak: container target, image %s: %w\nserver log (last lines):\n%s", img, err, TailFile(c.logFile, 30))
+	}
+	c.image = img
+	if c.ctr.Optimized {
+		ph.done("start --optimized and ready")
+	} else {
+		ph.done("start-dev (builds Keycloak at start) and ready")
+	}
+	return c.ready(ctx, ph)
+}
+
+// labels mark the container with the run and its owner, for clean-up.
+func (c *Container) labels() map[string]string {
+	l := map[string]string{"io.kcconform.owner-pid": strconv.Itoa(os.Getpid())}
+	for k, v := range c.opts.Labels {
+		l[k] = v
+	}
+	return l
+}
+
+// guardContainer starts a watchdog that removes the container through the
+// Docker API should the harness die.
+func (c *Container) guardContainer() {
+	c.guard.Release()
+	c.guard = nil
+	host := os.Getenv("DOCKER_HOST")
+	if host == "" {
+		host = "unix:///var/run/docker.sock"
+	}
+	u, err := url.Parse(host)
+	if err != nil {
+		return
+	}
+	path := "/containers/" + c.ctr.GetContainerID() + "?force=true&v=true"
+	var curl string
+	switch u.Scheme {
+	case "unix":
+		curl = "curl -s -m 20 -X DELETE --unix-socket " + reaper.Quote(u.Path) + " " + reaper.Quote("http://d"+path)
+	case "tcp":
+		curl = "curl -s -m 20 -X DELETE " + reaper.Quote("http://"+u.Host+path)
+	default:
+		return
+	}
+	c.guard, _ = reaper.Watch(curl + " >/dev/null 2>&1;")
+}
+
+func (c *Container) ready(ctx context.Context, ph *phases) error {
+	base, err := c.ctr.BaseURL(ctx)
+	if err != nil {
+		return err
+	}
+	user, password := c.ctr.AdminCredentials()
+	c.info = Info{
+		Target: TargetContainer, Version: c.cfg.Version, Image: c.image, BaseURL: base,
+		Admin: admin.Credentials{Username: user, Password: password}, LogFile: c.logFile, Timeout: c.cfg.Timeout,
+	}
+	c.info.BootTime, c.info.Boot = ph.total(), ph.list
+	return nil
+}
+
+// Stop stops the container gracefully, keeping it (and its data).
+func (c *Container) Stop(ctx context.Context) error {
+	if c.ctr == nil {
+		return errors.New("keycloak: not running")
+	}
+	grace := 20 * time.Second
+	return c.ctr.Stop(ctx, &grace)
+}
+
+// Kill stops the container with SIGKILL, as a crash would, keeping it.
+func (c *Container) Kill(ctx context.Context) error {
+	if c.ctr == nil {
+		return errors.New("keycloak: not running")
+	}
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if _, err := cli.ContainerKill(ctx, c.ctr.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		return fmt.Errorf("keycloak: kill container: %w", err)
+	}
+	// Wait until the engine has seen it exit, as after a crash.
+	for i := 0; i < 100; i++ {
+		st, err := c.ctr.State(ctx)
+		if err == nil && !st.Running {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("keycloak: kill container: still running 10 s after SIGKILL")
+}
+
+// Remove removes the container.
+func (c *Container) Remove(ctx context.Context) error {
+	if c.ctr == nil {
 		return nil
 	}
-	if err != nil {
-		if ctr != nil {
-			_ = stop(context.Background())
-		}
-		return nil, fmt.Errorf("keycloak: container target, image %s: %w\nserver log (last lines):\n%s", l.Image, err, TailFile(logFile, 30))
-	}
-	base, err := ctr.BaseURL(ctx)
-	if err != nil {
-		_ = stop(context.Background())
-		return nil, err
-	}
-	info := Info{
-		Target:   TargetContainer,
-		Version:  l.Version,
-		Image:    l.Image,
-		BaseURL:  base,
-		Admin:    ctr.AdminCredentials(),
-		LogFile:  logFile,
-		Timeout:  l.Timeout,
-		BootTime: time.Since(began),
-	}
-	return &Server{Info: info, stop: stop}, nil
+	err := c.ctr.Terminate(ctx)
+	c.ctr = nil
+	c.guard.Release()
+	c.guard = nil
+	return err
 }

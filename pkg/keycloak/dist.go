@@ -2,13 +2,15 @@ package keycloak
 
 import (
 	"archive/tar"
-	"bytes"
+	"bufio"
 	"compress/gzip"
 	"context"
-	"crypto/sha1" //nolint:gosec // Maven repositories publish SHA-1 checksums; this checks integrity, not authenticity
+	"crypto/sha1" //nolint:gosec // Maven repositories publish SHA-1 checksums; pinned versions are checked with SHA-512
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -16,9 +18,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"kcconform/pkg/transport"
+	"kcconform/pkg/versions"
 )
 
 const distArtifact = "org.keycloak:keycloak-quarkus-dist"
@@ -27,23 +31,65 @@ const distArtifact = "org.keycloak:keycloak-quarkus-dist"
 // in batch mode.
 var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 
+// Progress reports a step of a long operation (download, build, boot) on
+// standard error, where a user watching a run sees it.
+var Progress = func(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "kcconform: "+format+"\n", args...)
+}
+
 // Dist is a Keycloak server distribution archive in the cache.
 type Dist struct {
 	Version string
 	Archive string // path of the .tar.gz
 }
 
+// Verify checks the archive: against the SHA-512 pinned in the repository
+// (pkg/versions/dist.sha512) for a version the project names, else against
+// the SHA-1 the repository published with it.
+func (d *Dist) Verify() error {
+	if want, ok := versions.PinnedSHA512(d.Version); ok {
+		return verifySum(d.Archive, sha512.New(), want, "SHA-512 pinned in pkg/versions/dist.sha512")
+	}
+	want, err := os.ReadFile(d.Archive + ".sha1")
+	if err != nil {
+		return fmt.Errorf("keycloak: checksum of %s: %w", filepath.Base(d.Archive), err)
+	}
+	fields := strings.Fields(string(want))
+	if len(fields) == 0 || len(fields[0]) != 40 {
+		return fmt.Errorf("keycloak: checksum file %s.sha1: expected 40 hex digits, got %q", filepath.Base(d.Archive), strings.TrimSpace(string(want)))
+	}
+	return verifySum(d.Archive, sha1.New(), fields[0], "SHA-1 the repository publishes (no checksum of "+d.Version+" is pinned)") //nolint:gosec
+}
+
+// verifySum checks a file's digest against want (hex).
+func verifySum(path string, h hash.Hash, want, source string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("keycloak: checksum: %w", err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("keycloak: checksum %s: %w", path, err)
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if !strings.EqualFold(got, want) {
+		return fmt.Errorf("keycloak: %s: checksum %s, expected %s, the %s: refusing a corrupt or altered distribution (delete it from %s to fetch again)",
+			filepath.Base(path), got, strings.ToLower(want), source, filepath.Dir(path))
+	}
+	return nil
+}
+
 // FetchDist returns the distribution of version from the cache under
 // cacheDir, fetching it first if needed: with the machine's Maven client
-// (which applies the machine's Maven settings and mirrors), or, where Maven is
-// absent, directly from the repository named by KC_MAVEN_REPO_URL. The
-// archive's SHA-1 is checked against the checksum the repository publishes.
+// (which applies the machine's Maven settings and mirrors), or, where Maven
+// is absent, directly from the repository named by KC_MAVEN_REPO_URL. The
+// archive is verified (Dist.Verify) before it is cached and at every use.
 func FetchDist(ctx context.Context, version, cacheDir string, getenv func(string) string) (*Dist, error) {
 	dir := filepath.Join(cacheDir, "dist", version)
-	name := fmt.Sprintf("keycloak-quarkus-dist-%s.tar.gz", version)
+	name := versions.DistArchive(version)
 	d := &Dist{Version: version, Archive: filepath.Join(dir, name)}
 	if _, err := os.Stat(d.Archive); err == nil {
-		return d, verifySHA1(d.Archive)
+		return d, d.Verify()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("keycloak: cache dir: %w", err)
@@ -54,16 +100,17 @@ func FetchDist(ctx context.Context, version, cacheDir string, getenv func(string
 	}
 	defer unlock()
 	if _, err := os.Stat(d.Archive); err == nil { // another run fetched it meanwhile
-		return d, verifySHA1(d.Archive)
+		return d, d.Verify()
 	}
 	tmp, err := os.MkdirTemp(dir, "fetch-")
 	if err != nil {
 		return nil, fmt.Errorf("keycloak: cache dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	began := time.Now()
 	if mvn, err := exec.LookPath("mvn"); err == nil {
-		err = fetchWithMaven(ctx, mvn, version, tmp)
-		if err != nil {
+		Progress("fetching the Keycloak %s distribution with Maven (%s)", version, distArtifact)
+		if err := fetchWithMaven(ctx, mvn, version, tmp); err != nil {
 			return nil, err
 		}
 	} else {
@@ -75,8 +122,15 @@ func FetchDist(ctx context.Context, version, cacheDir string, getenv func(string
 			return nil, err
 		}
 	}
-	if err := verifySHA1(filepath.Join(tmp, name)); err != nil {
+	fetched := &Dist{Version: version, Archive: filepath.Join(tmp, name)}
+	if err := fetched.Verify(); err != nil {
 		return nil, err
+	}
+	fi, _ := os.Stat(fetched.Archive)
+	if _, pinned := versions.PinnedSHA512(version); pinned {
+		Progress("fetched Keycloak %s (%d MB) in %.1fs; its SHA-512 matches the one pinned in the repository", version, fi.Size()>>20, time.Since(began).Seconds())
+	} else {
+		Progress("fetched Keycloak %s (%d MB) in %.1fs; no checksum of it is pinned in the repository: checked against the SHA-1 the repository publishes", version, fi.Size()>>20, time.Since(began).Seconds())
 	}
 	for _, f := range []string{name, name + ".sha1"} {
 		if err := os.Rename(filepath.Join(tmp, f), filepath.Join(dir, f)); err != nil {
@@ -87,29 +141,101 @@ func FetchDist(ctx context.Context, version, cacheDir string, getenv func(string
 }
 
 // fetchWithMaven copies the artifact and the checksum Maven downloaded with
-// it. --strict-checksums makes Maven itself refuse a mismatch as well.
+// it. --strict-checksums makes Maven itself refuse a mismatch as well. While
+// Maven downloads, the growing file in its local repository is reported.
 func fetchWithMaven(ctx context.Context, mvn, version, out string) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
-	coord := fmt.Sprintf("%s:%s:tar.gz", distArtifact, version)
-	var log bytes.Buffer
-	cmd := exec.CommandContext(ctx, mvn, "-B", "-q", "--strict-checksums", "dependency:copy",
-		"-Dartifact="+coord, "-DoutputDirectory="+out, "-Dmdep.overWriteReleases=true")
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("keycloak: mvn dependency:copy -Dartifact=%s: %w\n%s", coord, err, tail(log.String(), 20))
-	}
 	repo, err := mavenLocalRepo(ctx, mvn)
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("keycloak-quarkus-dist-%s.tar.gz", version)
-	sum := filepath.Join(repo, "org", "keycloak", "keycloak-quarkus-dist", version, name+".sha1")
+	name := versions.DistArchive(version)
+	artifactDir := filepath.Join(repo, "org", "keycloak", "keycloak-quarkus-dist", version)
+	coord := fmt.Sprintf("%s:%s:tar.gz", distArtifact, version)
+	cmd := exec.CommandContext(ctx, mvn, "-B", "--strict-checksums", "-Dstyle.color=never", "dependency:copy",
+		"-Dartifact="+coord, "-DoutputDirectory="+out, "-Dmdep.overWriteReleases=true")
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var log strings.Builder
+	var wg sync.WaitGroup
+	wg.Add(1)
+	stopWatch := make(chan struct{})
+	go func() {
+		defer wg.Done()
+		var total int64
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := ansi.ReplaceAllString(sc.Text(), "")
+			log.WriteString(line + "\n")
+			if i := strings.Index(line, "Downloading from "); i >= 0 && strings.HasSuffix(line, name) {
+				if _, url, ok := strings.Cut(line[i:], ": "); ok {
+					total = contentLength(ctx, strings.TrimSpace(url))
+					go watchDownload(artifactDir, name, total, stopWatch)
+				}
+			}
+		}
+	}()
+	err = cmd.Run()
+	pw.Close()
+	wg.Wait()
+	close(stopWatch)
+	if err != nil {
+		return fmt.Errorf("keycloak: mvn dependency:copy -Dartifact=%s: %w\n%s", coord, err, tail(log.String(), 20))
+	}
+	sum := filepath.Join(artifactDir, name+".sha1")
 	b, err := os.ReadFile(sum)
 	if err != nil {
 		return fmt.Errorf("keycloak: the repository's checksum %s: expected Maven to have stored it with the artifact: %w", sum, err)
 	}
 	return os.WriteFile(filepath.Join(out, name+".sha1"), b, 0o644)
+}
+
+// contentLength asks a URL's size (0 when unknown).
+func contentLength(ctx context.Context, url string) int64 {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
+	if err != nil {
+		return 0
+	}
+	hc := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}, CheckRedirect: nil}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return max(resp.ContentLength, 0)
+}
+
+// watchDownload reports every 2 s how much of the artifact Maven has written
+// in its local repository, until stop.
+func watchDownload(dir, name string, total int64, stop <-chan struct{}) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		var size int64
+		files, _ := filepath.Glob(filepath.Join(dir, "*"+name+"*"))
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil && !strings.HasSuffix(f, ".sha1") {
+				size = max(size, fi.Size())
+			}
+		}
+		reportBytes(size, total)
+	}
+}
+
+func reportBytes(size, total int64) {
+	if total > 0 {
+		Progress("downloading: %d of %d MB (%d%%)", size>>20, total>>20, size*100/total)
+	} else {
+		Progress("downloading: %d MB", size>>20)
+	}
 }
 
 func mavenLocalRepo(ctx context.Context, mvn string) (string, error) {
@@ -127,9 +253,10 @@ func mavenLocalRepo(ctx context.Context, mvn string) (string, error) {
 }
 
 func fetchDirect(ctx context.Context, repo, version, out string) error {
-	name := fmt.Sprintf("keycloak-quarkus-dist-%s.tar.gz", version)
+	name := versions.DistArchive(version)
 	base := fmt.Sprintf("%s/org/keycloak/keycloak-quarkus-dist/%s/%s", repo, version, name)
-	hc := &http.Client{Timeout: 15 * time.Minute}
+	hc := &http.Client{Timeout: 15 * time.Minute, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}, CheckRedirect: transport.NoRedirect}
+	Progress("fetching the Keycloak %s distribution from %s", version, repo)
 	for _, f := range []string{name + ".sha1", name} {
 		if err := download(ctx, hc, base+strings.TrimPrefix(f, name), filepath.Join(out, f)); err != nil {
 			return err
@@ -148,6 +275,9 @@ func download(ctx context.Context, hc *http.Client, url, dst string) error {
 		return fmt.Errorf("keycloak: download %s: %s", url, transport.Describe(err))
 	}
 	defer resp.Body.Close()
+	if rerr := transport.Redirect(resp); rerr != nil {
+		return fmt.Errorf("keycloak: download %s: %w", url, rerr)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("keycloak: download %s: HTTP %d, expected 200", url, resp.StatusCode)
 	}
@@ -155,42 +285,33 @@ func download(ctx context.Context, hc *http.Client, url, dst string) error {
 	if err != nil {
 		return fmt.Errorf("keycloak: download %s: %w", url, err)
 	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
+	pc := &progressCounter{total: resp.ContentLength, next: time.Now().Add(2 * time.Second)}
+	if _, err := io.Copy(io.MultiWriter(f, pc), resp.Body); err != nil {
 		f.Close()
 		return fmt.Errorf("keycloak: download %s: %w", url, err)
 	}
 	return f.Close()
 }
 
-// verifySHA1 checks archive against archive+".sha1".
-func verifySHA1(archive string) error {
-	want, err := os.ReadFile(archive + ".sha1")
-	if err != nil {
-		return fmt.Errorf("keycloak: checksum of %s: %w", filepath.Base(archive), err)
+// progressCounter reports a download's progress every 2 s.
+type progressCounter struct {
+	size, total int64
+	next        time.Time
+}
+
+func (p *progressCounter) Write(b []byte) (int, error) {
+	p.size += int64(len(b))
+	if now := time.Now(); now.After(p.next) {
+		p.next = now.Add(2 * time.Second)
+		reportBytes(p.size, p.total)
 	}
-	fields := strings.Fields(string(want))
-	if len(fields) == 0 || len(fields[0]) != 40 {
-		return fmt.Errorf("keycloak: checksum file %s.sha1: expected 40 hex digits, got %q", filepath.Base(archive), strings.TrimSpace(string(want)))
-	}
-	f, err := os.Open(archive)
-	if err != nil {
-		return fmt.Errorf("keycloak: checksum: %w", err)
-	}
-	defer f.Close()
-	h := sha1.New() //nolint:gosec // see import
-	if _, err := io.Copy(h, f); err != nil {
-		return fmt.Errorf("keycloak: checksum %s: %w", archive, err)
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	if !strings.EqualFold(got, fields[0]) {
-		return fmt.Errorf("keycloak: %s: SHA-1 %s, expected %s as the repository publishes: refusing a corrupt or altered distribution (delete it from %s to fetch again)",
-			filepath.Base(archive), got, fields[0], filepath.Dir(archive))
-	}
-	return nil
+	return len(b), nil
 }
 
 // extract unpacks a .tar.gz into dir, stripping the top-level folder
-// (keycloak-VERSION/) and refusing entries that would land outside dir.
+// (keycloak-VERSION/), and refuses any entry that would reach outside dir:
+// a name with "..", an absolute name, and a symbolic or hard link whose
+// target lies outside.
 func extract(archive, dir string) error {
 	f, err := os.Open(archive)
 	if err != nil {
@@ -201,6 +322,11 @@ func extract(archive, dir string) error {
 	if err != nil {
 		return fmt.Errorf("keycloak: extract %s: %w", archive, err)
 	}
+	root := filepath.Clean(dir)
+	inside := func(p string) bool { return p == root || strings.HasPrefix(p, root+string(os.PathSeparator)) }
+	escapes := func(h *tar.Header, why string) error {
+		return fmt.Errorf("keycloak: extract %s: entry %q %s: refusing an archive that reaches outside its folder", archive, h.Name, why)
+	}
 	tr := tar.NewReader(gz)
 	for {
 		h, err := tr.Next()
@@ -210,18 +336,26 @@ func extract(archive, dir string) error {
 		if err != nil {
 			return fmt.Errorf("keycloak: extract %s: %w", archive, err)
 		}
-		name := h.Name
-		if i := strings.IndexByte(strings.TrimPrefix(name, "./"), '/'); i >= 0 {
-			name = strings.TrimPrefix(name, "./")[i+1:]
-		} else {
-			continue
+		if filepath.IsAbs(h.Name) || strings.HasPrefix(h.Name, "/") {
+			return escapes(h, "is an absolute path")
 		}
+		for _, part := range strings.Split(filepath.ToSlash(h.Name), "/") {
+			if part == ".." {
+				return escapes(h, "holds ..")
+			}
+		}
+		name := strings.TrimPrefix(h.Name, "./")
+		i := strings.IndexByte(name, '/')
+		if i < 0 {
+			continue // the top-level folder itself
+		}
+		name = name[i+1:]
 		if name == "" {
 			continue
 		}
-		dst := filepath.Join(dir, filepath.FromSlash(name))
-		if !strings.HasPrefix(dst, filepath.Clean(dir)+string(os.PathSeparator)) {
-			return fmt.Errorf("keycloak: extract %s: entry %q leaves the target directory", archive, h.Name)
+		dst := filepath.Join(root, filepath.FromSlash(name))
+		if !inside(dst) {
+			return escapes(h, "lands outside the target")
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -244,17 +378,27 @@ func extract(archive, dir string) error {
 				return err
 			}
 		case tar.TypeSymlink:
+			if filepath.IsAbs(h.Linkname) || !inside(filepath.Join(filepath.Dir(dst), h.Linkname)) {
+				return escapes(h, "is a symbolic link to "+h.Linkname)
+			}
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
 			if err := os.Symlink(h.Linkname, dst); err != nil {
+				return err
+			}
+		case tar.TypeLink:
+			target := strings.TrimPrefix(h.Linkname, "./")
+			if j := strings.IndexByte(target, '/'); j >= 0 {
+				target = target[j+1:]
+			}
+			src := filepath.Join(root, filepath.FromSlash(target))
+			if filepath.IsAbs(h.Linkname) || strings.Contains(h.Linkname, "..") || !inside(src) {
+				return escapes(h, "is a hard link to "+h.Linkname)
+			}
+			if err := os.Link(src, dst); err != nil {
 				return err
 			}
 		}
 	}
-}
-
-func tail(s string, lines int) string {
-	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(ls) > lines {
-		ls = ls[len(ls)-lines:]
-	}
-	return strings.Join(ls, "\n")
 }

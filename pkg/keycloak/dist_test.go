@@ -1,12 +1,15 @@
 package keycloak
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
 	"crypto/sha1" //nolint:gosec // the repository's checksum format
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -64,5 +67,64 @@ func TestFetchDistWithoutMavenNamesTheSetting(t *testing.T) {
 	_, err := FetchDist(context.Background(), "9.9.9", t.TempDir(), func(string) string { return "" })
 	if err == nil || !strings.HasPrefix(err.Error(), "KC_MAVEN_REPO_URL:") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// writeTarGz writes an archive of the given entries (under a top folder).
+func writeTarGz(t *testing.T, entries []*tar.Header) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "a.tar.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	for _, h := range entries {
+		if h.Typeflag == tar.TypeReg {
+			h.Size = int64(len("data"))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			_, _ = tw.Write([]byte("data"))
+		}
+	}
+	tw.Close()
+	gz.Close()
+	f.Close()
+	return path
+}
+
+// Extraction refuses every entry that reaches outside its folder.
+func TestExtractRefusesEscapes(t *testing.T) {
+	cases := map[string]*tar.Header{
+		"dot-dot":           {Name: "kc/../../evil", Typeflag: tar.TypeReg, Mode: 0o644},
+		"absolute":          {Name: "/etc/evil", Typeflag: tar.TypeReg, Mode: 0o644},
+		"symlink outside":   {Name: "kc/lib/evil", Typeflag: tar.TypeSymlink, Linkname: "../../../../etc"},
+		"absolute symlink":  {Name: "kc/lib/evil", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"},
+		"hard link outside": {Name: "kc/lib/evil", Typeflag: tar.TypeLink, Linkname: "../../etc/passwd"},
+	}
+	for name, h := range cases {
+		dir := filepath.Join(t.TempDir(), "out")
+		archive := writeTarGz(t, []*tar.Header{{Name: "kc/", Typeflag: tar.TypeDir, Mode: 0o755}, h})
+		err := extract(archive, dir)
+		if err == nil || !strings.Contains(err.Error(), "refusing an archive that reaches outside its folder") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	good := writeTarGz(t, []*tar.Header{
+		{Name: "kc/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "kc/bin/kc.sh", Typeflag: tar.TypeReg, Mode: 0o755},
+		{Name: "kc/bin/link", Typeflag: tar.TypeSymlink, Linkname: "kc.sh"},
+		{Name: "kc/bin/hard", Typeflag: tar.TypeLink, Linkname: "kc/bin/kc.sh"},
+	})
+	if err := extract(good, dir); err != nil {
+		t.Fatalf("a good archive was refused: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "bin", "hard")); err != nil || string(b) != "data" {
+		t.Fatalf("hard link: %q %v", b, err)
 	}
 }

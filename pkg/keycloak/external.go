@@ -5,63 +5,86 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"kcconform/pkg/redact"
 	"kcconform/pkg/transport"
 )
 
-// ExternalLauncher connects to an already running Keycloak, such as a
-// release engineer's staging server. It starts nothing and stops nothing.
-type ExternalLauncher struct {
-	Config
+// External is an already running Keycloak, such as a release engineer's
+// staging server. kcconform starts nothing and stops nothing there.
+type External struct {
+	cfg  Config
+	red  *redact.Redactor
+	info Info
 }
 
-// Start checks that the server answers (the realm's OIDC discovery document,
-// and an admin token where admin credentials are given) and returns it.
-func (l *ExternalLauncher) Start(ctx context.Context) (*Server, error) {
-	info := Info{
+// Start checks that the server answers: the realm's OIDC discovery document
+// (the existing client's realm, or the administrator's), and an admin token
+// where admin credentials are given.
+func (e *External) Start(ctx context.Context) error {
+	p := startPhases()
+	u, err := transport.CheckBaseURL("KC_URL", e.cfg.URL, e.cfg.AllowPlainHTTP)
+	if err != nil {
+		return err
+	}
+	e.info = Info{
 		Target:             TargetExternal,
 		Version:            "unknown (no admin credentials)",
-		BaseURL:            l.URL,
-		Admin:              l.Admin,
-		Client:             l.Client,
-		CAFile:             l.CAFile,
-		InsecureSkipVerify: l.InsecureSkipVerify,
-		Timeout:            l.Timeout,
+		BaseURL:            e.cfg.URL,
+		Admin:              e.cfg.Admin,
+		Client:             e.cfg.Client,
+		CAFile:             e.cfg.CAFile,
+		InsecureSkipVerify: e.cfg.InsecureSkipVerify,
+		PlainHTTP:          u.Scheme == "http" && !transport.IsLoopback(u),
+		Timeout:            e.cfg.Timeout,
 	}
-	if l.Client != nil {
-		redact.Default.AddSecret(l.Client.Secret)
+	if e.cfg.Client != nil {
+		e.red.AddSecret(e.cfg.Client.Secret)
 	}
-	began := time.Now()
-	hc, err := info.HTTPClient()
+	e.red.AddSecret(e.cfg.Admin.Password)
+	e.red.AddSecret(e.cfg.Admin.ClientSecret)
+	hc, err := e.info.HTTPClient()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	realm := "master"
-	if l.Client != nil {
-		realm = l.Client.Realm
-	} else if l.Admin.Realm != "" {
-		realm = l.Admin.Realm
+	if e.cfg.Client != nil {
+		realm = e.cfg.Client.Realm
+	} else if e.cfg.Admin.Realm != "" {
+		realm = e.cfg.Admin.Realm
 	}
-	disco := l.URL + "/realms/" + url.PathEscape(realm) + "/.well-known/openid-configuration"
+	disco := e.cfg.URL + "/realms/" + url.PathEscape(realm) + "/.well-known/openid-configuration"
 	if err := getOK(ctx, hc, disco); err != nil {
-		return nil, err
+		return err
 	}
-	if info.HasAdmin() {
-		ac, err := info.AdminClient()
+	if e.info.HasAdmin() {
+		ac, err := e.info.AdminClient(e.red)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		v, err := ac.ServerVersion(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("keycloak: external server %s: %w", l.URL, err)
+			return fmt.Errorf("keycloak: external server %s: %w", e.cfg.URL, err)
 		}
-		info.Version = v
+		e.info.Version = v
 	}
-	info.BootTime = time.Since(began)
-	return &Server{Info: info}, nil
+	p.done("connect")
+	e.info.BootTime, e.info.Boot = p.total(), p.list
+	return nil
 }
+
+// Stop is not possible on an external server.
+func (e *External) Stop(context.Context) error { return ErrNotControlled }
+
+// Kill is not possible on an external server.
+func (e *External) Kill(context.Context) error { return ErrNotControlled }
+
+// Remove does nothing: kcconform removed what it created on the server with
+// the specs that created it.
+func (e *External) Remove(context.Context) error { return nil }
+
+// Info describes the server.
+func (e *External) Info() Info { return e.info }
 
 func getOK(ctx context.Context, hc *http.Client, u string) error {
 	ctx, cancel := context.WithTimeout(ctx, hc.Timeout)
@@ -75,6 +98,9 @@ func getOK(ctx context.Context, hc *http.Client, u string) error {
 		return fmt.Errorf("keycloak: GET %s: %s", u, transport.Describe(err))
 	}
 	defer resp.Body.Close()
+	if rerr := transport.Redirect(resp); rerr != nil {
+		return fmt.Errorf("keycloak: GET %s: %w", u, rerr)
+	}
 	if resp.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("keycloak: GET %s: HTTP 404: expected the realm's OIDC discovery document (realm missing, or KC_URL lacks a path prefix such as /keycloak?)", u)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kcconform/pkg/redact"
 )
 
 func TestExternalRealmMissing(t *testing.T) {
@@ -15,9 +17,9 @@ func TestExternalRealmMissing(t *testing.T) {
 		_, _ = w.Write([]byte(`{"error":"Realm does not exist"}`))
 	}))
 	defer srv.Close()
-	l := &ExternalLauncher{Config: Config{URL: srv.URL + "/keycloak", Timeout: time.Second,
-		Client: &ExistingClient{Realm: "shasta", ClientID: "my-test-client", Secret: "s"}}}
-	_, err := l.Start(context.Background())
+	l := &External{cfg: Config{URL: srv.URL + "/keycloak", Timeout: time.Second,
+		Client: &ExistingClient{Realm: "shasta", ClientID: "my-test-client", Secret: "s"}}, red: redact.New()}
+	err := l.Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "/keycloak/realms/shasta/.well-known/openid-configuration: HTTP 404") ||
 		!strings.Contains(err.Error(), "realm missing") {
 		t.Fatalf("err = %v", err)
@@ -27,10 +29,22 @@ func TestExternalRealmMissing(t *testing.T) {
 func TestExternalTLSUntrusted(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
-	l := &ExternalLauncher{Config: Config{URL: srv.URL, Timeout: time.Second,
-		Client: &ExistingClient{Realm: "shasta", ClientID: "c", Secret: "s"}}}
-	_, err := l.Start(context.Background())
+	l := &External{cfg: Config{URL: srv.URL, Timeout: time.Second,
+		Client: &ExistingClient{Realm: "shasta", ClientID: "c", Secret: "s"}}, red: redact.New()}
+	err := l.Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "TLS verification failed") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A discovery document that redirects elsewhere is not followed.
+func TestExternalRedirectIsRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://127.0.0.2:1/elsewhere", http.StatusFound)
+	}))
+	defer srv.Close()
+	l := &External{cfg: Config{URL: srv.URL, Timeout: time.Second, Client: &ExistingClient{Realm: "shasta", ClientID: "c", Secret: "s"}}, red: redact.New()}
+	if err := l.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "redirected to http://127.0.0.2:1/elsewhere") {
 		t.Fatalf("err = %v", err)
 	}
 }

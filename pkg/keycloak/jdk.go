@@ -23,10 +23,10 @@ var jdkRoots = []string{"/usr/lib/jvm"}
 // Keycloak version runs on: 26.x supports 21 and 17 (17 deprecated), and 25
 // from 26.6.0.
 func SupportedJavaMajors(version string) []int {
-	if compareVersions(version, "26.6.0") >= 0 {
+	if CompareVersions(version, "26.6.0") >= 0 {
 		return []int{21, 25, 17}
 	}
-	if compareVersions(version, "26.0.0") >= 0 {
+	if CompareVersions(version, "26.0.0") >= 0 {
 		return []int{21, 17}
 	}
 	return []int{17, 21, 11}
@@ -101,8 +101,8 @@ func readJDK(home string) (JDK, error) {
 	return JDK{}, fmt.Errorf("%s: release file has no JAVA_VERSION", home)
 }
 
-// compareVersions compares dotted numeric versions ("26.4.7" < "26.10.0").
-func compareVersions(a, b string) int {
+// CompareVersions compares dotted numeric versions ("26.4.7" < "26.10.0").
+func CompareVersions(a, b string) int {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(pa) || i < len(pb); i++ {
 		var x, y int

@@ -1,40 +1,107 @@
 // Package keycloak starts Keycloak for the conformance suites, or connects to
-// one that is already running. One Launcher interface covers the three
+// one that is already running. One Server interface covers the three
 // targets: a process from the official distribution, a container through
-// testcontainers-go, and an external server.
+// testcontainers-go, and an external server. The servers the harness starts
+// can be stopped, killed and started again on the same ports and database
+// (a restart), and replaced by another version in the same place (an
+// upgrade).
 package keycloak
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/redact"
+	"kcconform/pkg/report"
 	"kcconform/pkg/transport"
 )
 
-// Targets.
-const (
-	TargetProcess   = "process"
-	TargetContainer = "container"
-	TargetExternal  = "external"
-)
+// AdminUser is the bootstrap administrator the harness creates.
+const AdminUser = "kcconform-admin"
 
-// DefaultVersion is the newest Keycloak 26.x that Maven Central served to
-// this project's machines when it was last checked (26.7.4 was not served).
-const DefaultVersion = "26.7.3"
-
-// Launcher starts (or, for an external server, checks) a Keycloak and
-// returns it once it is ready to serve admin and token requests.
-type Launcher interface {
-	Start(ctx context.Context) (*Server, error)
+// Server is a Keycloak the harness starts or connects to.
+type Server interface {
+	// Start starts the server, or starts it again after Stop or Kill on the
+	// same ports and database, and returns when it is ready: health UP and
+	// an admin token. For an external server it checks that it answers.
+	Start(ctx context.Context) error
+	// Stop stops the server gracefully (SIGTERM), keeping its data.
+	Stop(ctx context.Context) error
+	// Kill stops the server at once (SIGKILL), as a crash would, keeping
+	// its data.
+	Kill(ctx context.Context) error
+	// Remove stops the server if it runs and deletes what the harness
+	// created for it. It is safe to call more than once.
+	Remove(ctx context.Context) error
+	// Info describes the server, credentials included.
+	Info() Info
 }
 
-// Info is everything a suite needs to talk to a running Keycloak. It is
-// serialised from the process that started the server to the other parallel
-// Ginkgo processes, so it holds no functions.
+// ErrNotControlled is what Stop and Kill answer for an external server.
+var ErrNotControlled = errors.New("keycloak: an external server is not stopped or started by kcconform (needs KC_TARGET=process or container)")
+
+// Options are what differs between the servers a suite starts.
+type Options struct {
+	// Version overrides the configuration's version (an upgrade's two).
+	Version string
+	// Database is PostgreSQL for the server (nil: its dev-file H2).
+	Database Database
+	// AdminPassword is the bootstrap administrator's password (generated
+	// when empty). A server started on an existing database keeps the
+	// administrator it stored, so a restart or upgrade passes it on.
+	AdminPassword string
+	// Follow makes the server take over another's place: its ports and
+	// administrator. That server must be stopped first.
+	Follow Server
+	// HTTPS serves HTTPS only, with this certificate and key (PEM files);
+	// process target only.
+	HTTPS *TLSFiles
+	// Redactor learns the server's secrets and redacts its log.
+	Redactor *redact.Redactor
+	// Labels mark a container (or a container network) for clean-up.
+	Labels map[string]string
+	// FullJIT runs the JVM with its optimising compiler (C2): slower to
+	// start, faster under load (the load suite). Otherwise C1 only.
+	FullJIT bool
+}
+
+// TLSFiles are a server's certificate and key.
+type TLSFiles struct{ Cert, Key string }
+
+// New returns the Server of cfg.Target, not yet started.
+func New(cfg Config, opts Options) (Server, error) {
+	if opts.Version != "" {
+		cfg.Version = opts.Version
+	}
+	if opts.Redactor == nil {
+		opts.Redactor = redact.New()
+	}
+	if opts.AdminPassword == "" {
+		opts.AdminPassword = GeneratePassword()
+	}
+	opts.Redactor.AddSecret(opts.AdminPassword)
+	switch cfg.Target {
+	case TargetProcess:
+		return newProcess(cfg, opts)
+	case TargetContainer:
+		return newContainer(cfg, opts)
+	case TargetExternal:
+		if opts.Database != nil || opts.Follow != nil || opts.HTTPS != nil {
+			return nil, ErrNotControlled
+		}
+		return &External{cfg: cfg, red: opts.Redactor}, nil
+	}
+	return nil, fmt.Errorf("KC_TARGET: expected process, container or external, got %q", cfg.Target)
+}
+
+// Info is everything a suite needs to talk to a running Keycloak.
 type Info struct {
 	Target  string `json:"target"`
 	Version string `json:"version"`
@@ -44,48 +111,59 @@ type Info struct {
 	BaseURL string `json:"baseURL"`
 	// Admin is empty where only a client's credentials are known.
 	Admin admin.Credentials `json:"admin"`
-	// Client is the pre-provisioned client of an external server without
-	// admin credentials (the procedure's reader's view).
+	// Client is the existing client of an external server (client-only and
+	// audit modes).
 	Client *ExistingClient `json:"client,omitempty"`
 	// CAFile and InsecureSkipVerify configure TLS to the server.
 	CAFile             string `json:"caFile,omitempty"`
 	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
+	// PlainHTTP marks plain http to a host that is not loopback
+	// (KC_ALLOW_PLAIN_HTTP).
+	PlainHTTP bool `json:"plainHTTP,omitempty"`
 	// LogFile is the server's log, attached (redacted) to failed specs.
 	LogFile string `json:"logFile,omitempty"`
-	// BootTime is from launch to ready (admin token obtainable).
-	BootTime time.Duration `json:"bootTime"`
+	// BootTime is from launch to ready (admin token obtainable), and Boot
+	// its parts.
+	BootTime time.Duration  `json:"bootTime"`
+	Boot     []report.Phase `json:"boot,omitempty"`
 	// Timeout bounds every call to the server.
 	Timeout time.Duration `json:"timeout"`
-}
-
-// ExistingClient is a client set up by hand on an external server.
-type ExistingClient struct {
-	Realm    string `json:"realm"`
-	ClientID string `json:"clientId"`
-	Secret   string `json:"secret"`
 }
 
 // HasAdmin reports whether admin calls can be made.
 func (i Info) HasAdmin() bool { return !i.Admin.Empty() }
 
 // HTTPClient returns an HTTP client configured for this server's TLS and
-// deadline.
+// deadline; it follows no redirect.
 func (i Info) HTTPClient() (*http.Client, error) {
 	return transport.New(transport.Options{CAFile: i.CAFile, InsecureSkipVerify: i.InsecureSkipVerify, Timeout: i.Timeout})
 }
 
 // AdminClient returns an admin client for this server.
-func (i Info) AdminClient() (*admin.Client, error) {
+func (i Info) AdminClient(red *redact.Redactor) (*admin.Client, error) {
 	hc, err := i.HTTPClient()
 	if err != nil {
 		return nil, err
 	}
-	return admin.New(i.BaseURL, i.Admin, hc)
+	return admin.New(i.BaseURL, i.Admin, hc, red)
 }
 
-// Marshal encodes i for SynchronizedBeforeSuite.
+// Public is i without any secret: what may cross a process boundary (the
+// channel between Ginkgo's parallel processes can be read by other local
+// processes). Each process fills the secrets in from its own environment.
+func (i Info) Public() Info {
+	i.Admin.Password, i.Admin.ClientSecret = "", ""
+	if i.Client != nil {
+		c := *i.Client
+		c.Secret = ""
+		i.Client = &c
+	}
+	return i
+}
+
+// Marshal encodes the public part of i.
 func (i Info) Marshal() []byte {
-	b, err := json.Marshal(i)
+	b, err := json.Marshal(i.Public())
 	if err != nil {
 		panic(fmt.Sprintf("keycloak: Info cannot fail to encode: %v", err))
 	}
@@ -101,26 +179,42 @@ func UnmarshalInfo(b []byte) (Info, error) {
 	return i, nil
 }
 
-// Server is a ready Keycloak.
-type Server struct {
-	Info
-	stop func(context.Context) error
-	kill func() error
-}
-
-// Stop stops a server the launcher started and removes its data; for an
-// external server it does nothing. It is safe to call more than once.
-func (s *Server) Stop(ctx context.Context) error {
-	if s == nil || s.stop == nil {
-		return nil
+// TailFile returns the last lines of a file ("" if unreadable).
+func TailFile(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
 	}
-	stop := s.stop
-	s.stop = nil
-	return stop(ctx)
+	return tail(string(b), lines)
 }
 
-// NewServer returns a Server for info, stopped by stop (nil: nothing to
-// stop). Launchers outside this package use it.
-func NewServer(info Info, stop func(context.Context) error) *Server {
-	return &Server{Info: info, stop: stop}
+func tail(s string, lines int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > lines {
+		ls = ls[len(ls)-lines:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+// phases records a boot's parts.
+type phases struct {
+	list  []report.Phase
+	began time.Time
+}
+
+func startPhases() *phases { return &phases{began: time.Now()} }
+
+// done ends the phase that began at the last call (or at the start).
+func (p *phases) done(name string) {
+	now := time.Now()
+	p.list = append(p.list, report.Phase{Name: name, Seconds: now.Sub(p.began).Seconds()})
+	p.began = now
+}
+
+func (p *phases) total() time.Duration {
+	var d float64
+	for _, ph := range p.list {
+		d += ph.Seconds
+	}
+	return time.Duration(d * float64(time.Second))
 }

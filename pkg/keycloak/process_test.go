@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kcconform/pkg/redact"
 )
 
 // fakeRunDir holds a kc.sh that prints what a server printed and exits 1:
@@ -35,9 +37,10 @@ func TestRunThatExitsSaysWhyAtOnce(t *testing.T) {
 		{"bad option", "ERROR: Unknown option: '--bogus'", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := &ProcessLauncher{Config: Config{Version: "26.7.3", BootTimeout: time.Minute, Timeout: time.Second}, HTTPPort: 1, ManagementPort: 2}
+			p := &Process{cfg: Config{Version: "26.7.3", BootTimeout: time.Minute, Timeout: time.Second}, red: redact.New(),
+				opts: Options{AdminPassword: "pw-0123456789"}, httpPort: 1, managementPort: 2, runDir: fakeRunDir(t, tc.output)}
 			began := time.Now()
-			_, err := l.run(context.Background(), fakeRunDir(t, tc.output), JDK{Home: "/nonexistent"}, nil)
+			err := p.run(context.Background(), JDK{Home: "/nonexistent"}, startPhases())
 			if err == nil {
 				t.Fatal("a server that exited started")
 			}

@@ -1,6 +1,8 @@
 // Package matchers holds Gomega matchers for the offline-token contract.
-// Their failure messages say what the procedure promises and what the server
-// sent, with every token redacted.
+// Their failure messages say what the procedure promises, what the server
+// sent and which setting is most likely responsible; everything they show
+// is already redacted (checks carry no credential, answers are shown
+// redacted).
 package matchers
 
 import (
@@ -12,24 +14,25 @@ import (
 
 	"kcconform/pkg/contract"
 	"kcconform/pkg/profile"
-	"kcconform/pkg/redact"
 	"kcconform/pkg/tokenflow"
 )
 
 // KeepOfflinePromises succeeds when a token response keeps every promise of
 // the procedure under profile p, for the client that asked.
-func KeepOfflinePromises(p profile.Profile, clientID string) types.GomegaMatcher {
+func KeepOfflinePromises(p profile.Profile, cx contract.Context) types.GomegaMatcher {
 	return &checksMatcher{what: "the offline-token contract", checks: func(r *tokenflow.Response) []contract.Check {
-		return contract.Offline(p, clientID, r)
+		return contract.Offline(p, cx, r)
 	}}
 }
 
 // BeOnlineToken succeeds when a token response is an ordinary, expiring one.
-func BeOnlineToken() types.GomegaMatcher {
-	return &checksMatcher{what: "an online token", checks: contract.Online}
+func BeOnlineToken(cx contract.Context) types.GomegaMatcher {
+	return &checksMatcher{what: "an online token", checks: func(r *tokenflow.Response) []contract.Check {
+		return contract.Online(cx, r)
+	}}
 }
 
-// KeepPromises succeeds when every check passed. Use it on checks computed
+// KeepPromises succeeds when no check failed. Use it on checks computed
 // elsewhere (and recorded for the verdict table).
 func KeepPromises() types.GomegaMatcher {
 	return &checksMatcher{what: "the contract"}
@@ -67,12 +70,12 @@ func (m *checksMatcher) FailureMessage(any) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "the server broke %d promise(s) of %s:\n", len(m.failed), m.what)
 	for _, c := range m.failed {
-		b.WriteString("  " + c.Message() + "\n")
+		fmt.Fprintf(&b, "  [%s] %s\n", c.Class, c.Message())
 	}
 	if m.resp != nil {
 		fmt.Fprintf(&b, "server sent (redacted): %s\nreplay: %s", m.resp.Redacted(), m.resp.Replay)
 	}
-	return redact.String(b.String())
+	return b.String()
 }
 
 func (m *checksMatcher) NegatedFailureMessage(any) string {
@@ -115,12 +118,11 @@ func (m *oauthErrorMatcher) FailureMessage(actual any) string {
 	}
 	err, _ := actual.(error)
 	if e, ok := tokenflow.AsError(err); ok {
-		return redact.String(fmt.Sprintf("expected %s, server sent HTTP %d %s %q\nbody (redacted): %s\nreplay: %s",
-			m.want(), e.Status, e.Code, e.Description, e.Body, e.Replay))
+		return fmt.Sprintf("expected %s, server sent %s\nbody (redacted): %s\nreplay: %s", m.want(), e.Sent(), e.Body, e.Replay)
 	}
-	return redact.String(fmt.Sprintf("expected %s, got no OAuth answer: %v", m.want(), err))
+	return fmt.Sprintf("expected %s, got no OAuth answer: %v", m.want(), err)
 }
 
-func (m *oauthErrorMatcher) NegatedFailureMessage(actual any) string {
+func (m *oauthErrorMatcher) NegatedFailureMessage(any) string {
 	return fmt.Sprintf("expected anything but %s, and that is what the server sent", m.want())
 }

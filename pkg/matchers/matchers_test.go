@@ -3,9 +3,11 @@ package matchers
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
+	"kcconform/pkg/contract"
 	"kcconform/pkg/profile"
 	"kcconform/pkg/tokenflow"
 )
@@ -22,16 +24,18 @@ func response(t *testing.T, refreshExpiresIn int) *tokenflow.Response {
 		"access_token":  jwt(map[string]any{"exp": 1031536000, "iat": 1000000000, "azp": "my-test-client"}),
 		"refresh_token": jwt(map[string]any{"typ": "Offline"}),
 		"expires_in":    31536000, "refresh_expires_in": refreshExpiresIn, "token_type": "Bearer", "scope": "offline_access",
+		"not-before-policy": 0,
 	})
 	r, err := tokenflow.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Header = http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}, "Content-Type": {"application/json"}}
 	return r
 }
 
 func TestKeepOfflinePromises(t *testing.T) {
-	m := KeepOfflinePromises(profile.Documented(), "my-test-client")
+	m := KeepOfflinePromises(profile.Documented(), contract.Context{ClientID: "my-test-client"})
 	if ok, err := m.Match(response(t, 0)); !ok || err != nil {
 		t.Fatalf("the procedure's own example failed: %v %v", ok, err)
 	}

@@ -1,7 +1,9 @@
-// Package postgres runs a throw-away PostgreSQL server from the machine's
-// packages (Debian's postgresql), for Keycloak's database in the restart and
-// upgrade suites: initdb into a fresh data directory, pg_ctl on a free
-// loopback port, and everything removed again on Stop.
+// Package postgres runs throw-away PostgreSQL servers for Keycloak's
+// database in the restart and upgrade suites: a local server from the
+// machine's packages (Debian's postgresql) for the process target, and a
+// container through testcontainers-go's postgres module for the container
+// target. Both are removed again on Remove, and a local one also when the
+// harness dies (pkg/reaper).
 package postgres
 
 import (
@@ -11,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,10 +25,12 @@ import (
 	"time"
 
 	"kcconform/pkg/ports"
+	"kcconform/pkg/reaper"
 	"kcconform/pkg/redact"
 )
 
-// Server is a running PostgreSQL server with one database for Keycloak.
+// Server is a running local PostgreSQL server with one database for
+// Keycloak.
 type Server struct {
 	Port     int
 	Database string
@@ -36,6 +41,10 @@ type Server struct {
 	dataDir string
 	sockDir string
 	runAs   *user.User
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	guard   *reaper.Guard
+	red     *redact.Redactor
 }
 
 // JDBCURL is the URL Keycloak's --db-url takes.
@@ -48,6 +57,9 @@ func (s *Server) JDBCURL() string {
 func (s *Server) KeycloakEnv() []string {
 	return []string{"KC_DB_URL=" + s.JDBCURL(), "KC_DB_USERNAME=" + s.User, "KC_DB_PASSWORD=" + s.Password}
 }
+
+// Describe names the server for reports.
+func (s *Server) Describe() string { return fmt.Sprintf("PostgreSQL (127.0.0.1:%d)", s.Port) }
 
 // FindBin returns the newest PostgreSQL server's bin directory under
 // /usr/lib/postgresql (PG_BIN overrides).
@@ -71,15 +83,21 @@ func version(initdb string) int {
 	return n
 }
 
-// Start initialises and starts a server. PostgreSQL refuses to run as root,
-// so as root it runs as the "postgres" user (or "nobody").
-func Start(ctx context.Context) (*Server, error) {
+// dirPattern names the data folders of local servers, for reaper.Sweep.
+const dirPattern = "kcconform-pg-*"
+
+// Start initialises and starts a local server, within timeout. PostgreSQL
+// refuses to run as root, so as root it runs as the "postgres" user (or
+// "nobody"). The server runs in the foreground as this process's child, in
+// a process group a watchdog kills should the harness die.
+func Start(ctx context.Context, timeout time.Duration, red *redact.Redactor) (*Server, error) {
 	bin, err := FindBin()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{bin: bin, Database: "keycloak", User: "keycloak", Password: randomHex(12)}
-	redact.Default.AddSecret(s.Password)
+	reaper.Sweep(filepath.Join(os.TempDir(), dirPattern))
+	s := &Server{bin: bin, Database: "keycloak", User: "keycloak", Password: randomHex(12), red: red}
+	red.AddSecret(s.Password)
 	if os.Geteuid() == 0 {
 		for _, name := range []string{"postgres", "nobody"} {
 			if u, err := user.Lookup(name); err == nil {
@@ -91,8 +109,11 @@ func Start(ctx context.Context) (*Server, error) {
 			return nil, errors.New("postgres: running as root and no unprivileged user (postgres, nobody) to run the server as")
 		}
 	}
-	if s.dataDir, err = os.MkdirTemp("", "kcconform-pg-"); err != nil {
+	if s.dataDir, err = os.MkdirTemp("", dirPattern); err != nil {
 		return nil, fmt.Errorf("postgres: data dir: %w", err)
+	}
+	if err := reaper.MarkOwned(s.dataDir); err != nil {
+		return nil, s.fail(err)
 	}
 	s.sockDir = filepath.Join(s.dataDir, "sock")
 	pgdata := filepath.Join(s.dataDir, "data")
@@ -109,29 +130,75 @@ func Start(ctx context.Context) (*Server, error) {
 	if err := s.chown(pwFile); err != nil {
 		return nil, s.fail(err)
 	}
-	if out, err := s.run(ctx, "initdb", "-D", pgdata, "-U", s.User, "--pwfile="+pwFile, "-A", "scram-sha-256",
+	if out, err := s.run(ctx, timeout, "initdb", "-D", pgdata, "-U", s.User, "--pwfile="+pwFile, "-A", "scram-sha-256",
 		"--auth-local=trust", "-E", "UTF8", "--no-sync"); err != nil {
 		return nil, s.fail(fmt.Errorf("initdb: %w\n%s", err, out))
 	}
 	if s.Port, err = ports.Free(); err != nil {
 		return nil, s.fail(err)
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", s.Port, s.sockDir)
-	if out, err := s.run(ctx, "pg_ctl", "-D", pgdata, "-o", opts, "-l", filepath.Join(s.dataDir, "server.log"), "-w", "-t", "60", "start"); err != nil {
-		return nil, s.fail(fmt.Errorf("pg_ctl start: %w\n%s", err, out))
+	logPath := filepath.Join(s.dataDir, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, s.fail(err)
 	}
-	if out, err := s.run(ctx, "createdb", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User, s.Database); err != nil {
-		_ = s.Stop(context.Background())
+	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", pgdata, "-p", strconv.Itoa(s.Port), "-k", s.sockDir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off")
+	s.cmd.Dir = s.dataDir
+	s.cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.credential()}
+	if err := s.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, s.fail(fmt.Errorf("start postgres: %w", err))
+	}
+	s.exited = make(chan struct{})
+	go func() { _ = s.cmd.Wait(); logFile.Close(); close(s.exited) }()
+	if s.guard, err = reaper.Watch(reaper.KillGroup(s.cmd.Process.Pid) + reaper.RemoveDir(s.dataDir)); err != nil {
+		_ = s.Remove(context.Background())
+		return nil, err
+	}
+	if err := s.waitReady(ctx, timeout); err != nil {
+		tail, _ := os.ReadFile(logPath)
+		_ = s.Remove(context.Background())
+		return nil, fmt.Errorf("postgres: %w\nserver log:\n%s", err, red.String(lastLines(string(tail), 20)))
+	}
+	if out, err := s.run(ctx, timeout, "createdb", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User, s.Database); err != nil {
+		_ = s.Remove(context.Background())
 		return nil, fmt.Errorf("postgres: createdb: %w\n%s", err, out)
 	}
 	return s, nil
+}
+
+// waitReady waits until the server accepts TCP connections on its port.
+func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	for {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			if _, err := s.run(ctx, 10*time.Second, "pg_isready", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", "postgres"); err == nil {
+				return nil
+			}
+		}
+		select {
+		case <-s.exited:
+			return errors.New("the server exited while starting")
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready within %s (KC_BOOT_TIMEOUT) on %s", timeout, addr)
+		}
+	}
 }
 
 // SQL runs statements with psql against Keycloak's database and returns the
 // output. The restart and upgrade suites use it to inspect and, in the
 // negative test, damage what Keycloak stored.
 func (s *Server) SQL(ctx context.Context, statements string) (string, error) {
-	out, err := s.run(ctx, "psql", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", s.Database,
+	out, err := s.run(ctx, time.Minute, "psql", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", s.Database,
 		"-v", "ON_ERROR_STOP=1", "-At", "-c", statements)
 	if err != nil {
 		return out, fmt.Errorf("postgres: psql %q: %w\n%s", statements, err, out)
@@ -139,17 +206,28 @@ func (s *Server) SQL(ctx context.Context, statements string) (string, error) {
 	return strings.TrimSpace(out), nil
 }
 
-// Stop stops the server and removes its data directory.
-func (s *Server) Stop(ctx context.Context) error {
+// Remove stops the server (fast shutdown) and removes its data directory.
+// It is safe to call more than once.
+func (s *Server) Remove(context.Context) error {
 	var err error
-	if _, statErr := os.Stat(filepath.Join(s.dataDir, "data", "postmaster.pid")); statErr == nil {
-		if out, e := s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dataDir, "data"), "-m", "fast", "-w", "-t", "30", "stop"); e != nil {
-			err = fmt.Errorf("postgres: pg_ctl stop: %w\n%s", e, out)
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT) // fast shutdown
+		select {
+		case <-s.exited:
+		case <-time.After(30 * time.Second):
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.exited
+			err = errors.New("postgres: did not stop within 30 s of SIGINT; killed")
 		}
+		s.cmd = nil
 	}
-	if rerr := os.RemoveAll(s.dataDir); rerr != nil && err == nil {
-		err = fmt.Errorf("postgres: remove data dir: %w", rerr)
+	if s.dataDir != "" {
+		if rerr := os.RemoveAll(s.dataDir); rerr != nil && err == nil {
+			err = fmt.Errorf("postgres: remove data dir: %w", rerr)
+		}
+		s.dataDir = ""
 	}
+	s.guard.Release()
 	return err
 }
 
@@ -158,34 +236,38 @@ func (s *Server) fail(err error) error {
 	return fmt.Errorf("postgres: %w", err)
 }
 
-func (s *Server) run(ctx context.Context, tool string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(s.bin, tool), args...)
-	cmd.Dir = s.dataDir
-	cmd.Env = append(os.Environ(), "PGPASSWORD="+s.Password, "LC_ALL=C.UTF-8")
-	if s.runAs != nil {
-		uid, _ := strconv.Atoi(s.runAs.Uid)
-		gid, _ := strconv.Atoi(s.runAs.Gid)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return redact.String(out.String()), err
-}
-
-func (s *Server) chown(path string) error {
+func (s *Server) credential() *syscall.Credential {
 	if s.runAs == nil {
 		return nil
 	}
 	uid, _ := strconv.Atoi(s.runAs.Uid)
 	gid, _ := strconv.Atoi(s.runAs.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+}
+
+func (s *Server) run(ctx context.Context, timeout time.Duration, tool string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(s.bin, tool), args...)
+	cmd.Dir = s.dataDir
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+s.Password, "LC_ALL=C.UTF-8")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.credential()}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return s.red.String(out.String()), err
+}
+
+func (s *Server) chown(path string) error {
+	c := s.credential()
+	if c == nil {
+		return nil
+	}
 	return filepath.Walk(path, func(p string, _ os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(p, uid, gid)
+		return os.Lchown(p, int(c.Uid), int(c.Gid))
 	})
 }
 
@@ -193,4 +275,12 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
 }

@@ -5,9 +5,11 @@ package profile
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Profile is the set of expectations the offline-token contract is checked
@@ -31,6 +33,13 @@ type Profile struct {
 	// secret. RFC 6749 §5.2 names invalid_client; Keycloak 26 answers
 	// unauthorized_client ("Invalid client or Invalid client credentials").
 	BadSecretErrors []string `json:"badSecretErrors"`
+	// OfflineIdleMin is the shortest offline session idle timeout accepted
+	// (seconds): "never expires by itself" holds only while the token is
+	// used at least that often. Checked where admin rights allow reading it.
+	OfflineIdleMin int64 `json:"offlineIdleMin"`
+	// Issuer, when set, is the issuer tokens must carry, for deployments
+	// whose public issuer differs from the URL kcconform is given.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // Documented is what the operators' procedure promises.
@@ -42,6 +51,7 @@ func Documented() Profile {
 		ExpiresIn:        31536000,
 		TokenType:        "bearer",
 		BadSecretErrors:  []string{"invalid_client", "unauthorized_client"},
+		OfflineIdleMin:   30 * 24 * 3600, // Keycloak's default offlineSessionIdleTimeout
 	}
 }
 
@@ -104,7 +114,50 @@ func FromEnv(getenv func(string) string) (Profile, error) {
 	if v := getenv("KC_EXPECT_BAD_SECRET_ERROR"); v != "" {
 		p.BadSecretErrors = strings.Fields(strings.ReplaceAll(v, ",", " "))
 	}
+	if v := getenv("KC_EXPECT_OFFLINE_IDLE_MIN"); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil {
+			return Profile{}, fmt.Errorf("KC_EXPECT_OFFLINE_IDLE_MIN: expected a duration such as 30d, 720h or a number of seconds, got %q", v)
+		}
+		p.OfflineIdleMin = int64(d / time.Second)
+	}
+	if v := getenv("KC_EXPECT_ISSUER"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(v, "/") {
+			return Profile{}, fmt.Errorf("KC_EXPECT_ISSUER: expected the realm's issuer URL without a trailing slash, e.g. https://host/keycloak/realms/shasta, got %q", v)
+		}
+		p.Issuer = v
+	}
 	return p, p.Validate()
+}
+
+// maxSeconds bounds every duration setting, so that none overflows
+// time.Duration (about 292 years).
+const maxSeconds = 100 * 365 * 24 * 3600
+
+// ParseDuration reads a duration setting: a number of seconds, a Go
+// duration (90s, 2h) or a number of days (30d). It refuses values that are
+// not positive or that would overflow.
+func ParseDuration(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.ParseInt(days, 10, 64)
+		if err != nil || n <= 0 || n > maxSeconds/86400 {
+			return 0, fmt.Errorf("expected a whole number of days from 1 to %d, got %q", maxSeconds/86400, v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 || n > maxSeconds {
+			return 0, fmt.Errorf("expected a number of seconds from 1 to %d, got %q", maxSeconds, v)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > maxSeconds*time.Second {
+		return 0, fmt.Errorf("expected a positive duration such as 30s, 2h or 30d, up to 100 years, got %q", v)
+	}
+	return d, nil
 }
 
 func intOverride(getenv func(string) string, key string, def int64) (int64, error) {
@@ -113,8 +166,8 @@ func intOverride(getenv func(string) string, key string, def int64) (int64, erro
 		return def, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s: expected a whole number of seconds >= 0, got %q", key, v)
+	if err != nil || n < 0 || n > maxSeconds {
+		return 0, fmt.Errorf("%s: expected a whole number of seconds from 0 to %d, got %q", key, maxSeconds, v)
 	}
 	return n, nil
 }

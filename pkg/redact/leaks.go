@@ -200,3 +200,59 @@ func dedupe(ls []Leak) []Leak {
 	}
 	return out
 }
+
+// jwtInClear matches a signed JWT in clear text.
+var jwtInClear = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+`)
+
+// FileLeak is a leak found in a file.
+type FileLeak struct {
+	File string
+	Leak
+	// Where is the text before the leak on its line, credentials masked.
+	Where string
+}
+
+// String describes the leak without repeating the credential.
+func (l FileLeak) String() string {
+	if l.Kind == "JWT" {
+		return fmt.Sprintf("LEAK %s: a JWT in clear text at byte %d, after %q", l.File, l.Offset, l.Where)
+	}
+	return fmt.Sprintf("LEAK %s: a %s in clear text at byte %d (sha256 %s…), after %q", l.File, l.Kind, l.Offset, l.Fingerprint, l.Where)
+}
+
+// ScanPaths looks, in every file under the given paths, for the credentials
+// of fp (nil: none known) and for any JWT. It fails on a path that cannot
+// be read and when it found no file at all: a scan of nothing proves
+// nothing.
+func ScanPaths(fp *Fingerprints, paths []string) (files int, leaks []FileLeak, err error) {
+	for _, root := range paths {
+		werr := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			files++
+			text := string(b)
+			if fp != nil {
+				for _, l := range fp.Scan(text) {
+					leaks = append(leaks, FileLeak{File: p, Leak: l, Where: l.Before(text, 60)})
+				}
+			}
+			for _, loc := range jwtInClear.FindAllStringIndex(text, -1) {
+				l := Leak{Kind: "JWT", Offset: loc[0]}
+				leaks = append(leaks, FileLeak{File: p, Leak: l, Where: l.Before(text, 60)})
+			}
+			return nil
+		})
+		if werr != nil {
+			return files, leaks, fmt.Errorf("leak scan: %w", werr)
+		}
+	}
+	if files == 0 {
+		return 0, leaks, fmt.Errorf("leak scan: no file found under %s: a scan of nothing proves nothing", strings.Join(paths, ", "))
+	}
+	return files, leaks, nil
+}

@@ -66,3 +66,62 @@ func BenchmarkString(b *testing.B) {
 		_ = r.String(line)
 	}
 }
+
+func TestStringRedactsEncodedForms(t *testing.T) {
+	r := New()
+	secret := `p@ss/w"rd&x=1 +z`
+	r.AddSecret(secret)
+	for _, form := range encodings(secret) {
+		if out := r.String("before " + form + " after"); strings.Contains(out, form) {
+			t.Errorf("the form %q is left in %q", form, out)
+		}
+	}
+}
+
+func TestHarvestRegistersCredentialsOfAnyShape(t *testing.T) {
+	r := New()
+	// Opaque tokens, a wrong-typed field, a nested value: all under
+	// credential keys, none JWT-shaped.
+	body := []byte(`{"access_token":"opaque-access-0123456789","refresh_token":31536000123,"id_token":{"x":["opaque-id-token-abc"]},"expires_in":"31536000","scope":"offline_access"}`)
+	r.Harvest(body)
+	out := r.String(string(body))
+	for _, leak := range []string{"opaque-access-0123456789", "31536000123", "opaque-id-token-abc"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("Harvest missed %q: %s", leak, out)
+		}
+	}
+	if !strings.Contains(out, `"expires_in":"31536000"`) || !strings.Contains(out, "offline_access") {
+		t.Errorf("Harvest redacted what is not a credential: %s", out)
+	}
+	form := New()
+	form.Harvest([]byte("grant_type=refresh_token&client_id=c&client_secret=form-secret-1&refresh_token=form-token-123"))
+	if out := form.String("form-secret-1 form-token-123"); strings.Contains(out, "form-secret-1") || strings.Contains(out, "form-token-123") {
+		t.Errorf("Harvest of a form body missed a credential: %s", out)
+	}
+}
+
+func TestJSONAndFormRedactEveryShape(t *testing.T) {
+	r := New()
+	out := r.JSON([]byte(`{"refresh_token":123456789,"client_secret":{"k":"nested-secret"},"token":["a-b-c-d-e"]}`))
+	for _, leak := range []string{"123456789", "nested-secret", "a-b-c-d-e"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("JSON left %q in %s", leak, out)
+		}
+	}
+	f := r.Form([]byte("client_id=my-test-client&client_secret=form-secret&refresh_token=rt-value-12345"))
+	if strings.Contains(f, "form-secret") || strings.Contains(f, "rt-value-12345") || !strings.Contains(f, "client_id=my-test-client") {
+		t.Errorf("Form = %s", f)
+	}
+}
+
+func TestBodyIsCutWithItsSize(t *testing.T) {
+	r := New()
+	big := []byte(strings.Repeat("x", 1<<20))
+	out := r.Body(big)
+	if len(out) > MaxShown+100 || !strings.Contains(out, "[cut: 1048576 bytes in all]") {
+		t.Fatalf("Body of 1 MiB: %d bytes shown, ends %q", len(out), out[len(out)-40:])
+	}
+	if small := r.Body([]byte(`{"error":"invalid_grant"}`)); small != `{"error":"invalid_grant"}` {
+		t.Fatalf("Body of a small JSON = %q", small)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"kcconform/pkg/redact"
@@ -16,7 +17,10 @@ import (
 // fields are pointers so that "absent" and "0" differ: refresh_expires_in
 // missing is not the same promise as refresh_expires_in 0.
 type Response struct {
-	Status           int
+	Status int
+	// Header is the answer's HTTP header (RFC 6749 §5.1 asks for
+	// Cache-Control: no-store and Pragma: no-cache).
+	Header           http.Header
 	AccessToken      string
 	RefreshToken     string
 	TokenType        string
@@ -34,6 +38,8 @@ type Response struct {
 	// Request is what was sent; Replay is the curl command that sends it again.
 	Request Request
 	Replay  string
+	// Shown is the body as sent, redacted and cut, fit for any output.
+	Shown string
 
 	raw map[string]json.RawMessage
 }
@@ -44,14 +50,8 @@ func (r *Response) Has(field string) bool {
 	return ok
 }
 
-// Redacted is the response body as sent, with tokens fingerprinted.
-func (r *Response) Redacted() string {
-	b, err := json.Marshal(r.raw)
-	if err != nil {
-		return "<unprintable>"
-	}
-	return redact.JSON(b)
-}
+// Redacted is the response body as sent, with every credential redacted.
+func (r *Response) Redacted() string { return r.Shown }
 
 // ScopeValues splits the space-separated scope.
 func (r *Response) ScopeValues() []string { return strings.Fields(r.Scope) }
@@ -97,8 +97,6 @@ func Parse(body []byte) (*Response, error) {
 	if r.AccessToken == "" {
 		return nil, errors.New("token response: access_token: expected a non-empty string, the server sent none")
 	}
-	redact.Default.AddToken(r.AccessToken)
-	redact.Default.AddToken(r.RefreshToken)
 	var err error
 	if r.AccessClaims, err = DecodeJWT(r.AccessToken); err != nil {
 		return nil, fmt.Errorf("token response: access_token: %w", err)
@@ -117,7 +115,7 @@ func stringField(raw map[string]json.RawMessage, name string, dst *string) error
 		return nil
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
-		return fmt.Errorf("token response: %s: expected a string, got %s", name, describeJSON(v))
+		return fmt.Errorf("token response: %s: expected a string, got %s", name, describeField(name, v))
 	}
 	return nil
 }
@@ -129,14 +127,23 @@ func intField(raw map[string]json.RawMessage, name string, dst **int64) error {
 	}
 	var n int64
 	if err := json.Unmarshal(v, &n); err != nil {
-		return fmt.Errorf("token response: %s: expected a whole number of seconds, got %s", name, describeJSON(v))
+		return fmt.Errorf("token response: %s: expected a whole number of seconds, got %s", name, describeField(name, v))
 	}
 	*dst = &n
 	return nil
 }
 
-// describeJSON names a JSON value's type and shows a short, redacted sample.
-func describeJSON(v []byte) string {
+// describeField describes a field's value; a credential's value is named by
+// its type only.
+func describeField(name string, v []byte) string {
+	if redact.IsCredentialKey(name) {
+		return jsonKind(v) + " (not shown: a credential field)"
+	}
+	return describeJSON(v)
+}
+
+// jsonKind names a JSON value's type.
+func jsonKind(v []byte) string {
 	t := bytes.TrimSpace(v)
 	kind := "text that is not JSON"
 	if json.Valid(t) && len(t) > 0 {
@@ -155,8 +162,16 @@ func describeJSON(v []byte) string {
 			kind = "a number"
 		}
 	}
+	return kind
+}
+
+// describeJSON names a JSON value's type and shows a short sample (one line;
+// callers redact the text they show).
+func describeJSON(v []byte) string {
+	t := bytes.TrimSpace(v)
+	kind := jsonKind(v)
 	// One line: the cause is printed in a single line of a report.
-	sample := strings.Join(strings.Fields(redact.String(string(t))), " ")
+	sample := strings.Join(strings.Fields(redact.New().String(string(t))), " ")
 	if r := []rune(sample); len(r) > 60 {
 		sample = string(r[:60]) + "…"
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"kcconform/pkg/redact"
 	"kcconform/pkg/transport"
 )
 
@@ -45,7 +46,7 @@ func client(t *testing.T, url string) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewClient(RealmEndpoints(url, "shasta"), "my-test-client", "the-client-secret", hc)
+	return NewClient(RealmEndpoints(url, "shasta"), "my-test-client", "the-client-secret", hc, redact.New())
 }
 
 func serve(t *testing.T, h http.HandlerFunc) *httptest.Server {
@@ -122,7 +123,7 @@ func TestFailureModes(t *testing.T) {
 		want string
 	}{
 		{"oauth error", body(`{"error":"invalid_grant","error_description":"Invalid refresh token"}`, 400), `HTTP 400 invalid_grant "Invalid refresh token"`},
-		{"5xx", body("<html>Bad Gateway</html>", 502), "HTTP 502, expected 200"},
+		{"5xx", body("<html>Bad Gateway</html>", 502), "HTTP 502: expected 200 with a token response, got HTTP 502"},
 		{"not JSON", body("<html>hello</html>", 200), "expected a JSON object, got text that is not JSON"},
 		{"expires_in as string", body(withField("expires_in", "31536000"), 200), `expires_in: expected a whole number of seconds, got a string "31536000"`},
 		{"scope as number", body(withField("scope", 42), 200), "scope: expected a string, got a number 42"},
@@ -187,6 +188,52 @@ func TestTLSVerificationFailure(t *testing.T) {
 	}
 }
 
+// A token endpoint that redirects gets no second request: the form body with
+// the client secret stays here, and the error says where it was sent.
+func TestRedirectIsNotFollowed(t *testing.T) {
+	var hits int
+	target := serve(t, func(w http.ResponseWriter, r *http.Request) { hits++ })
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/steal", http.StatusTemporaryRedirect)
+	})
+	_, err := client(t, srv.URL).ClientCredentials(context.Background(), "offline_access")
+	if err == nil || !strings.Contains(err.Error(), "redirected to "+target.URL+"/steal; credentials not re-sent") {
+		t.Fatalf("err = %v, want a redirect named", err)
+	}
+	if hits != 0 {
+		t.Fatalf("the redirect target got %d request(s)", hits)
+	}
+	c := client(t, srv.URL)
+	if err := c.Revoke(context.Background(), "rt-0123456789"); err == nil || !strings.Contains(err.Error(), "credentials not re-sent") {
+		t.Fatalf("revoke: err = %v, want a redirect named", err)
+	}
+	if hits != 0 {
+		t.Fatalf("the redirect target got %d request(s)", hits)
+	}
+}
+
+// Opaque tokens in a response with a wrong-typed field: the error and the
+// body shown carry neither token.
+func TestOpaqueTokensOfARefusedAnswerAreRedacted(t *testing.T) {
+	srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"opaque-access-token-0001","refresh_token":"opaque-refresh-token-0002","expires_in":"31536000"}`))
+	})
+	_, err := client(t, srv.URL).ClientCredentials(context.Background(), "offline_access")
+	e, ok := AsError(err)
+	if !ok {
+		t.Fatalf("err = %v", err)
+	}
+	for _, text := range []string{e.Error(), e.Body} {
+		if strings.Contains(text, "opaque-access-token-0001") || strings.Contains(text, "opaque-refresh-token-0002") {
+			t.Fatalf("a token in clear: %s", text)
+		}
+	}
+	if !strings.Contains(e.Error(), "expires_in: expected a whole number of seconds") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestDecodeJWTRejectsGarbage(t *testing.T) {
 	for _, tok := range []string{"", "a.b", "a.!!!.c", "a." + base64.RawURLEncoding.EncodeToString([]byte("[1]")) + ".c"} {
 		if _, err := DecodeJWT(tok); err == nil {
@@ -206,7 +253,7 @@ func BenchmarkParse(b *testing.B) {
 }
 
 func ExampleClient_Replay() {
-	c := NewClient(RealmEndpoints("https://api-gw-service-nmn.local/keycloak", "shasta"), "my-test-client", "s3cret", http.DefaultClient)
+	c := NewClient(RealmEndpoints("https://api-gw-service-nmn.local/keycloak", "shasta"), "my-test-client", "s3cret", http.DefaultClient, redact.New())
 	fmt.Println(c.Replay(Request{Grant: "client_credentials", Scope: "offline_access"}))
 	// Output: curl -s -d grant_type=client_credentials -d client_id=my-test-client -d client_secret="${CLIENT_SECRET}" -d scope=offline_access https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token | jq
 }

@@ -2,13 +2,9 @@ package tokenflow
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 
 	jose "github.com/go-jose/go-jose/v4"
-
-	"kcconform/pkg/transport"
 )
 
 // signingAlgs are the asymmetric algorithms a Keycloak realm signs access
@@ -60,27 +56,9 @@ func (c *Client) keys(ctx context.Context, refresh bool) (*keySet, error) {
 	if c.jwks != nil && !refresh {
 		return c.jwks, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeoutOf(c.HTTP))
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoints.JWKS, nil)
-	if err != nil {
-		return nil, fmt.Errorf("JWKS: %w", err)
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %s", c.Endpoints.JWKS, transport.Describe(err))
-	}
-	defer resp.Body.Close()
-	body, err := transport.ReadBody(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %s", c.Endpoints.JWKS, transport.Describe(err))
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d, expected 200 with a JWK set", c.Endpoints.JWKS, resp.StatusCode)
-	}
 	ks := &keySet{}
-	if err := json.Unmarshal(body, &ks.JSONWebKeySet); err != nil {
-		return nil, fmt.Errorf("GET %s: expected a JWK set: %w", c.Endpoints.JWKS, err)
+	if err := c.getJSON(ctx, c.Endpoints.JWKS, &ks.JSONWebKeySet); err != nil {
+		return nil, fmt.Errorf("JWK set: %w", err)
 	}
 	c.jwks = ks
 	return ks, nil

@@ -1,6 +1,7 @@
 // Package transport builds the HTTP clients kcconform talks to Keycloak with:
 // TLS verification on by default, an optional extra CA, a deadline on every
-// call, and bodies read up to a bound.
+// call, bodies read up to a bound, and no redirect ever followed, so that a
+// credential only reaches the server it was meant for.
 package transport
 
 import (
@@ -11,7 +12,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -33,7 +36,8 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// New returns an HTTP client for opts.
+// New returns an HTTP client for opts. It never follows a redirect: a 3xx
+// answer comes back as it is, and Redirect turns it into an error.
 func New(opts Options) (*http.Client, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -63,7 +67,30 @@ func New(opts Options) (*http.Client, error) {
 		MaxIdleConnsPerHost:   8,
 		IdleConnTimeout:       30 * time.Second,
 	}
-	return &http.Client{Transport: tr, Timeout: opts.Timeout}, nil
+	return &http.Client{Transport: tr, Timeout: opts.Timeout, CheckRedirect: NoRedirect}, nil
+}
+
+// NoRedirect is the CheckRedirect of every kcconform client: the redirect is
+// not followed, so a form body with a client secret or a token is never sent
+// on to another URL.
+func NoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// Redirect returns an error for a 3xx answer (nil for any other), naming
+// where the server wanted the request to go.
+func Redirect(resp *http.Response) error {
+	if resp.StatusCode < 300 || resp.StatusCode > 399 {
+		return nil
+	}
+	to := resp.Header.Get("Location")
+	if to == "" {
+		to = "(no Location header)"
+	} else if resp.Request == nil || resp.Request.URL == nil {
+		to = strings.SplitN(to, "?", 2)[0]
+	} else if u, err := resp.Request.URL.Parse(to); err == nil {
+		u.User = nil
+		to = u.Redacted()
+	}
+	return fmt.Errorf("HTTP %d: redirected to %s; credentials not re-sent (kcconform follows no redirect: set KC_URL to the server's own address)", resp.StatusCode, to)
 }
 
 // ErrBodyTooLarge is returned by ReadBody for a body over MaxBody.
@@ -90,16 +117,50 @@ func Describe(err error) string {
 	var hostErr x509.HostnameError
 	var opErr *net.OpError
 	switch {
+	case err == nil:
+		return "no error"
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth):
 		return "TLS verification failed: the server's certificate is not signed by a trusted CA (set KC_CA_FILE to the CA's PEM file): " + err.Error()
 	case errors.As(err, &hostErr):
 		return "TLS verification failed: the certificate does not name this host: " + err.Error()
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return "no answer within the deadline (KC_TIMEOUT): " + err.Error()
+		return "no answer within the deadline (raise KC_TIMEOUT if the server is just slow): " + err.Error()
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		return "server unreachable: " + err.Error()
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "truncated response body: " + err.Error()
 	}
 	return err.Error()
+}
+
+// IsLoopback reports whether a URL's host is a loopback address or
+// localhost, where plain http carries no credential over a network.
+func IsLoopback(u *url.URL) bool {
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// CheckBaseURL checks a server's base URL before any request: http or https
+// with a host, no user info, query or fragment, and plain http only to a
+// loopback host unless allowPlain. name is the setting it came from.
+func CheckBaseURL(name, raw string, allowPlain bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: expected an http or https URL such as https://host/keycloak, got %q", name, raw)
+	}
+	switch {
+	case u.User != nil:
+		return nil, fmt.Errorf("%s: expected no user info in the URL (credentials go in KC_ADMIN_* or KC_CLIENT_*), got %q", name, u.Redacted())
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, fmt.Errorf("%s: expected no query (?…) in the base URL, got %q", name, raw)
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return nil, fmt.Errorf("%s: expected no fragment (#…) in the base URL, got %q", name, raw)
+	case u.Scheme == "http" && !IsLoopback(u) && !allowPlain:
+		return nil, fmt.Errorf("%s: %s is plain http to a host that is not loopback: credentials would cross the network unencrypted; use https, or set KC_ALLOW_PLAIN_HTTP=true to send them anyway", name, raw)
+	}
+	return u, nil
 }

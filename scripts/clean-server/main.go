@@ -1,36 +1,36 @@
 // Command clean-server removes what earlier kcconform runs left on a
 // Keycloak (a run killed with SIGKILL cannot clean up after itself): every
-// realm whose name starts with "kcconform-", with its clients and offline
-// sessions. It uses the same settings as the suites (KC_URL, KC_CA_FILE,
-// KC_ADMIN_*) and needs admin rights.
+// realm whose name starts with "kcconform-", or only those of one run, with
+// their clients and offline sessions. It uses the same settings as the
+// suites (KC_URL, KC_CA_FILE, KC_ADMIN_*) and needs admin rights.
 //
 //	KC_URL=https://gw/keycloak KC_ADMIN_USER=admin KC_ADMIN_PASSWORD=... go run ./scripts/clean-server [-run RUNID] [-dry-run]
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
-	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/redact"
 )
 
 func main() {
-	run := flag.String("run", "", "remove only the objects of this run id (KC_RUN_ID)")
+	run := flag.String("run", "", "remove only the objects of this run id (KC_RUN_ID), matched exactly")
 	dry := flag.Bool("dry-run", false, "list what would be removed")
 	flag.Parse()
-	if err := clean(*run, *dry); err != nil {
-		fmt.Fprintln(os.Stderr, "clean-server:", redact.String(err.Error()))
+	red := redact.New()
+	if err := clean(*run, *dry, red); err != nil {
+		fmt.Fprintln(os.Stderr, "clean-server:", red.String(err.Error()))
 		os.Exit(1)
 	}
 }
 
-func clean(run string, dry bool) error {
+func clean(run string, dry bool, red *redact.Redactor) error {
 	getenv := func(k string) string {
 		if k == "KC_TARGET" {
 			return keycloak.TargetExternal
@@ -42,15 +42,18 @@ func clean(run string, dry bool) error {
 		return err
 	}
 	if cfg.Admin.Empty() {
-		return fmt.Errorf("KC_ADMIN_USER/KC_ADMIN_PASSWORD: expected admin credentials; without them the harness can only revoke the tokens it still holds, which it does at the end of every run")
+		return errors.New("KC_ADMIN_USER/KC_ADMIN_PASSWORD: expected admin credentials; without them the harness can only revoke the tokens it still holds, which it does at the end of every run")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	srv, err := (&keycloak.ExternalLauncher{Config: cfg}).Start(ctx)
+	srv, err := keycloak.New(cfg, keycloak.Options{Redactor: red})
 	if err != nil {
 		return err
 	}
-	ac, err := srv.AdminClient()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	ac, err := srv.Info().AdminClient(red)
 	if err != nil {
 		return err
 	}
@@ -60,7 +63,7 @@ func clean(run string, dry bool) error {
 	}
 	removed := 0
 	for _, r := range realms {
-		if !strings.HasPrefix(r, framework.ResourcePrefix) || (run != "" && !strings.Contains(r, "-"+run+"-")) {
+		if !keycloak.OfRun(r, run) {
 			continue
 		}
 		if dry {

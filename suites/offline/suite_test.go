@@ -1,25 +1,17 @@
-// Package offline_test is the conformance suite of the operators' procedure:
-// a service account's long-lived offline token, got and refreshed on a real
-// Keycloak, and the promises the procedure makes about it.
 package offline_test
 
 import (
 	"testing"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
 
-	"kcconform/pkg/framework"
+	"kcconform/suites/offline"
 )
 
-var (
-	f     *framework.Framework
-	realm *framework.Realm
-)
-
+// The ginkgo command knows a Ginkgo suite by its import of ginkgo here.
 func TestOffline(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "kcconform: offline tokens")
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	offline.Suite.Register()
+	ginkgo.RunSpecs(t, offline.Suite.Description)
 }
-
-var _ = framework.DeclareServerSuite("offline", true, func(fw *framework.Framework, r *framework.Realm) { f, realm = fw, r })

@@ -1,26 +1,17 @@
-// Package revocation_test checks the procedure's last promise: an
-// administrator can revoke offline tokens. For every administrative action of
-// the reference table, the next refresh is refused with 400 invalid_grant,
-// and a control token of another client in the same realm keeps working.
 package revocation_test
 
 import (
 	"testing"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
 
-	"kcconform/pkg/framework"
+	"kcconform/suites/revocation"
 )
 
-var (
-	f     *framework.Framework
-	realm *framework.Realm
-)
-
+// The ginkgo command knows a Ginkgo suite by its import of ginkgo here.
 func TestRevocation(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "kcconform: revocation")
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	revocation.Suite.Register()
+	ginkgo.RunSpecs(t, revocation.Suite.Description)
 }
-
-var _ = framework.DeclareServerSuite("revocation", true, func(fw *framework.Framework, r *framework.Realm) { f, realm = fw, r })

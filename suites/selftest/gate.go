@@ -1,4 +1,4 @@
-package selftest_test
+package selftest
 
 import (
 	"bytes"

@@ -1,0 +1,366 @@
+// Command kcconform proves or disproves the promises of the operators'
+// offline-token procedure against a real Keycloak, and writes the verdict:
+// a table in the terminal, reports/verdict.txt, a self-contained HTML page,
+// a Markdown summary (also to $GITHUB_STEP_SUMMARY), and Ginkgo's JSON and
+// JUnit reports. It holds every suite, so that one static file runs them on
+// a machine with no Go toolchain, Maven or Docker against an external
+// Keycloak.
+//
+//	kcconform [flags]                     the offline suite (the procedure)
+//	kcconform --suite revocation,restart  other suites
+//	kcconform --list                      the promises it checks
+//
+// Each suite runs in a child process of this command; SIGINT and SIGTERM are
+// passed on to it as an interrupt, so that it cleans up what it created.
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"kcconform/pkg/keycloak"
+	"kcconform/pkg/redact"
+	"kcconform/pkg/report"
+	"kcconform/suites"
+)
+
+// version is set at build time (-ldflags "-X main.version=…").
+var version = ""
+
+// Exit codes.
+const (
+	exitPass     = 0
+	exitFail     = 1
+	exitCouldNot = 2
+	exitLeak     = 3
+)
+
+type options struct {
+	suites      string
+	labelFilter string
+	focus       string
+	reportDir   string
+	list        bool
+	showVersion bool
+	verbose     bool
+	child       string
+	childReport string
+	timeout     time.Duration
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kcconform", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.suites, "suite", "offline", "suites to run, comma-separated: "+strings.Join(suites.Names(), ", ")+", or all")
+	fs.StringVar(&o.labelFilter, "label-filter", "", "run only the specs whose labels match (Ginkgo's label filter, e.g. 'offline && !needs-admin')")
+	fs.StringVar(&o.focus, "focus", "", "run only the specs whose text matches this regular expression")
+	fs.BoolVar(&o.list, "list", false, "print the promises kcconform checks, and each suite's specs, and exit")
+	fs.BoolVar(&o.showVersion, "version", false, "print kcconform's version and the default Keycloak version, and exit")
+	fs.BoolVar(&o.verbose, "v", false, "verbose Ginkgo output (every spec and its report entries)")
+	fs.DurationVar(&o.timeout, "suite-timeout", 40*time.Minute, "bound of each suite's run")
+	fs.StringVar(&o.child, "child", "", "")
+	fs.StringVar(&o.childReport, "child-report", "", "")
+	values := map[string]*string{}
+	for _, s := range settings {
+		v := new(string)
+		values[s.Env] = v
+		fs.StringVar(v, s.Flag, "", fmt.Sprintf("%s (%s; default %s)", s.Meaning, s.Env, orNone(s.Default)))
+	}
+	fs.Usage = func() { usage(fs, stderr) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitPass
+		}
+		return exitCouldNot
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "kcconform: unexpected argument %q (settings are flags or KC_* variables; see --help)\n", fs.Arg(0))
+		return exitCouldNot
+	}
+	// A flag sets its variable, for this run and its child processes.
+	for env, v := range values {
+		if *v != "" {
+			os.Setenv(env, *v)
+		}
+	}
+	if o.child != "" {
+		return runChild(o)
+	}
+	if o.showVersion {
+		fmt.Fprintf(stdout, "kcconform %s (default Keycloak %s; %s)\n", buildVersion(), keycloak.DefaultVersion, runtime.Version())
+		return exitPass
+	}
+	if o.list {
+		return list(stdout, stderr, o)
+	}
+	return runParent(o, stdout, stderr)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, `kcconform %s: conformance of Keycloak's long-lived offline tokens to the operators' procedure.
+
+Usage: kcconform [flags]
+
+It runs the offline suite (the procedure) against the target KC_TARGET selects and prints the
+verdict: PASS, FAIL (which promises) or COULD NOT RUN (why, and the setting to change). Reports go to
+--report-dir: verdict.txt, conformance.html, summary.md, conformance.json (Ginkgo), conformance.xml (JUnit)
+and the server logs, redacted. Exit status: 0 PASS, 1 FAIL, 2 COULD NOT RUN, 3 a credential leaked.
+
+Against an existing client, as a reader of the procedure:
+  kcconform --url https://gw/keycloak --realm shasta --client-id my-test-client   (KC_CLIENT_SECRET in the environment)
+
+Flags:
+  --suite NAMES         suites to run, comma-separated: %s, or all (default offline)
+  --label-filter EXPR   run only specs whose labels match, e.g. 'offline && !needs-admin'
+  --focus REGEXP        run only specs whose text matches
+  --list                print the promises it checks and each suite's specs
+  --version             print kcconform's version and the default Keycloak version
+  -v                    verbose Ginkgo output
+  --suite-timeout D     bound of each suite's run (default 40m)
+
+Settings (a flag, or its variable in the environment; secrets are best given in the environment):
+`, buildVersion(), strings.Join(suites.Names(), ", "))
+	for _, s := range settings {
+		fmt.Fprintf(w, "  --%-27s %s\n  %-29s %s (default: %s)\n", s.Flag+" ", s.Env, "", s.Meaning, orNone(s.Default))
+	}
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return "dev"
+}
+
+// selected returns the suites --suite names.
+func selected(o options) ([]string, error) {
+	if o.suites == "all" {
+		return suites.Names(), nil
+	}
+	var out []string
+	for _, n := range strings.Split(o.suites, ",") {
+		n = strings.TrimSpace(n)
+		if _, ok := suites.Find(n); !ok {
+			return nil, fmt.Errorf("--suite: expected %s or all, got %q", strings.Join(suites.Names(), ", "), n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// runParent checks the settings, runs each suite in a child process with
+// its output shown and kept, and writes the verdict and the reports.
+func runParent(o options, stdout, stderr io.Writer) int {
+	began := time.Now()
+	names, err := selected(o)
+	if err != nil {
+		return couldNotRun(stdout, err)
+	}
+	if _, err := keycloak.FromEnv(os.Getenv); err != nil {
+		return couldNotRun(stdout, err)
+	}
+	reportDir := os.Getenv("KC_REPORT_DIR")
+	if reportDir == "" {
+		reportDir = "reports"
+	}
+	if reportDir, err = filepath.Abs(reportDir); err != nil {
+		return couldNotRun(stdout, err)
+	}
+	if err := os.MkdirAll(reportDir, 0o755); err != nil {
+		return couldNotRun(stdout, fmt.Errorf("KC_REPORT_DIR: %w", err))
+	}
+	os.Setenv("KC_REPORT_DIR", reportDir)
+	// One run id and one run key for every child and parallel process.
+	if os.Getenv("KC_RUN_ID") == "" {
+		os.Setenv("KC_RUN_ID", randomHex(3))
+	}
+	if os.Getenv("KC_RUN_KEY") == "" {
+		os.Setenv("KC_RUN_KEY", randomHex(32))
+	}
+	// The leak scan at the end looks for the run's own credentials: the
+	// children record their fingerprints (never the credentials) here.
+	fpDir := os.Getenv(redact.FingerprintsEnv)
+	if fpDir == "" {
+		if fpDir, err = os.MkdirTemp("", "kcconform-fp-"); err != nil {
+			return couldNotRun(stdout, err)
+		}
+		defer os.RemoveAll(fpDir)
+		os.Setenv(redact.FingerprintsEnv, fpDir)
+	}
+
+	if fi, err := os.Stdout.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		os.Setenv("KCCONFORM_COLOR", "1")
+	}
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(signals)
+
+	var outputs, jsonReports []string
+	interrupted := false
+	for _, name := range names {
+		base := reportBase(name, len(names))
+		outLog := filepath.Join(reportDir, base+"-output.log")
+		jsonReport := filepath.Join(reportDir, base+".json")
+		os.Remove(jsonReport)
+		code, sig := runSuiteChild(o, name, base, reportDir, outLog, stdout, signals)
+		outputs = append(outputs, outLog)
+		jsonReports = append(jsonReports, jsonReport)
+		if sig || code == -1 {
+			interrupted = true
+			break
+		}
+	}
+
+	var all []report.Suite
+	for _, p := range jsonReports {
+		s, err := report.Load(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "kcconform: %v\n", err)
+			continue
+		}
+		all = append(all, s...)
+	}
+	r := report.Summarize(all)
+	if r.Duration == 0 {
+		r.Duration = time.Since(began)
+	}
+	if interrupted && r.Interrupted == 0 {
+		r.Interrupted = 1
+	}
+	code := writeVerdict(r, o, reportDir, stdout, stderr)
+	if leakCode := leakScan(fpDir, append(outputs, reportDir), stdout); leakCode != exitPass {
+		return leakCode
+	}
+	return code
+}
+
+// reportBase names a suite's reports: "conformance" for a run of one suite
+// (make conformance's names), else the suite's name.
+func reportBase(name string, n int) string {
+	if n == 1 {
+		return "conformance"
+	}
+	return name
+}
+
+func couldNotRun(w io.Writer, err error) int {
+	fmt.Fprintf(w, "verdict: %s: %s\n", report.StatusCouldNot, redact.New().String(err.Error()))
+	return exitCouldNot
+}
+
+// runSuiteChild runs one suite in a child process of this command, in a
+// process group of its own (so that a terminal's Ctrl-C reaches it once,
+// through this process), and passes SIGINT and SIGTERM on as an interrupt.
+// Should this process be killed, the child gets an interrupt from the
+// kernel (parent-death signal) and cleans up. It returns the child's exit
+// code and whether a signal arrived.
+func runSuiteChild(o options, name, base, reportDir, outLog string, stdout io.Writer, signals <-chan os.Signal) (int, bool) {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stdout, "kcconform: %v\n", err)
+		return -1, false
+	}
+	args := []string{"--child", name, "--suite-timeout", o.timeout.String()}
+	if o.labelFilter != "" {
+		args = append(args, "--label-filter", o.labelFilter)
+	}
+	if o.focus != "" {
+		args = append(args, "--focus", o.focus)
+	}
+	if o.verbose {
+		args = append(args, "-v")
+	}
+	args = append(args, "--report-dir", reportDir, "--child-report", base)
+	logFile, err := os.Create(outLog)
+	if err != nil {
+		fmt.Fprintf(stdout, "kcconform: %v\n", err)
+		return -1, false
+	}
+	defer logFile.Close()
+	cmd := exec.Command(self, args...)
+	cmd.Stdout = io.MultiWriter(stdout, plainWriter{logFile})
+	cmd.Stderr = cmd.Stdout
+	cmd.Env = os.Environ()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT}
+	// The parent-death signal follows the thread that started the child:
+	// keep that thread for this goroutine until the child has exited.
+	started := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		done <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		fmt.Fprintf(stdout, "kcconform: start the %s suite: %v\n", name, err)
+		return -1, false
+	}
+	signalled := false
+	for {
+		select {
+		case err := <-done:
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return ee.ExitCode(), signalled
+			}
+			return 0, signalled
+		case s := <-signals:
+			signalled = true
+			fmt.Fprintf(stdout, "\nkcconform: %v: interrupting the %s suite; it cleans up what it created\n", s, name)
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// sortedKeys is used by --list.
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

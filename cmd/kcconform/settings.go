@@ -1,0 +1,50 @@
+package main
+
+// setting is one KC_* setting: its variable, the flag that mirrors it,
+// its default and what it means. --help lists them all; a flag given on the
+// command line sets its variable for the run.
+type setting struct {
+	Env, Flag, Default, Meaning string
+	Secret                      bool // never echoed
+}
+
+// settings is every setting kcconform reads (settings_test.go checks the
+// source for any it does not list).
+var settings = []setting{
+	{"KC_TARGET", "target", "container where a Docker API answers, else process", "process: the official distribution on loopback; container: testcontainers-go with KC_IMAGE; external: an already running server at KC_URL", false},
+	{"KC_URL", "url", "", "base URL of an external Keycloak, with any path prefix, e.g. https://api-gw-service-nmn.local/keycloak", false},
+	{"KC_REALM", "realm", "", "realm of an existing client to test (the procedure's shasta); with admin rights: an audit that changes nothing in it", false},
+	{"KC_CLIENT_ID", "client-id", "", "id of the existing client (the procedure's my-test-client)", false},
+	{"KC_CLIENT_SECRET", "client-secret", "", "secret of the existing client; read through the admin API when admin rights are given", true},
+	{"KC_ADMIN_USER", "admin-user", "", "administrator (through admin-cli) of an external server", false},
+	{"KC_ADMIN_PASSWORD", "admin-password", "", "the administrator's password", true},
+	{"KC_ADMIN_CLIENT_ID", "admin-client-id", "", "or an admin service-account client", false},
+	{"KC_ADMIN_CLIENT_SECRET", "admin-client-secret", "", "that client's secret", true},
+	{"KC_ADMIN_REALM", "admin-realm", "master", "realm the administrator belongs to", false},
+	{"KC_CA_FILE", "ca-file", "", "PEM file of CA certificates to trust besides the system's", false},
+	{"KC_INSECURE_SKIP_VERIFY", "insecure-skip-verify", "false", "turn TLS verification off (the verdict says so loudly)", false},
+	{"KC_ALLOW_PLAIN_HTTP", "allow-plain-http", "false", "send credentials over plain http to a host that is not loopback (the verdict says so loudly)", false},
+	{"KC_TIMEOUT", "timeout", "30s", "deadline of every network call (seconds, or 30s, 2m)", false},
+	{"KC_BOOT_TIMEOUT", "boot-timeout", "3m", "deadline for a Keycloak the harness starts to become ready", false},
+	{"KC_VERSION", "keycloak-version", "the default version (--version)", "Keycloak version of the process and container targets", false},
+	{"KC_IMAGE", "image", "quay.io/keycloak/keycloak:VERSION", "container image; one labelled by scripts/build-image.sh for the database starts --optimized, any other with start-dev", false},
+	{"KC_POSTGRES_IMAGE", "postgres-image", "postgres:16", "PostgreSQL image of the container target's restart and upgrade suites", false},
+	{"KC_CACHE_DIR", "cache-dir", "~/.cache/kcconform", "cached distributions and builds", false},
+	{"KC_MAVEN_REPO_URL", "maven-repo-url", "", "base URL of a Maven repository, used only where mvn is not installed", false},
+	{"JAVA_HOME", "java-home", "the preferred supported JDK under /usr/lib/jvm", "JDK of the process target", false},
+	{"PG_BIN", "pg-bin", "the newest /usr/lib/postgresql/*/bin", "PostgreSQL server binaries of the process target's restart and upgrade suites", false},
+	{"KC_FIXTURE", "fixture", "fixtures/realms/offline.json", "realm representation each run creates in provisioned mode (renamed kcconform-…)", false},
+	{"KC_PROFILE", "profile", "documented", "expectations: documented (the procedure's) or rfc6749 (a wrong secret must give invalid_client)", false},
+	{"KC_EXPECT_SCOPE", "expect-scope", "offline_access", "scope values the answer must contain", false},
+	{"KC_EXPECT_EXPIRES_IN", "expect-expires-in", "31536000", "expected expires_in (seconds)", false},
+	{"KC_EXPECT_REFRESH_EXPIRES_IN", "expect-refresh-expires-in", "0", "expected refresh_expires_in (seconds)", false},
+	{"KC_EXPECT_TOKEN_TYPE", "expect-token-type", "bearer", "expected token_type", false},
+	{"KC_EXPECT_TOKEN_TYPE_EXACT", "expect-token-type-exact", "false", "compare token_type case-sensitively", false},
+	{"KC_EXPECT_BAD_SECRET_ERROR", "expect-bad-secret-error", "invalid_client,unauthorized_client", "OAuth errors accepted for a wrong client secret", false},
+	{"KC_EXPECT_OFFLINE_IDLE_MIN", "expect-offline-idle-min", "30d", "shortest offline session idle timeout accepted (read with admin rights)", false},
+	{"KC_EXPECT_ISSUER", "expect-issuer", "the realm URL of KC_URL", "issuer the tokens must carry, where the public issuer differs from KC_URL", false},
+	{"KC_UPGRADE_FROM", "upgrade-from", "the version pkg/versions names", "older version of the upgrade suite", false},
+	{"KC_UPGRADE_TO", "upgrade-to", "the default version", "newer version of the upgrade suite", false},
+	{"KC_RUN_ID", "run-id", "random", "tag of this run's objects on the server (lower-case letters, digits, dashes)", false},
+	{"KC_REPORT_DIR", "report-dir", "reports", "folder of the reports and server logs", false},
+}

@@ -1,0 +1,84 @@
+// Package versions holds the Keycloak versions kcconform names and the
+// pinned SHA-512 checksums of their server distributions, in one place that
+// Go and the shell scripts both read: versions.env (sourced by the scripts)
+// and dist.sha512 (in sha512sum's format).
+package versions
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+)
+
+//go:embed versions.env
+var envFile string
+
+//go:embed dist.sha512
+var sumsFile string
+
+var (
+	// Default is the Keycloak version the process and container targets run
+	// unless KC_VERSION says otherwise.
+	Default = mustGet("KC_DEFAULT_VERSION")
+	// UpgradeFrom is the older version of the default upgrade path.
+	UpgradeFrom = mustGet("KC_DEFAULT_UPGRADE_FROM")
+	// PostgresImage is the official PostgreSQL image of the container target.
+	PostgresImage = mustGet("KC_DEFAULT_POSTGRES_IMAGE")
+	// LocalPostgresImage is the PostgreSQL image scripts/build-image.sh
+	// builds where no registry can be reached.
+	LocalPostgresImage = mustGet("KC_LOCAL_POSTGRES_IMAGE")
+)
+
+// values parses KEY=VALUE lines, skipping blanks and comments.
+func values(text string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func mustGet(key string) string {
+	v := values(envFile)[key]
+	if v == "" {
+		panic(fmt.Sprintf("versions: versions.env has no %s", key))
+	}
+	return v
+}
+
+// DistArchive is the file name of a version's server distribution.
+func DistArchive(version string) string {
+	return "keycloak-quarkus-dist-" + version + ".tar.gz"
+}
+
+// PinnedSHA512 returns the SHA-512 (hex) recorded in the repository for a
+// version's distribution, and whether there is one.
+func PinnedSHA512(version string) (string, bool) {
+	want := DistArchive(version)
+	for _, line := range strings.Split(sumsFile, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && strings.TrimPrefix(f[1], "*") == want {
+			return strings.ToLower(f[0]), true
+		}
+	}
+	return "", false
+}
+
+// Pinned lists the versions whose distribution checksum is pinned.
+func Pinned() []string {
+	var out []string
+	for _, line := range strings.Split(sumsFile, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 {
+			v := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(f[1], "*"), "keycloak-quarkus-dist-"), ".tar.gz")
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kcconform/pkg/report"
+)
+
+// A column whose run left no report is a COULD NOT RUN column, and a report
+// folder that cannot be written is an error, not a crash.
+func TestColumnWithoutReportAndUnwritableFolder(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "kcconform")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho no report here\nexit 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	m, err := Run(fake, filepath.Join(dir, "reports"), []string{"26.5.6"}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Columns) != 1 || m.Columns[0].Run != nil || !strings.Contains(m.Columns[0].Err, "no report") {
+		t.Fatalf("columns = %+v", m.Columns)
+	}
+	if m.OK() {
+		t.Fatal("a matrix with a column that could not run passed")
+	}
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(report.Matrix{}, filepath.Join(blocker, "sub")); err == nil {
+		t.Fatal("writing under a file succeeded")
+	}
+	if _, err := Run(filepath.Join(dir, "missing"), dir, []string{"1.0.0"}, &log); err == nil || !strings.Contains(err.Error(), "make build") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,111 @@
+// Package revocation checks the procedure's last promise: an administrator
+// can revoke offline tokens. For every administrative action of the
+// reference table, the next refresh is refused with 400 invalid_grant, and a
+// control token of another client in the same realm keeps working. It needs
+// a realm of its own (admin rights, no KC_REALM).
+package revocation
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"kcconform/pkg/contract"
+	"kcconform/pkg/framework"
+	"kcconform/pkg/report"
+	"kcconform/pkg/tokenflow"
+)
+
+// Suite is the revocation suite.
+var Suite = framework.Suite{Name: "revocation", Description: "kcconform: revocation", Register: register}
+
+// action is an administrative revocation of target's offline token.
+type action struct {
+	// revoke performs the action.
+	revoke func(ctx context.Context, s *framework.Session, target *framework.Client, tok *tokenflow.Response)
+	// notBefore actions revoke tokens issued strictly before the second
+	// they are taken in.
+	notBefore bool
+	// realmWide actions revoke every token of the realm: the control token
+	// is then one taken after the action.
+	realmWide bool
+}
+
+func now() int64 { return time.Now().Unix() }
+
+func register() {
+	s := framework.Bootstrap("revocation", framework.NeedRealm)
+
+	DescribeTable("an administrator revokes an offline token: the next refresh is refused with 400 invalid_grant, and a control token of another client keeps working",
+		Label(framework.LabelRevoke, framework.LabelAdmin, framework.LabelOwnRealm),
+		func(ctx SpecContext, name string, a action) {
+			s.RequireOwnRealm()
+			id := fmt.Sprintf("%s-%s-%d", framework.RunID(), randomSuffix(), GinkgoParallelProcess())
+			target := s.CreateClient(ctx, framework.ResourcePrefix+"target-"+id)
+			control := s.CreateClient(ctx, framework.ResourcePrefix+"control-"+id)
+
+			tok := s.GetOffline(ctx, target)
+			var ctl *tokenflow.Response
+			if !a.realmWide {
+				ctl = s.GetOffline(ctx, control)
+			}
+			if a.notBefore {
+				framework.WaitPastIssue(ctx, tok)
+				if ctl != nil {
+					framework.WaitPastIssue(ctx, ctl)
+				}
+			}
+
+			By("revoking: " + name)
+			a.revoke(ctx, s, target, tok)
+
+			_, err := target.Flow.Refresh(ctx, tok.RefreshToken)
+			framework.ExpectRefusal("after "+name, report.Procedure, err, http.StatusBadRequest, "invalid_grant")
+
+			By("the control token of another client in the realm still refreshes")
+			if a.realmWide {
+				ctl = s.GetOffline(ctx, control)
+			}
+			resp, err := control.Flow.Refresh(ctx, ctl.RefreshToken)
+			framework.ExpectToken("control after "+name, s.Context(control), err)
+			s.RevokeAtEnd(control, resp)
+			framework.ExpectKept("control after "+name, resp, contract.Offline(s.Profile, s.Context(control), resp))
+		},
+		func(name string, _ action) string { return "after " + name },
+		Entry(nil, "a consent delete (DELETE /users/{id}/consents/{client})", action{revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+			Expect(s.Admin.DeleteConsent(ctx, s.Realm.Name, t.ServiceAccountID, t.ClientID)).To(Succeed())
+		}}),
+		Entry(nil, "a user logout (POST /users/{id}/logout)", action{notBefore: true, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+			Expect(s.Admin.LogoutUser(ctx, s.Realm.Name, t.ServiceAccountID)).To(Succeed())
+		}}),
+		Entry(nil, "an offline session delete (DELETE /sessions/{id}?isOffline=true)", action{revoke: func(ctx context.Context, s *framework.Session, _ *framework.Client, tok *tokenflow.Response) {
+			Expect(tok.SessionState).NotTo(BeEmpty(), "session_state names the offline session")
+			Expect(s.Admin.DeleteSession(ctx, s.Realm.Name, tok.SessionState, true)).To(Succeed())
+		}}),
+		Entry(nil, "a realm not-before set to now and pushed (PUT realm, POST /push-revocation)", action{notBefore: true, realmWide: true, revoke: func(ctx context.Context, s *framework.Session, _ *framework.Client, _ *tokenflow.Response) {
+			Expect(s.Admin.UpdateRealm(ctx, s.Realm.Name, func(rep map[string]any) { rep["notBefore"] = now() })).To(Succeed())
+			Expect(s.Admin.PushRevocation(ctx, s.Realm.Name)).To(Succeed())
+		}}),
+		Entry(nil, "a client not-before set to now and pushed (PUT client, POST /clients/{id}/push-revocation)", action{notBefore: true, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+			Expect(s.Admin.UpdateClient(ctx, s.Realm.Name, t.UUID, func(rep map[string]any) { rep["notBefore"] = now() })).To(Succeed())
+			Expect(s.Admin.PushClientRevocation(ctx, s.Realm.Name, t.UUID)).To(Succeed())
+		}}),
+		Entry(nil, "the offline_access scope removed from the client", action{revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+			Expect(s.Admin.RemoveOptionalClientScope(ctx, s.Realm.Name, t.UUID, "offline_access")).To(Succeed())
+		}}),
+		Entry(nil, "the service account disabled", action{revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+			Expect(s.Admin.UpdateClient(ctx, s.Realm.Name, t.UUID, func(rep map[string]any) { rep["serviceAccountsEnabled"] = false })).To(Succeed())
+		}}),
+		Entry(nil, "the client deleted and re-created with the same client id", action{revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+			Expect(s.Admin.DeleteClient(ctx, s.Realm.Name, t.UUID)).To(Succeed())
+			// The token is presented by the new client of the same id.
+			*t = *s.CreateClient(ctx, t.ClientID)
+		}}),
+	)
+}
+
+func randomSuffix() string { return framework.Bogus("x")[len("kcconform-x-"):][:6] }
