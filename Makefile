@@ -9,7 +9,7 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: deps build conformance test vet unit e2e e2e-container upgrade matrix bench fuzz clean-server release actionlint clean
+.PHONY: deps build conformance test vet unit e2e e2e-container compose-check matrix-report upgrade matrix bench fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -60,11 +60,23 @@ e2e-container:
 	  go run ./scripts/verdict $(REPORTS)/e2e-container.json; \
 	  bash scripts/check-container-run.sh
 
+## compose-check: docker-compose.yml up for real (with the gateway profile), the README's runs and
+## curl commands against it, then down -v (scripts/check-compose.sh).
+compose-check:
+	@set -e; eval "$$(bash scripts/container-env.sh)"; exec bash scripts/check-compose.sh
+
+## matrix-report: a two-version matrix, its HTML report checked in headless Chromium (screenshot kept).
+MATRIX_VERSIONS ?= 26.5.6 26.7.3
+matrix-report: build
+	@set -e; v=($(MATRIX_VERSIONS)); \
+	  go run ./scripts/matrix -binary bin/kcconform -reports $(REPORTS)/matrix $(MATRIX_VERSIONS); \
+	  go run ./scripts/htmlcheck -columns "$${v[0]},$${v[1]},$${v[0]}->$${v[1]}" $(REPORTS)/matrix/matrix.html
+
 ## upgrade: an offline token issued by FROM refreshes after upgrading to TO on PostgreSQL.
 upgrade: build
 	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 TO=26.7.3"; exit 2; fi
 	@bash scripts/install-deps.sh --for process >&2
-	exec bin/kcconform --suite upgrade --label-filter 'upgrade && !selfcheck' --upgrade-from $(FROM) --upgrade-to $(TO) --report-dir $(REPORTS)
+	exec bin/kcconform --suite upgrade --upgrade-from $(FROM) --upgrade-to $(TO) --report-dir $(REPORTS)
 
 ## matrix: the offline suite per version and the upgrade between consecutive versions, as one table.
 matrix: build

@@ -13,6 +13,7 @@
 #
 #   scripts/build-image.sh [VERSION [dev-file|postgres]]   (default: the default version, dev-file)
 #   scripts/build-image.sh --postgres
+#   scripts/build-image.sh --gateway    (localhost/kcconform-gateway:1, docker-compose.yml's gateway)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . pkg/versions/versions.env
@@ -20,7 +21,11 @@ cd "$(dirname "$0")/.."
 BASE=localhost/kcconform-debian:bookworm
 WORK=${KC_IMAGE_WORK:-/var/tmp/kcconform-image}
 POSTGRES=0
-if [ "${1:-}" = --postgres ]; then
+GATEWAY=0
+if [ "${1:-}" = --gateway ]; then
+  GATEWAY=1
+  IMAGE=localhost/kcconform-gateway:1
+elif [ "${1:-}" = --postgres ]; then
   POSTGRES=1
   IMAGE=$KC_LOCAL_POSTGRES_IMAGE
 else
@@ -59,6 +64,14 @@ if ! podman image exists "$BASE"; then
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - "$BASE" >/dev/null
   echo "build-image: base ready in $(( $(date +%s) - began ))s"
+fi
+
+if [ "$GATEWAY" = 1 ]; then
+  podman build --pull=never --build-arg BASE=$BASE --label io.kcconform.image.revision=$REVISION -t "$IMAGE" \
+    -f scripts/images/gateway/Containerfile scripts/images/gateway >"$WORK/build-gateway.log" 2>&1 \
+    || { tail -30 "$WORK/build-gateway.log" >&2; exit 1; }
+  echo "build-image: built $IMAGE"
+  exit 0
 fi
 
 if [ "$POSTGRES" = 1 ]; then

@@ -37,6 +37,7 @@ bash scripts/build-image.sh "$VERSION" dev-file >&2
 bash scripts/build-image.sh "$VERSION" postgres >&2
 [ "$FROM" = "$VERSION" ] || bash scripts/build-image.sh "$FROM" postgres >&2
 bash scripts/build-image.sh --postgres >&2
+bash scripts/build-image.sh --gateway >&2
 cat >"$out" <<ENV
 export KC_TARGET=container
 export DOCKER_HOST=$sock

@@ -9,7 +9,8 @@
 # Maven or PostgreSQL, and no root. process adds Maven, a JDK and
 # PostgreSQL's server (restart and upgrade suites); container adds curl
 # (scripts/container-env.sh sets up Podman where no Docker engine runs);
-# all is what make test needs: all of it, and jq.
+# all is what make test needs: all of it, jq, and Debian's Chromium (the
+# HTML report is checked in a real headless browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${2:-all}
@@ -31,6 +32,7 @@ case "$target" in
     ;;&
   all)
     command -v jq >/dev/null || need+=(jq)
+    command -v chromium >/dev/null || need+=(chromium)
     ;;
   process|container) ;;
   *) echo "install-deps: --for: expected external, process, container or all, got '$target'" >&2; exit 2 ;;

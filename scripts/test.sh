@@ -60,6 +60,9 @@ phase unit make -s unit
 phase fuzz make -s fuzz
 phase "e2e process" make -s e2e
 phase "e2e container" make -s e2e-container
+phase compose make -s compose-check
+phase "matrix and HTML report" make -s matrix-report
+phase actionlint make -s actionlint
 phase "leak scan" go run ./scripts/leakscan -fingerprints "$fp" "$REPORTS"
 rm -rf "$fp"
 

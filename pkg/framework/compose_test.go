@@ -17,7 +17,7 @@ type composeFile struct {
 		Command     []string          `yaml:"command"`
 		Environment map[string]string `yaml:"environment"`
 		Volumes     []string          `yaml:"volumes"`
-		DependsOn   map[string]any    `yaml:"depends_on"`
+		DependsOn   any               `yaml:"depends_on"`
 	} `yaml:"services"`
 }
 
@@ -54,7 +54,7 @@ func TestComposeMountsTheSuitesFixture(t *testing.T) {
 	if !strings.HasPrefix(kc.Image, "quay.io/keycloak/keycloak:") {
 		t.Errorf("keycloak image %q, want the official image", kc.Image)
 	}
-	if kc.Environment["KC_DB"] != "postgres" || kc.DependsOn["postgres"] == nil {
+	if deps, _ := kc.DependsOn.(map[string]any); kc.Environment["KC_DB"] != "postgres" || deps["postgres"] == nil {
 		t.Errorf("keycloak does not run on the postgres service: %+v", kc.Environment)
 	}
 	if !contains(kc.Command, "--import-realm") {

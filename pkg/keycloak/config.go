@@ -183,7 +183,9 @@ func (c *Config) readExternal(getenv func(string) string) error {
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
 	realm, clientID, secret := getenv("KC_REALM"), getenv("KC_CLIENT_ID"), getenv("KC_CLIENT_SECRET")
-	if realm != "" || clientID != "" || secret != "" {
+	// KC_CLIENT_SECRET alone (exported for docker-compose.yml, say) selects
+	// no client: KC_REALM or KC_CLIENT_ID does.
+	if realm != "" || clientID != "" {
 		switch {
 		case realm == "":
 			return errors.New("KC_REALM: expected the realm of the existing client (e.g. shasta) to go with KC_CLIENT_ID")

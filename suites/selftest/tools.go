@@ -15,6 +15,43 @@ import (
 )
 
 func registerTools() {
+	Describe("the kcconform command copied to a machine with no Go, Maven or Java", Serial, Label(framework.LabelSelf), func() {
+		It("runs the offline suite against an external Keycloak, with and without admin rights, from a folder outside the repository with an empty PATH, and writes the reports", func(ctx SpecContext) {
+			dir := GinkgoT().TempDir()
+			b, err := os.ReadFile(framework.Binary())
+			Expect(err).NotTo(HaveOccurred())
+			bin := filepath.Join(dir, "kcconform")
+			Expect(os.WriteFile(bin, b, 0o755)).To(Succeed())
+			run := func(env map[string]string, args ...string) (int, string, string) {
+				reports := filepath.Join(GinkgoT().TempDir(), "reports")
+				cmd := exec.CommandContext(ctx, bin, append([]string{"--report-dir", reports}, args...)...)
+				cmd.Dir = dir
+				cmd.Env = []string{"PATH=/nonexistent", "HOME=" + dir, "KC_TARGET=external", "KC_URL=" + s.Server.BaseURL}
+				for k, v := range env {
+					cmd.Env = append(cmd.Env, k+"="+v)
+				}
+				out, _ := cmd.CombinedOutput()
+				return cmd.ProcessState.ExitCode(), string(out), reports
+			}
+			code, help, _ := run(nil, "--help")
+			Expect(code).To(Equal(0))
+			for _, setting := range []string{"--url", "KC_URL", "--client-secret", "KC_CLIENT_SECRET", "--expect-offline-idle-min", "--allow-plain-http"} {
+				Expect(help).To(ContainSubstring(setting))
+			}
+			code, out, reports := run(adminEnv())
+			Expect(code).To(Equal(0), framework.LastLines(out, 30))
+			Expect(out).To(ContainSubstring("verdict: PASS"))
+			for _, f := range []string{"conformance.json", "conformance.xml", "conformance.html", "summary.md", "verdict.txt"} {
+				Expect(filepath.Join(reports, f)).To(BeAnExistingFile())
+			}
+			realm, c := handmadeRealm(ctx, "portable", nil)
+			code, out, _ = run(clientEnv(realm, c))
+			Expect(code).To(Equal(0), framework.LastLines(out, 30))
+			Expect(out).To(ContainSubstring("verdict: PASS"))
+			Expect(out).To(ContainSubstring("client-only"))
+		}, SpecTimeout(nestedTimeout))
+	})
+
 	Describe("make clean-server", Serial, Label(framework.LabelSelf), func() {
 		It("removes the realms earlier runs left, and nothing else", func(ctx SpecContext) {
 			left := framework.ResourcePrefix + "offline-leftover" + framework.RunID() + "-p1"

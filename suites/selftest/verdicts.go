@@ -1,6 +1,9 @@
 package selftest
 
 import (
+	"os"
+	"path/filepath"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -13,14 +16,23 @@ import (
 // one fails naming the promise and the value sent.
 func registerVerdicts() {
 	Describe("the kcconform command against an external Keycloak", Serial, Label(framework.LabelSelf), func() {
-		It("passes a healthy server with admin rights in a realm of its own, leaving nothing behind and leaking nothing, and reports the 30-day idle timeout", func(ctx SpecContext) {
-			r := conformance(ctx, adminEnv())
+		It("passes a healthy server with admin rights in a realm of its own, leaving nothing behind and leaking nothing, reports the 30-day idle timeout, and appends its table to GITHUB_STEP_SUMMARY", func(ctx SpecContext) {
+			summary := filepath.Join(GinkgoT().TempDir(), "step-summary.md")
+			Expect(os.WriteFile(summary, []byte("earlier steps\n"), 0o600)).To(Succeed())
+			env := adminEnv()
+			env["GITHUB_STEP_SUMMARY"] = summary
+			r := conformance(ctx, env)
 			expectVerdict(r, report.StatusPass, `the server keeps the procedure's promises`)
 			Expect(verdictOf(r)).To(MatchRegexp(`\d+ passed, 0 failed, 0 skipped`))
 			Expect(verdictOf(r)).To(ContainSubstring("external target"))
 			Expect(verdictOf(r)).To(ContainSubstring("offline tokens keep working while used at least every 30 days"))
 			expectNoRealmsLeft(ctx)
 			framework.ExpectNoLeak(r, s.Server.Admin.Password)
+			md, err := os.ReadFile(summary)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(md)).To(HavePrefix("earlier steps\n"), "appended, not overwritten")
+			Expect(string(md)).To(ContainSubstring("| procedure | refresh_expires_in | pass |"))
+			Expect(string(md)).To(ContainSubstring("PASS: the server keeps the procedure's promises"))
 		}, SpecTimeout(nestedTimeout))
 
 		It("passes a client set up by hand exactly as the procedure needs (no audience mapper) with only its credentials, marking introspection not applicable with the reason", func(ctx SpecContext) {
