@@ -9,7 +9,7 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: deps build conformance test vet unit e2e e2e-container compose-check matrix-report upgrade matrix bench fuzz clean-server release actionlint clean
+.PHONY: deps build conformance test vet unit e2e e2e-container compose-check matrix-report upgrade matrix bench bench-compare fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -89,7 +89,7 @@ clean-server:
 	go run ./scripts/clean-server $(if $(RUN),-run $(RUN))
 
 ## fuzz: the fuzz targets of the token-response parser, the JWT claim decoding and redaction.
-FUZZTIME ?= 15s
+FUZZTIME ?= 10s
 fuzz:
 	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/tokenflow
 	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzDecodeJWT$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/tokenflow
@@ -108,8 +108,21 @@ release:
 actionlint:
 	go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 .github/workflows/*.yml
 
-bench:
+## bench: micro-benchmarks of the library, then scripts/bench against real servers (boot per target and
+## mode, conformance wall time against its boot, the harness's flows against raw HTTP, 1 and 2
+## processes): reports/bench.json and a table. It fails if the flows cost over 10% more than raw HTTP.
+bench: build
 	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -bench . -benchmem ./pkg/...
+	@bash scripts/install-deps.sh --for process >&2
+	@set -e; eval "$$(bash scripts/container-env.sh)"; go run ./scripts/bench -reports $(REPORTS)
+
+## bench-compare: the load suite against two versions, repeated, with the ratio per metric against
+## the run-to-run spread, and a plot of latency against throughput (reports/bench-compare/).
+REPEAT ?= 2
+bench-compare: build
+	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make bench-compare FROM=26.5.6 TO=26.7.3"; exit 2; fi
+	@bash scripts/install-deps.sh --for process >&2
+	go run ./scripts/benchcompare -binary bin/kcconform -from $(FROM) -to $(TO) -repeat $(REPEAT) -reports $(REPORTS)/bench-compare
 
 clean:
 	rm -rf $(REPORTS) bin

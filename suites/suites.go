@@ -5,6 +5,7 @@ package suites
 import (
 	"kcconform/pkg/framework"
 	"kcconform/suites/idle"
+	"kcconform/suites/load"
 	"kcconform/suites/offline"
 	"kcconform/suites/restart"
 	"kcconform/suites/revocation"
@@ -14,7 +15,7 @@ import (
 )
 
 // All are the suites, the default one (offline, the procedure) first.
-var All = []framework.Suite{offline.Suite, revocation.Suite, restart.Suite, upgrade.Suite, idle.Suite, tls.Suite, selftest.Suite}
+var All = []framework.Suite{offline.Suite, revocation.Suite, restart.Suite, upgrade.Suite, idle.Suite, tls.Suite, selftest.Suite, load.Suite}
 
 // Find returns the suite of that name.
 func Find(name string) (framework.Suite, bool) {

@@ -45,6 +45,8 @@ var settings = []setting{
 	{"KC_EXPECT_ISSUER", "expect-issuer", "the realm URL of KC_URL", "issuer the tokens must carry, where the public issuer differs from KC_URL", false},
 	{"KC_UPGRADE_FROM", "upgrade-from", "the version pkg/versions names", "older version of the upgrade suite", false},
 	{"KC_UPGRADE_TO", "upgrade-to", "the default version", "newer version of the upgrade suite", false},
+	{"KC_LOAD_RATES", "load-rates", "25,50,100", "the load suite's steps: requests per second, comma-separated (1 to 2000 each)", false},
+	{"KC_LOAD_STEP", "load-step", "5s", "the load suite's time at each rate (up to 1m)", false},
 	{"KC_RUN_ID", "run-id", "random", "tag of this run's objects on the server (lower-case letters, digits, dashes)", false},
 	{"KC_REPORT_DIR", "report-dir", "reports", "folder of the reports and server logs", false},
 }

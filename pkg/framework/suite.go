@@ -23,12 +23,18 @@ type failT struct{ failed bool }
 
 func (f *failT) Fail() { f.failed = true }
 
+// Prepare sends Gomega's failures to Ginkgo and declares the suite's specs;
+// it returns the title to pass to ginkgo.RunSpecs.
+func (s Suite) Prepare() string {
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	s.Register()
+	return s.Description
+}
+
 // RunStandalone runs a suite in the kcconform command, with Ginkgo's
 // configuration given, and reports whether it passed.
 func RunStandalone(s Suite, suiteCfg types.SuiteConfig, reporterCfg types.ReporterConfig) bool {
-	gomega.RegisterFailHandler(ginkgo.Fail)
-	s.Register()
 	t := &failT{}
-	ok := ginkgo.RunSpecs(t, s.Description, suiteCfg, reporterCfg)
+	ok := ginkgo.RunSpecs(t, s.Prepare(), suiteCfg, reporterCfg)
 	return ok && !t.failed
 }

@@ -70,6 +70,9 @@ type Options struct {
 	// FullJIT runs the JVM with its optimising compiler (C2): slower to
 	// start, faster under load (the load suite). Otherwise C1 only.
 	FullJIT bool
+	// NoFastBoot starts the process target the plain way: a fresh database
+	// and no class-data-sharing archive (make bench compares the two).
+	NoFastBoot bool
 }
 
 // TLSFiles are a server's certificate and key.
@@ -128,6 +131,9 @@ type Info struct {
 	Boot     []report.Phase `json:"boot,omitempty"`
 	// Timeout bounds every call to the server.
 	Timeout time.Duration `json:"timeout"`
+	// ProcessGroup is the server's process group on this machine (process
+	// target), for its CPU time.
+	ProcessGroup int `json:"processGroup,omitempty"`
 }
 
 // HasAdmin reports whether admin calls can be made.

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"kcconform/pkg/admin"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -167,5 +169,26 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// What crosses the channel between Ginkgo's parallel processes holds no
+// secret: each process takes them from its own environment.
+func TestInfoMarshalsNoSecret(t *testing.T) {
+	i := Info{Target: TargetExternal, BaseURL: "https://gw/keycloak",
+		Admin:  admin.Credentials{Username: "admin", Password: "admin-password-1", ClientID: "c", ClientSecret: "admin-client-secret-1"},
+		Client: &ExistingClient{Realm: "shasta", ClientID: "my-test-client", Secret: "client-secret-1"}}
+	b := string(i.Marshal())
+	for _, secret := range []string{"admin-password-1", "admin-client-secret-1", "client-secret-1"} {
+		if strings.Contains(b, secret) {
+			t.Errorf("Marshal holds %q: %s", secret, b)
+		}
+	}
+	if i.Client.Secret != "client-secret-1" || i.Admin.Password != "admin-password-1" {
+		t.Fatal("Marshal changed the Info it was called on")
+	}
+	back, err := UnmarshalInfo([]byte(b))
+	if err != nil || back.BaseURL != i.BaseURL || back.Client.ClientID != "my-test-client" {
+		t.Fatalf("round trip: %+v, %v", back, err)
 	}
 }

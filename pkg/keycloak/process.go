@@ -137,7 +137,7 @@ func (p *Process) Start(ctx context.Context) error {
 	ph.done("build")
 	p.home = home
 	if p.runDir == "" {
-		devFile := p.opts.Database == nil
+		devFile := p.opts.Database == nil && !p.opts.NoFastBoot
 		if devFile {
 			ensureTemplate(ctx, p.cfg, home, jdk, p.red)
 			ph.done("template")
@@ -234,6 +234,9 @@ func (p *Process) run(ctx context.Context, jdk JDK, ph *phases) error {
 	cmd.Dir = p.runDir
 	cmd.Env = append(append(os.Environ(), "JAVA_HOME="+jdk.Home), BootstrapAdminEnv(p.cfg.Version, AdminUser, p.opts.AdminPassword)...)
 	jvm := jvmOptions(p.home, p.opts.FullJIT)
+	if p.opts.NoFastBoot {
+		jvm = nil
+	}
 	if p.training {
 		jvm = []string{"-XX:ArchiveClassesAtExit=" + filepath.Join(p.home, archive+".tmp"), "--add-modules=jdk.jfr", "-XX:TieredStopAtLevel=1"}
 	}
@@ -269,6 +272,8 @@ func (p *Process) run(ctx context.Context, jdk JDK, ph *phases) error {
 		CAFile:  p.cfg.CAFile,
 		LogFile: logPath,
 		Timeout: p.cfg.Timeout,
+		// kc.sh leads the group; the JVM is its child.
+		ProcessGroup: cmd.Process.Pid,
 	}
 	health := fmt.Sprintf("%s://127.0.0.1:%d/health/ready", scheme, p.managementPort)
 	if err := waitReady(ctx, p.info, health, p.cfg.BootTimeout, r, p.red, ph); err != nil {

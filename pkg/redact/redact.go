@@ -77,16 +77,24 @@ type Redactor struct {
 	// forms maps every form a credential can take in text (as sent, JSON
 	// string-escaped, URL-encoded) to what replaces it.
 	forms map[string]string
-	// sorted is forms, longest first; nil when forms changed. A built one is
-	// never changed, so it can be read without the lock.
-	sorted []replacement
+	// byTail indexes the forms of keyLen bytes or more by their last
+	// keyLen bytes, so that String finds them in one pass over the text,
+	// however many are registered (a run registers hundreds of tokens).
+	byTail map[string][]string
+	// short is the shorter forms, longest first; nil when they changed. A
+	// built slice is never changed, so it can be read without the lock.
+	short      []replacement
+	shortDirty bool
 }
+
+// keyLen is the length of the byTail keys.
+const keyLen = 8
 
 type replacement struct{ form, shown string }
 
 // New returns an empty Redactor.
 func New() *Redactor {
-	return &Redactor{forms: map[string]string{}}
+	return &Redactor{forms: map[string]string{}, byTail: map[string][]string{}}
 }
 
 // AddToken registers a token; later output shows it as Token(tok).
@@ -103,11 +111,18 @@ func (r *Redactor) add(kind, s, shown string) {
 	_, known := r.forms[s]
 	if !known {
 		for _, f := range encodings(s) {
-			if len(f) >= minSecretLen {
-				r.forms[f] = shown
+			if len(f) < minSecretLen {
+				continue
 			}
+			if _, dup := r.forms[f]; !dup && len(f) >= keyLen {
+				tail := f[len(f)-keyLen:]
+				r.byTail[tail] = append(r.byTail[tail], f)
+			}
+			if len(f) < keyLen {
+				r.shortDirty = true
+			}
+			r.forms[f] = shown
 		}
-		r.sorted = nil
 	}
 	r.mu.Unlock()
 	if !known {
@@ -147,28 +162,18 @@ func encodings(s string) []string {
 // String returns s with every registered credential, in any of its forms,
 // and every JWT-shaped string replaced.
 func (r *Redactor) String(s string) string {
-	var forms []replacement
-	if r != nil {
-		r.mu.Lock()
-		if r.sorted == nil {
-			sorted := make([]replacement, 0, len(r.forms))
-			for f, shown := range r.forms {
-				sorted = append(sorted, replacement{f, shown})
-			}
-			// Longest first, so a credential that contains another is replaced whole.
-			sort.Slice(sorted, func(i, j int) bool { return len(sorted[i].form) > len(sorted[j].form) })
-			r.sorted = sorted
-		}
-		forms = r.sorted
-		r.mu.Unlock()
-	}
 	// A replacement can complete a credential with the text around it
-	// ("a" + "a***" gives "a***" again): repeat until nothing changes.
-	for pass := 0; pass < 4; pass++ {
+	// ("a" + "a***" gives "a***" again): repeat until nothing changes. A
+	// secret's replacement is shorter than the secret, so this ends; the
+	// bound only guards against contrived tokens.
+	for pass := 0; pass < len(s)+4; pass++ {
 		before := s
-		for _, f := range forms {
-			if strings.Contains(s, f.form) {
-				s = strings.ReplaceAll(s, f.form, f.shown)
+		if r != nil {
+			s = r.replaceLong(s)
+			for _, f := range r.shortForms() {
+				if strings.Contains(s, f.form) {
+					s = strings.ReplaceAll(s, f.form, f.shown)
+				}
 			}
 		}
 		s = jwtPattern.ReplaceAllStringFunc(s, Token)
@@ -177,6 +182,66 @@ func (r *Redactor) String(s string) string {
 		}
 	}
 	return s
+}
+
+// replaceLong replaces the forms of keyLen bytes or more: at every end
+// position of the text, the forms whose tail is the keyLen bytes before it
+// are candidates; the longest match wins, and matches do not overlap.
+func (r *Redactor) replaceLong(s string) string {
+	type match struct {
+		start, end int
+		shown      string
+	}
+	var found []match
+	r.mu.RLock()
+	for end := keyLen; end <= len(s); end++ {
+		cands := r.byTail[s[end-keyLen:end]]
+		for _, f := range cands {
+			if start := end - len(f); start >= 0 && s[start:end] == f {
+				found = append(found, match{start, end, r.forms[f]})
+			}
+		}
+	}
+	r.mu.RUnlock()
+	if len(found) == 0 {
+		return s
+	}
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].start != found[j].start {
+			return found[i].start < found[j].start
+		}
+		return found[i].end > found[j].end
+	})
+	var b strings.Builder
+	at := 0
+	for _, m := range found {
+		if m.start < at {
+			continue // inside a longer match already replaced
+		}
+		b.WriteString(s[at:m.start])
+		b.WriteString(m.shown)
+		at = m.end
+	}
+	b.WriteString(s[at:])
+	return b.String()
+}
+
+// shortForms returns the forms shorter than keyLen, longest first.
+func (r *Redactor) shortForms() []replacement {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.shortDirty || r.short == nil {
+		short := []replacement{}
+		for f, shown := range r.forms {
+			if len(f) < keyLen {
+				short = append(short, replacement{f, shown})
+			}
+		}
+		// Longest first, so a credential that contains another is replaced whole.
+		sort.Slice(short, func(i, j int) bool { return len(short[i].form) > len(short[j].form) })
+		r.short, r.shortDirty = short, false
+	}
+	return r.short
 }
 
 // Harvest registers every credential a JSON or form body carries: any value

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
@@ -44,9 +45,9 @@ type MatrixRow struct {
 type Matrix struct {
 	Title   string
 	Columns []Column
-	// Plot, when set, is a picture (a file name next to the page) linked
-	// from the HTML report.
-	Plot string
+	// Plot, when set, is a PNG picture shown in the HTML report (embedded,
+	// so that the page stays one file).
+	Plot []byte
 	// Phases are the durations of a run's long steps.
 	Phases []Phase
 }
@@ -254,10 +255,13 @@ func (m Matrix) WriteHTML(w io.Writer) error {
 		Generated string
 		Columns   []col
 		Rows      []MatrixRow
-		Plot      string
+		Plot      template.URL
 		Phases    []Phase
 		OK        bool
-	}{Title: m.title(), Generated: time.Now().UTC().Format(time.RFC3339), Rows: m.Rows(), Plot: m.Plot, Phases: m.Phases, OK: m.OK()}
+	}{Title: m.title(), Generated: time.Now().UTC().Format(time.RFC3339), Rows: m.Rows(), Phases: m.Phases, OK: m.OK()}
+	if len(m.Plot) > 0 {
+		data.Plot = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(m.Plot))
+	}
 	for _, c := range m.Columns {
 		cc := col{Name: c.Name}
 		if c.Run == nil {
@@ -322,6 +326,6 @@ td.na{background:#eceff5}td.skipped{background:#fff3cd}td.notrun{color:#888}
 {{end}}</tbody></table>
 {{range .Columns}}{{$name := .Name}}{{range .Settings}}<h2>Settings read with admin rights ({{$name}}): realm {{.Realm}}, client {{.ClientID}}</h2><ul>{{range .Lines}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
 {{if .Phases}}<h2>Durations</h2><table id="phases">{{range .Phases}}<tr><td>{{.Name}}</td><td>{{printf "%.1f s" .Seconds}}</td></tr>{{end}}</table>{{end}}
-{{if .Plot}}<h2>Latency against throughput</h2><p><a href="{{.Plot}}"><img src="{{.Plot}}" alt="latency against throughput" style="max-width:100%"></a></p>{{end}}
+{{if .Plot}}<h2>Latency against throughput</h2><p><img id="plot" src="{{.Plot}}" alt="latency against throughput" style="max-width:100%"></p>{{end}}
 </body></html>
 `))

@@ -120,7 +120,9 @@ func replayOfGet(path string) string {
 					continue
 				}
 				for _, line := range strings.Split(e.Value.Representation, "\n") {
-					if strings.HasPrefix(line, "curl ") && strings.Contains(line, "grant_type=client_credentials") && strings.Contains(line, "scope=offline_access") {
+					// The procedure's own form: client_secret_post, not the HTTP Basic spec's.
+					if strings.HasPrefix(line, "curl ") && strings.Contains(line, "grant_type=client_credentials") && strings.Contains(line, "scope=offline_access") &&
+						strings.Contains(line, "client_secret=") {
 						return line
 					}
 				}
