@@ -36,6 +36,8 @@ vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	go vet ./...
 	go mod tidy -diff
+	@# No function that nothing (not even a test) reaches.
+	go run golang.org/x/tools/cmd/deadcode@v0.52.0 -test ./... | (! grep .) || (echo "dead code above"; exit 1)
 
 # ExampleRun and TestRunImportsRealm need a container engine: they run in e2e-container.
 # Unit tests and fuzzing handle fake credentials: they record no fingerprints.

@@ -15,8 +15,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,12 +25,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
 	"kcconform/suites"
@@ -205,10 +203,10 @@ func runParent(o options, stdout, stderr io.Writer) int {
 	os.Setenv("KC_REPORT_DIR", reportDir)
 	// One run id and one run key for every child and parallel process.
 	if os.Getenv("KC_RUN_ID") == "" {
-		os.Setenv("KC_RUN_ID", randomHex(3))
+		os.Setenv("KC_RUN_ID", random.Hex(3))
 	}
 	if os.Getenv("KC_RUN_KEY") == "" {
-		os.Setenv("KC_RUN_KEY", randomHex(32))
+		os.Setenv("KC_RUN_KEY", random.Hex(32))
 	}
 	// The leak scan at the end looks for the run's own credentials: the
 	// children record their fingerprints (never the credentials) here.
@@ -347,20 +345,4 @@ func runSuiteChild(o options, name, base, reportDir, outLog string, stdout io.Wr
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		}
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// sortedKeys is used by --list.
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -29,6 +29,7 @@ import (
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/matchers"
 	"kcconform/pkg/profile"
+	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
 	"kcconform/pkg/settings"
@@ -71,9 +72,7 @@ func RunID() string {
 	runMu.Lock()
 	defer runMu.Unlock()
 	if runID == "" {
-		b := make([]byte, 3)
-		_, _ = rand.Read(b)
-		runID = hex.EncodeToString(b)
+		runID = random.Hex(3)
 	}
 	return runID
 }
@@ -157,9 +156,7 @@ func DerivePassword(label string) string {
 // since the harness registers every secret and token it sends, a literal
 // would read as a leaked credential to the leak scan.
 func Bogus(what string) string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return "kcconform-" + what + "-" + hex.EncodeToString(b)
+	return "kcconform-" + what + "-" + random.Hex(8)
 }
 
 // Config reads the run's settings and fails the node, naming the setting,

@@ -13,6 +13,7 @@ import (
 
 	"kcconform/fixtures"
 	"kcconform/pkg/admin"
+	"kcconform/pkg/random"
 	"kcconform/pkg/report"
 	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
@@ -198,7 +199,7 @@ func RealmFixture(name string, change func(realm map[string]any)) ([]byte, error
 	clients, _ := rep["clients"].([]any)
 	for _, c := range clients {
 		if cm, ok := c.(map[string]any); ok && cm["publicClient"] != true {
-			secret := randomHex(16)
+			secret := random.Secret()
 			Redactor.AddSecret(secret)
 			cm["secret"] = secret
 		}

@@ -2,8 +2,6 @@ package framework
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"kcconform/pkg/contract"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/profile"
+	"kcconform/pkg/random"
 	"kcconform/pkg/report"
 	"kcconform/pkg/settings"
 )
@@ -70,7 +69,7 @@ func Bootstrap(suite string, need Need) *Session {
 		label := ""
 		opts := keycloak.Options{Redactor: Redactor}
 		if cfg.Target != keycloak.TargetExternal {
-			label = "server " + randomHex(8)
+			label = "server " + random.Hex(8)
 			opts.AdminPassword = DerivePassword(label)
 		}
 		srv, err := keycloak.New(cfg, opts)
@@ -164,10 +163,4 @@ func (s *Session) RecordSettings() {
 	}
 	ginkgo.AddReportEntry(report.EntrySettings, report.Settings{Realm: s.Settings.Realm, ClientID: s.Settings.ClientID, Lines: s.Settings.Lines()},
 		ginkgo.ReportEntryVisibilityNever)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -11,8 +11,6 @@ package kccontainer
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +24,7 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 
+	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 )
 
@@ -233,7 +232,7 @@ func settingsOf(opts []testcontainers.ContainerCustomizer) (options, error) {
 		}
 	}
 	if s.adminPassword == "" {
-		s.adminPassword = generatePassword()
+		s.adminPassword = random.Secret()
 	}
 	if s.redactor == nil {
 		s.redactor = redact.New()
@@ -408,12 +407,6 @@ func (w *logWriter) Accept(l testcontainers.Log) {
 		w.f = f
 	}
 	_, _ = w.f.WriteString(w.red.String(string(l.Content)))
-}
-
-func generatePassword() string {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // majorVersion reads the major version from an image tag (0 when untagged).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 )
 
@@ -93,7 +94,7 @@ func ensureTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *
 }
 
 func makeTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *redact.Redactor) error {
-	password := GeneratePassword()
+	password := random.Secret()
 	red.AddSecret(password)
 	p := &Process{cfg: cfg, red: red, home: home, opts: Options{AdminPassword: password, Redactor: red}, training: true}
 	p.cfg.LogDir = "" // the training run's log is no report

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
 	"kcconform/pkg/transport"
@@ -87,7 +88,7 @@ func New(cfg Config, opts Options) (Server, error) {
 		opts.Redactor = redact.New()
 	}
 	if opts.AdminPassword == "" {
-		opts.AdminPassword = GeneratePassword()
+		opts.AdminPassword = random.Secret()
 	}
 	opts.Redactor.AddSecret(opts.AdminPassword)
 	switch cfg.Target {

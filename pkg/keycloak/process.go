@@ -3,8 +3,6 @@ package keycloak
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -561,13 +559,6 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, fi.Mode())
-}
-
-// GeneratePassword returns a random password.
-func GeneratePassword() string {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // BootstrapAdminEnv is the environment that creates the first administrator:

@@ -25,13 +25,6 @@ func KeepOfflinePromises(p profile.Profile, cx contract.Context) types.GomegaMat
 	}}
 }
 
-// BeOnlineToken succeeds when a token response is an ordinary, expiring one.
-func BeOnlineToken(cx contract.Context) types.GomegaMatcher {
-	return &checksMatcher{what: "an online token", checks: func(r *tokenflow.Response) []contract.Check {
-		return contract.Online(cx, r)
-	}}
-}
-
 // KeepPromises succeeds when no check failed. Use it on checks computed
 // elsewhere (and recorded for the verdict table).
 func KeepPromises() types.GomegaMatcher {

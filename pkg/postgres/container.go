@@ -13,6 +13,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 )
 
@@ -37,7 +38,7 @@ func StartContainer(ctx context.Context, img string, timeout time.Duration, labe
 	if err != nil {
 		return nil, fmt.Errorf("postgres container network: %w", err)
 	}
-	d := &Container{nw: nw, image: img, user: "keycloak", db: "keycloak", password: randomHex(12)}
+	d := &Container{nw: nw, image: img, user: "keycloak", db: "keycloak", password: random.Secret()}
 	red.AddSecret(d.password)
 	d.ctr, err = tcpostgres.Run(ctx, img,
 		tcpostgres.WithDatabase(d.db), tcpostgres.WithUsername(d.user), tcpostgres.WithPassword(d.password),

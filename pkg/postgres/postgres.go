@@ -9,8 +9,6 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -25,6 +23,7 @@ import (
 	"time"
 
 	"kcconform/pkg/ports"
+	"kcconform/pkg/random"
 	"kcconform/pkg/reaper"
 	"kcconform/pkg/redact"
 )
@@ -96,7 +95,7 @@ func Start(ctx context.Context, timeout time.Duration, red *redact.Redactor) (*S
 		return nil, err
 	}
 	reaper.Sweep(filepath.Join(os.TempDir(), dirPattern))
-	s := &Server{bin: bin, Database: "keycloak", User: "keycloak", Password: randomHex(12), red: red}
+	s := &Server{bin: bin, Database: "keycloak", User: "keycloak", Password: random.Secret(), red: red}
 	red.AddSecret(s.Password)
 	if os.Geteuid() == 0 {
 		for _, name := range []string{"postgres", "nobody"} {
@@ -269,12 +268,6 @@ func (s *Server) chown(path string) error {
 		}
 		return os.Lchown(p, int(c.Uid), int(c.Gid))
 	})
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func lastLines(s string, n int) string {

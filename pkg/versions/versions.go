@@ -69,16 +69,3 @@ func PinnedSHA512(version string) (string, bool) {
 	}
 	return "", false
 }
-
-// Pinned lists the versions whose distribution checksum is pinned.
-func Pinned() []string {
-	var out []string
-	for _, line := range strings.Split(sumsFile, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 {
-			v := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(f[1], "*"), "keycloak-quarkus-dist-"), ".tar.gz")
-			out = append(out, v)
-		}
-	}
-	return out
-}
