@@ -44,10 +44,11 @@ vet:
 unit:
 	env -u KC_LEAK_FINGERPRINTS go test -count=1 -skip '^(ExampleRun|TestRunImportsRealm)$$' ./pkg/... ./scripts/... ./cmd/...
 
-## e2e: every suite on the process target, Ginkgo's processes in parallel.
+## e2e: every suite on the process target, Ginkgo's processes in parallel. The load suite runs with
+## short steps here, to prove it works; make bench-compare is where it measures.
 e2e:
 	@mkdir -p $(REPORTS)
-	KC_TARGET=process $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e.json --junit-report=e2e.xml ./suites
+	KC_TARGET=process KC_LOAD_RATES=$${KC_LOAD_RATES:-20,40} KC_LOAD_STEP=$${KC_LOAD_STEP:-2s} $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e.json --junit-report=e2e.xml ./suites
 	go run ./scripts/verdict $(REPORTS)/e2e.json
 
 ## e2e-container: the container module's tests, then the offline, restart and upgrade suites on the

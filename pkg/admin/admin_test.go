@@ -2,13 +2,14 @@ package admin
 
 import (
 	"context"
-	"net"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"kcconform/pkg/ports"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/transport"
 )
@@ -123,13 +124,11 @@ func TestAdminRedirectIsNotFollowed(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := ports.Free() // nothing listens there
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := "http://" + l.Addr().String()
-	l.Close()
-	_, err = client(t, url, "right").Realms(context.Background())
+	_, err = client(t, fmt.Sprintf("http://127.0.0.1:%d", port), "right").Realms(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "server unreachable") {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,8 +1,6 @@
 package contract
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -13,33 +11,13 @@ import (
 	"kcconform/pkg/report"
 	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
+	"kcconform/pkg/tokenflow/tokenflowtest"
 )
 
-func jwt(claims map[string]any) string {
-	b, _ := json.Marshal(claims)
-	e := base64.RawURLEncoding.EncodeToString
-	return e([]byte(`{"alg":"none"}`)) + "." + e(b) + ".c2ln"
-}
-
-func response(t *testing.T, fields map[string]any) *tokenflow.Response {
-	t.Helper()
-	body := map[string]any{
-		"access_token":  jwt(map[string]any{"exp": 1031536000, "iat": 1000000000, "azp": "my-test-client"}),
-		"refresh_token": jwt(map[string]any{"typ": "Offline"}),
-		"expires_in":    31536000, "refresh_expires_in": 0, "token_type": "Bearer", "scope": "profile offline_access",
-		"not-before-policy": 0,
-	}
-	for k, v := range fields {
-		body[k] = v
-	}
-	b, _ := json.Marshal(body)
-	r, err := tokenflow.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Header = http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}, "Content-Type": {"application/json"}}
-	return r
-}
+var (
+	jwt      = tokenflowtest.JWT
+	response = tokenflowtest.Response
+)
 
 var cx = Context{ClientID: "my-test-client"}
 

@@ -160,20 +160,31 @@ func takeOverAdmin(ctx context.Context, info Info, templatePassword, password st
 	return nil
 }
 
-// copyTree copies a folder of regular files.
+// copyTree copies a folder of regular files (an H2 database without its
+// lock and trace files).
 func copyTree(src, dst string) error {
+	return walkTree(src, dst, func(path, _, target string, d fs.DirEntry) error {
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case strings.HasSuffix(path, ".lock.db"), strings.HasSuffix(path, ".trace.db"):
+			return nil
+		}
+		return copyFile(path, target)
+	})
+}
+
+// walkTree calls fn for each entry under src with its path relative to src
+// and the path it maps to under dst.
+func walkTree(src, dst string, fn func(path, rel, target string, d fs.DirEntry) error) error {
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
 		}
-		if strings.HasSuffix(path, ".lock.db") || strings.HasSuffix(path, ".trace.db") {
-			return nil
-		}
-		return copyFile(path, target)
+		return fn(path, rel, filepath.Join(dst, rel), d)
 	})
 }

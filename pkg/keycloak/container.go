@@ -75,15 +75,8 @@ func newContainer(cfg Config, opts Options) (*Container, error) {
 	if opts.HTTPS != nil {
 		return nil, errors.New("keycloak: HTTPS with a test-made certificate is set up on the process target only")
 	}
-	if opts.Database != nil {
-		if _, ok := opts.Database.(*postgres.Container); !ok {
-			return nil, fmt.Errorf("keycloak: the container target runs on PostgreSQL in a container, not %s", opts.Database.Describe())
-		}
-	}
-	if opts.Follow != nil {
-		if _, ok := opts.Follow.(*Container); !ok {
-			return nil, fmt.Errorf("keycloak: a container can only take over another container's place, not a %T", opts.Follow)
-		}
+	if err := sameKind[*postgres.Container, *Container](opts, "PostgreSQL in a container", "a container"); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -266,18 +266,11 @@ func fetchDirect(ctx context.Context, repo, version, out string) error {
 }
 
 func download(ctx context.Context, hc *http.Client, url, dst string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := transport.Get(ctx, hc, url)
 	if err != nil {
-		return fmt.Errorf("keycloak: download %s: %w", url, err)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("keycloak: download %s: %s", url, transport.Describe(err))
+		return fmt.Errorf("keycloak: download: %w", err)
 	}
 	defer resp.Body.Close()
-	if rerr := transport.Redirect(resp); rerr != nil {
-		return fmt.Errorf("keycloak: download %s: %w", url, rerr)
-	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("keycloak: download %s: HTTP %d, expected 200", url, resp.StatusCode)
 	}

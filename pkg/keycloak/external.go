@@ -89,18 +89,11 @@ func (e *External) Info() Info { return e.info }
 func getOK(ctx context.Context, hc *http.Client, u string) error {
 	ctx, cancel := context.WithTimeout(ctx, hc.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := transport.Get(ctx, hc, u)
 	if err != nil {
-		return fmt.Errorf("keycloak: GET %s: %w", u, err)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("keycloak: GET %s: %s", u, transport.Describe(err))
+		return fmt.Errorf("keycloak: %w", err)
 	}
 	defer resp.Body.Close()
-	if rerr := transport.Redirect(resp); rerr != nil {
-		return fmt.Errorf("keycloak: GET %s: %w", u, rerr)
-	}
 	if resp.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("keycloak: GET %s: HTTP 404: expected the realm's OIDC discovery document (realm missing, or KC_URL lacks a path prefix such as /keycloak?)", u)
 	}

@@ -225,3 +225,19 @@ func (p *phases) total() time.Duration {
 	}
 	return time.Duration(d * float64(time.Second))
 }
+
+// sameKind checks that a target's database and the server it follows are of
+// the kinds that target runs with (D and S), named db and server.
+func sameKind[D Database, S Server](opts Options, db, server string) error {
+	if opts.Database != nil {
+		if _, ok := opts.Database.(D); !ok {
+			return fmt.Errorf("keycloak: %s runs on %s, not %s", server, db, opts.Database.Describe())
+		}
+	}
+	if opts.Follow != nil {
+		if _, ok := opts.Follow.(S); !ok {
+			return fmt.Errorf("keycloak: %s can only take over the place of another of its kind, not a %T", server, opts.Follow)
+		}
+	}
+	return nil
+}

@@ -60,15 +60,8 @@ const runDirPattern = "kcconform-kc-*"
 
 func newProcess(cfg Config, opts Options) (*Process, error) {
 	p := &Process{cfg: cfg, opts: opts, red: opts.Redactor}
-	if opts.Database != nil {
-		if _, ok := opts.Database.(*postgres.Server); !ok {
-			return nil, fmt.Errorf("keycloak: the process target runs on a local PostgreSQL server, not %s", opts.Database.Describe())
-		}
-	}
-	if opts.Follow != nil {
-		if _, ok := opts.Follow.(*Process); !ok {
-			return nil, fmt.Errorf("keycloak: a process can only take over another process's place, not a %T", opts.Follow)
-		}
+	if err := sameKind[*postgres.Server, *Process](opts, "a local PostgreSQL server", "a process"); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -515,15 +508,10 @@ func hasPrefixArg(args []string, prefix string) bool {
 // copy) and lib/ as a symbolic link, leaving out data/ so that each run has
 // its own database.
 func linkTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
+	return walkTree(src, dst, func(path, rel, target string, d fs.DirEntry) error {
 		if rel == "data" || strings.HasPrefix(rel, "data"+string(os.PathSeparator)) {
 			return fs.SkipDir
 		}
-		target := filepath.Join(dst, rel)
 		if rel == "lib" {
 			// The same class path in every run: the archive needs it.
 			if err := os.Symlink(path, target); err != nil {

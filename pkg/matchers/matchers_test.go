@@ -1,37 +1,18 @@
 package matchers
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 
 	"kcconform/pkg/contract"
 	"kcconform/pkg/profile"
 	"kcconform/pkg/tokenflow"
+	"kcconform/pkg/tokenflow/tokenflowtest"
 )
 
-func jwt(claims map[string]any) string {
-	b, _ := json.Marshal(claims)
-	e := base64.RawURLEncoding.EncodeToString
-	return e([]byte(`{"alg":"none"}`)) + "." + e(b) + "." + e([]byte("a-signature-of-some-length"))
-}
-
-func response(t *testing.T, refreshExpiresIn int) *tokenflow.Response {
-	t.Helper()
-	b, _ := json.Marshal(map[string]any{
-		"access_token":  jwt(map[string]any{"exp": 1031536000, "iat": 1000000000, "azp": "my-test-client"}),
-		"refresh_token": jwt(map[string]any{"typ": "Offline"}),
-		"expires_in":    31536000, "refresh_expires_in": refreshExpiresIn, "token_type": "Bearer", "scope": "offline_access",
-		"not-before-policy": 0,
-	})
-	r, err := tokenflow.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Header = http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}, "Content-Type": {"application/json"}}
-	return r
+// response is the procedure's example answer with refresh_expires_in n.
+func response(t *testing.T, n int) *tokenflow.Response {
+	return tokenflowtest.Response(t, map[string]any{"refresh_expires_in": n})
 }
 
 func TestKeepOfflinePromises(t *testing.T) {

@@ -166,7 +166,7 @@ func (r *Redactor) String(s string) string {
 	// ("a" + "a***" gives "a***" again): repeat until nothing changes. A
 	// secret's replacement is shorter than the secret, so this ends; the
 	// bound only guards against contrived tokens.
-	for pass := 0; pass < len(s)+4; pass++ {
+	for pass, limit := 0, len(s)+4; pass < limit; pass++ { // limit: of the text as given, not as it shrinks
 		before := s
 		if r != nil {
 			s = r.replaceLong(s)

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"kcconform/pkg/ports"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/transport"
 )
@@ -167,13 +167,11 @@ func TestFailureModes(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := ports.Free() // nothing listens there
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := "http://" + l.Addr().String()
-	l.Close()
-	_, err = client(t, addr).ClientCredentials(context.Background(), "offline_access")
+	_, err = client(t, fmt.Sprintf("http://127.0.0.1:%d", port)).ClientCredentials(context.Background(), "offline_access")
 	if err == nil || !strings.Contains(err.Error(), "server unreachable") {
 		t.Fatalf("err = %v, want server unreachable", err)
 	}

@@ -5,6 +5,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -91,6 +92,25 @@ func Redirect(resp *http.Response) error {
 		to = u.Redacted()
 	}
 	return fmt.Errorf("HTTP %d: redirected to %s; credentials not re-sent (kcconform follows no redirect: set KC_URL to the server's own address)", resp.StatusCode, to)
+}
+
+// Get sends a GET with hc and returns the answer of any status but 3xx: a
+// redirect (Redirect) and a transport error (Describe) come back as errors
+// naming the URL. The caller closes the body.
+func Get(ctx context.Context, hc *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %s", u, Describe(err))
+	}
+	if rerr := Redirect(resp); rerr != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %w", u, rerr)
+	}
+	return resp, nil
 }
 
 // ErrBodyTooLarge is returned by ReadBody for a body over MaxBody.
