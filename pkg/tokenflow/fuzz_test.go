@@ -1,4 +1,4 @@
-package tokenflow
+package tokenflow_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"kcconform/pkg/redact"
+	"kcconform/pkg/tokenflow"
 )
 
 // seedBodies are token responses as servers send them, and as broken or
@@ -31,7 +32,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, err := Parse(body)
+		r, err := tokenflow.Parse(body)
 		if err != nil {
 			if r != nil {
 				t.Fatal("a response together with an error")
@@ -64,7 +65,7 @@ func FuzzDecodeJWT(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
-		c, err := DecodeJWT(tok)
+		c, err := tokenflow.DecodeJWT(tok)
 		if err == nil && c == nil {
 			t.Fatalf("no error and no claims for %q", tok)
 		}

@@ -1,4 +1,4 @@
-package tokenflow
+package tokenflow_test
 
 import (
 	"context"
@@ -14,39 +14,25 @@ import (
 
 	"kcconform/pkg/ports"
 	"kcconform/pkg/redact"
+	"kcconform/pkg/tokenflow"
+	"kcconform/pkg/tokenflow/tokenflowtest"
 	"kcconform/pkg/transport"
 )
 
-// jwtWith builds an unsigned JWT-shaped string carrying claims; Parse only
-// decodes payloads (signatures are checked by VerifyAccessToken).
-func jwtWith(claims map[string]any) string {
-	b, _ := json.Marshal(claims)
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"none"}`)) + "." + enc(b) + "." + enc([]byte("sig"))
-}
-
-func goodBody() map[string]any {
-	return map[string]any{
-		"access_token":       jwtWith(map[string]any{"exp": 1031536000, "iat": 1000000000, "azp": "my-test-client"}),
-		"refresh_token":      jwtWith(map[string]any{"typ": "Offline", "iat": 1000000000}),
-		"expires_in":         31536000,
-		"refresh_expires_in": 0,
-		"token_type":         "Bearer",
-		"not-before-policy":  0,
-		"session_state":      "abc",
-		"scope":              "profile offline_access email",
-	}
-}
+var (
+	jwtWith  = tokenflowtest.JWT
+	goodBody = func() map[string]any { return tokenflowtest.Body(nil) }
+)
 
 const timeout = 500 * time.Millisecond
 
-func client(t *testing.T, url string) *Client {
+func client(t *testing.T, url string) *tokenflow.Client {
 	t.Helper()
 	hc, err := transport.New(transport.Options{Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewClient(RealmEndpoints(url, "shasta"), "my-test-client", "the-client-secret", hc, redact.New())
+	return tokenflow.NewClient(tokenflow.RealmEndpoints(url, "shasta"), "my-test-client", "the-client-secret", hc, redact.New())
 }
 
 func serve(t *testing.T, h http.HandlerFunc) *httptest.Server {
@@ -218,7 +204,7 @@ func TestOpaqueTokensOfARefusedAnswerAreRedacted(t *testing.T) {
 		_, _ = w.Write([]byte(`{"access_token":"opaque-access-token-0001","refresh_token":"opaque-refresh-token-0002","expires_in":"31536000"}`))
 	})
 	_, err := client(t, srv.URL).ClientCredentials(context.Background(), "offline_access")
-	e, ok := AsError(err)
+	e, ok := tokenflow.AsError(err)
 	if !ok {
 		t.Fatalf("err = %v", err)
 	}
@@ -234,7 +220,7 @@ func TestOpaqueTokensOfARefusedAnswerAreRedacted(t *testing.T) {
 
 func TestDecodeJWTRejectsGarbage(t *testing.T) {
 	for _, tok := range []string{"", "a.b", "a.!!!.c", "a." + base64.RawURLEncoding.EncodeToString([]byte("[1]")) + ".c"} {
-		if _, err := DecodeJWT(tok); err == nil {
+		if _, err := tokenflow.DecodeJWT(tok); err == nil {
 			t.Errorf("DecodeJWT(%q) accepted garbage", tok)
 		}
 	}
@@ -244,14 +230,14 @@ func BenchmarkParse(b *testing.B) {
 	body, _ := json.Marshal(goodBody())
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := Parse(body); err != nil {
+		if _, err := tokenflow.Parse(body); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func ExampleClient_Replay() {
-	c := NewClient(RealmEndpoints("https://api-gw-service-nmn.local/keycloak", "shasta"), "my-test-client", "s3cret", http.DefaultClient, redact.New())
-	fmt.Println(c.Replay(Request{Grant: "client_credentials", Scope: "offline_access"}))
+	c := tokenflow.NewClient(tokenflow.RealmEndpoints("https://api-gw-service-nmn.local/keycloak", "shasta"), "my-test-client", "s3cret", http.DefaultClient, redact.New())
+	fmt.Println(c.Replay(tokenflow.Request{Grant: "client_credentials", Scope: "offline_access"}))
 	// Output: curl -s -d grant_type=client_credentials -d client_id=my-test-client -d client_secret="${CLIENT_SECRET}" -d scope=offline_access https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token | jq
 }

@@ -19,20 +19,34 @@ func JWT(claims map[string]any) string {
 	return e([]byte(`{"alg":"none"}`)) + "." + e(b) + "." + e([]byte("a-signature-of-some-length"))
 }
 
-// Response returns the procedure's example answer, parsed, with Keycloak's
-// RFC 6749 §5.1 headers. fields override its fields; a nil value removes one.
-func Response(t testing.TB, fields map[string]any) *tokenflow.Response {
-	t.Helper()
+// Body returns the procedure's example answer as a JSON object. fields
+// override its fields; a nil value removes one.
+func Body(fields map[string]any) map[string]any {
 	body := map[string]any{
-		"access_token":  JWT(map[string]any{"exp": 1031536000, "iat": 1000000000, "azp": "my-test-client"}),
-		"refresh_token": JWT(map[string]any{"typ": "Offline"}),
-		"expires_in":    31536000, "refresh_expires_in": 0, "token_type": "Bearer", "scope": "profile offline_access",
-		"not-before-policy": 0,
+		"access_token":       JWT(map[string]any{"exp": 1031536000, "iat": 1000000000, "azp": "my-test-client"}),
+		"refresh_token":      JWT(map[string]any{"typ": "Offline", "iat": 1000000000}),
+		"expires_in":         31536000,
+		"refresh_expires_in": 0,
+		"token_type":         "Bearer",
+		"not-before-policy":  0,
+		"session_state":      "abc",
+		"scope":              "profile offline_access",
 	}
 	for k, v := range fields {
-		body[k] = v
+		if v == nil {
+			delete(body, k)
+		} else {
+			body[k] = v
+		}
 	}
-	b, _ := json.Marshal(body)
+	return body
+}
+
+// Response returns Body(fields), parsed, with Keycloak's RFC 6749 §5.1
+// headers.
+func Response(t testing.TB, fields map[string]any) *tokenflow.Response {
+	t.Helper()
+	b, _ := json.Marshal(Body(fields))
 	r, err := tokenflow.Parse(b)
 	if err != nil {
 		t.Fatal(err)
