@@ -72,6 +72,8 @@ func TestVerdict(t *testing.T) {
 			"verdict: PASS", `FAIL \(as intended\)`},
 		{"interrupted", []types.SpecReport{spec("get", types.SpecStatePassed, kept), spec("refresh", types.SpecStateInterrupted, broken)}, StatusCutShort,
 			"verdict: INTERRUPTED: the run was interrupted (1 spec(s) cut short)", `expires_in\s+cut short\s+31536000\s+300`},
+		{"only harness self-checks", []types.SpecReport{spec("passes a client set up by hand", types.SpecStatePassed)}, StatusPass,
+			"verdict: PASS: 1 spec(s) passed; none of them checks a promise of the server", `\n\nno promise was checked by the specs that ran\n`},
 		{"nothing ran", []types.SpecReport{spec("get", types.SpecStateSkipped)}, StatusCouldNot,
 			"verdict: COULD NOT RUN: no spec ran", `skipped 1 spec\(s\): needs admin rights`},
 		{"set-up failed", []types.SpecReport{{LeafNodeType: types.NodeTypeSynchronizedBeforeSuite, State: types.SpecStateFailed,
