@@ -96,12 +96,23 @@ matrix: build
 clean-server:
 	go run ./scripts/clean-server $(if $(RUN),-run $(RUN))
 
-## fuzz: the fuzz targets of the token-response parser, the JWT claim decoding and redaction.
+## fuzz: the fuzz targets of the token-response parser, the JWT claim decoding and redaction, side by
+## side (one worker each), each target's output shown when all have ended.
 FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzParse:./pkg/tokenflow FuzzDecodeJWT:./pkg/tokenflow FuzzRedact:./pkg/redact
 fuzz:
-	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/tokenflow
-	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzDecodeJWT$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/tokenflow
-	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) -parallel 1 ./pkg/redact
+	@mkdir -p $(REPORTS)
+	@rc=0; pids=(); \
+	  for t in $(FUZZ_TARGETS); do \
+	    env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) -parallel 1 "$${t#*:}" \
+	      > $(REPORTS)/fuzz-$${t%%:*}.log 2>&1 & pids+=($$!); \
+	  done; \
+	  for i in "$${!pids[@]}"; do \
+	    t=($(FUZZ_TARGETS)); t=$${t[$$i]%%:*}; \
+	    if wait "$${pids[$$i]}" && ! grep -q 'no fuzz tests to fuzz' $(REPORTS)/fuzz-$$t.log; then echo "fuzz $$t: ok"; \
+	    else rc=1; echo "fuzz $$t: FAILED (or no such target)"; fi; \
+	    cat $(REPORTS)/fuzz-$$t.log; \
+	  done; exit $$rc
 
 ## release: static kcconform archives for linux/amd64 and linux/arm64, with SHA256SUMS, in dist/.
 release:

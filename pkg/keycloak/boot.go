@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/postgres"
 	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 )
@@ -24,7 +25,12 @@ import (
 //     random password is kept next to it, readable by this user only); each
 //     run starts on a copy and gives the administrator the run's password;
 //   - archive is a class-data-sharing archive of the classes the start
-//     loads (-XX:ArchiveClassesAtExit, written at the JVM's graceful exit).
+//     loads (-XX:ArchiveClassesAtExit, written at the JVM's graceful exit);
+//   - a postgres build's template-pgN holds a dump (pg_dump) of the
+//     database the first start on a local PostgreSQL N created, taken once
+//     it was ready, with the administrator's password set to the template's
+//     for the dump only; a later first start on an empty database restores
+//     it (a second or two instead of creating the schema and master realm).
 //
 // Runs link lib/ to the build (a symbolic link), so that the archive's
 // class path is the same for every run.
@@ -48,16 +54,17 @@ func jvmOptions(home string, fullJIT bool) []string {
 	return opts
 }
 
-// template is a build's database template: the H2 files and the password
-// of its administrator.
+// template is a build's database template: the H2 files or the PostgreSQL
+// dump, and the password of its administrator.
 type template struct {
 	h2       string
+	dump     string
 	password string
 }
 
-// loadTemplate returns the template of a build, if it has one.
-func loadTemplate(home string) (*template, bool) {
-	dir := filepath.Join(home, templateDir)
+// loadTemplate returns the template in dir (templateDir or pgTemplateDir of
+// a build), if it is complete.
+func loadTemplate(dir string) (*template, bool) {
 	if _, err := os.Stat(filepath.Join(dir, "ready")); err != nil {
 		return nil, false
 	}
@@ -65,7 +72,52 @@ func loadTemplate(home string) (*template, bool) {
 	if err != nil || len(pw) == 0 {
 		return nil, false
 	}
-	return &template{h2: filepath.Join(dir, "h2"), password: strings.TrimSpace(string(pw))}, true
+	return &template{h2: filepath.Join(dir, "h2"), dump: filepath.Join(dir, pgDump), password: strings.TrimSpace(string(pw))}, true
+}
+
+// pgDump is the dump's file name in a PostgreSQL template.
+const pgDump = "keycloak.dump"
+
+// pgTemplateDir is a postgres build's template for a PostgreSQL major
+// version (a dump restores only into the version that made it).
+func pgTemplateDir(home string, major int) string {
+	return filepath.Join(home, fmt.Sprintf("template-pg%d", major))
+}
+
+// savePGTemplate dumps the database of a server that has just become ready
+// on an empty database, with its administrator's password changed to a
+// template password for the dump and back afterwards. Concurrent runs may
+// both save; the first rename wins.
+func savePGTemplate(ctx context.Context, info Info, db *postgres.Server, dir, password string, red *redact.Redactor) error {
+	tpl := random.Secret()
+	red.AddSecret(tpl)
+	if err := takeOverAdmin(ctx, info, password, tpl, red); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".tmp-*")
+	if err == nil {
+		defer os.RemoveAll(tmp)
+		err = db.Dump(ctx, filepath.Join(tmp, pgDump))
+	}
+	if back := takeOverAdmin(ctx, info, tpl, password, red); back != nil {
+		return back // the run cannot go on without its administrator
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "admin-password"), []byte(tpl), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "ready"), nil, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, ok := loadTemplate(dir); ok {
+			return nil // another run saved it first
+		}
+		return err
+	}
+	return nil
 }
 
 // ensureTemplate makes a dev-file build's template and archive once: a
@@ -73,7 +125,7 @@ func loadTemplate(home string) (*template, bool) {
 // failure is reported and leaves the build without them (runs then start
 // the slow way).
 func ensureTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *redact.Redactor) {
-	if _, ok := loadTemplate(home); ok {
+	if _, ok := loadTemplate(filepath.Join(home, templateDir)); ok {
 		return
 	}
 	unlock, err := lockFile(home + ".template.lock")
@@ -81,7 +133,7 @@ func ensureTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *
 		return
 	}
 	defer unlock()
-	if _, ok := loadTemplate(home); ok {
+	if _, ok := loadTemplate(filepath.Join(home, templateDir)); ok {
 		return
 	}
 	began := time.Now()
@@ -135,14 +187,15 @@ func useTemplate(t *template, runDir string) error {
 	return copyTree(t.h2, filepath.Join(runDir, "data", "h2"))
 }
 
-// takeOverAdmin gives the template's administrator the run's password,
-// with the template's password, once the server is ready.
-func takeOverAdmin(ctx context.Context, info Info, templatePassword, password string, red *redact.Redactor) error {
+// takeOverAdmin gives the administrator the password to, logging in with
+// from: the run's password in place of the template's once the server is
+// ready (or the other way round, for savePGTemplate).
+func takeOverAdmin(ctx context.Context, info Info, from, to string, red *redact.Redactor) error {
 	hc, err := info.HTTPClient()
 	if err != nil {
 		return err
 	}
-	ac, err := admin.New(info.BaseURL, admin.Credentials{Username: templateUser, Password: templatePassword}, hc, red)
+	ac, err := admin.New(info.BaseURL, admin.Credentials{Username: templateUser, Password: from}, hc, red)
 	if err != nil {
 		return err
 	}
@@ -153,7 +206,7 @@ func takeOverAdmin(ctx context.Context, info Info, templatePassword, password st
 	if len(users) != 1 {
 		return errors.New("keycloak: the template's administrator is not in the master realm")
 	}
-	cred := map[string]any{"type": "password", "value": password, "temporary": false}
+	cred := map[string]any{"type": "password", "value": to, "temporary": false}
 	if err := ac.Do(ctx, "PUT", "/realms/master/users/"+users[0].ID+"/reset-password", cred, nil); err != nil {
 		return fmt.Errorf("keycloak: give the administrator the run's password: %w", err)
 	}

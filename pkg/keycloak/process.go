@@ -44,6 +44,9 @@ type Process struct {
 	home             string
 	training         bool
 	templatePassword string
+	// savePGTemplate is where this start, the first on an empty
+	// PostgreSQL database with no template, saves one once ready.
+	savePGTemplate string
 }
 
 // processRun is one running JVM.
@@ -136,7 +139,7 @@ func (p *Process) Start(ctx context.Context) error {
 		if err := p.prepareRunDir(home); err != nil {
 			return err
 		}
-		if t, ok := loadTemplate(home); ok && devFile {
+		if t, ok := loadTemplate(filepath.Join(home, templateDir)); ok && devFile {
 			if err := useTemplate(t, p.runDir); err != nil {
 				p.removeDir()
 				return fmt.Errorf("keycloak: copy the database template: %w", err)
@@ -146,6 +149,14 @@ func (p *Process) Start(ctx context.Context) error {
 		}
 	}
 	ph.done("prepare")
+	if db, ok := p.opts.Database.(*postgres.Server); ok && !p.opts.NoFastBoot && p.running == nil && p.info.BaseURL == "" {
+		if err := p.fromPGTemplate(ctx, db); err != nil {
+			return err
+		}
+		if p.templatePassword != "" || p.savePGTemplate != "" {
+			ph.done("template")
+		}
+	}
 	first := p.httpPort == 0 && p.managementPort == 0
 	if first {
 		p.portsChosen = true
@@ -174,6 +185,34 @@ func (p *Process) Start(ctx context.Context) error {
 		}
 		p.httpPort, p.managementPort = 0, 0
 	}
+}
+
+// fromPGTemplate restores the build's PostgreSQL template into the
+// database of a first start when that database is empty, or marks the start
+// to save the template. A server that follows another (an upgrade) finds
+// the database full and starts on it as it is.
+func (p *Process) fromPGTemplate(ctx context.Context, db *postgres.Server) error {
+	empty, err := db.Empty(ctx)
+	if err != nil || !empty {
+		return err
+	}
+	dir := pgTemplateDir(p.home, db.Major())
+	t, ok := loadTemplate(dir)
+	if !ok {
+		p.savePGTemplate = dir
+		return nil
+	}
+	if err := db.Restore(ctx, t.dump); err != nil {
+		// A broken template must not fail runs: start on the empty
+		// database (the restore is one transaction) and save a new one.
+		Progress("the PostgreSQL template of Keycloak %s did not restore (%v); starting on an empty database", p.cfg.Version, err)
+		os.RemoveAll(dir)
+		p.savePGTemplate = dir
+		return nil
+	}
+	p.red.AddSecret(t.password)
+	p.templatePassword = t.password
+	return nil
 }
 
 // prepareRunDir makes the server's run directory: the build, linked.
@@ -278,6 +317,14 @@ func (p *Process) run(ctx context.Context, jdk JDK, ph *phases) error {
 		return err
 	}
 	p.running = r
+	if p.savePGTemplate != "" {
+		db := p.opts.Database.(*postgres.Server)
+		if err := savePGTemplate(ctx, p.info, db, p.savePGTemplate, p.opts.AdminPassword, p.red); err != nil {
+			Progress("no PostgreSQL template for Keycloak %s (later runs create the database again): %v", p.cfg.Version, err)
+		}
+		p.savePGTemplate = ""
+		ph.done("template saved")
+	}
 	if p.templatePassword != "" {
 		if err := takeOverAdmin(ctx, p.info, p.templatePassword, p.opts.AdminPassword, p.red); err != nil {
 			_ = p.Stop(context.Background())

@@ -205,6 +205,56 @@ func (s *Server) SQL(ctx context.Context, statements string) (string, error) {
 	return strings.TrimSpace(out), nil
 }
 
+// Major is the server's major version, e.g. 15: a dump is restored only
+// into the version that made it.
+func (s *Server) Major() int { return version(filepath.Join(s.bin, "initdb")) }
+
+// Empty reports whether Keycloak's database has no table yet.
+func (s *Server) Empty(ctx context.Context) (bool, error) {
+	out, err := s.SQL(ctx, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+	return out == "0", err
+}
+
+// Dump writes Keycloak's database to dst (pg_dump's custom format, without
+// owners or privileges, so that it restores into any run's database).
+func (s *Server) Dump(ctx context.Context, dst string) error {
+	tmp := filepath.Join(s.dataDir, "dump")
+	defer os.Remove(tmp)
+	if out, err := s.run(ctx, time.Minute, "pg_dump", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User,
+		"-Fc", "--no-owner", "--no-privileges", "-f", tmp, s.Database); err != nil {
+		return fmt.Errorf("postgres: pg_dump: %w\n%s", err, out)
+	}
+	return copyFile(tmp, dst, 0o600)
+}
+
+// Restore loads a dump made by Dump into Keycloak's (empty) database.
+func (s *Server) Restore(ctx context.Context, src string) error {
+	tmp := filepath.Join(s.dataDir, "restore")
+	defer os.Remove(tmp)
+	if err := copyFile(src, tmp, 0o600); err != nil {
+		return err
+	}
+	if err := s.chown(tmp); err != nil {
+		return err
+	}
+	if out, err := s.run(ctx, time.Minute, "pg_restore", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User,
+		"--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "-d", s.Database, tmp); err != nil {
+		return fmt.Errorf("postgres: pg_restore: %w\n%s", err, out)
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if err := os.WriteFile(dst, b, mode); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}
+
 // Remove stops the server (fast shutdown) and removes its data directory.
 // It is safe to call more than once.
 func (s *Server) Remove(context.Context) error {
