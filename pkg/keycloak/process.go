@@ -559,6 +559,11 @@ func linkTree(src, dst string) error {
 		if rel == "data" || strings.HasPrefix(rel, "data"+string(os.PathSeparator)) {
 			return fs.SkipDir
 		}
+		// Database templates (template, template-pgN and their temporary
+		// folders, which another run may be renaming) are no part of a run.
+		if d.IsDir() && strings.HasPrefix(rel, templateDir) && !strings.ContainsRune(rel, os.PathSeparator) {
+			return fs.SkipDir
+		}
 		if rel == "lib" {
 			// The same class path in every run: the archive needs it.
 			if err := os.Symlink(path, target); err != nil {

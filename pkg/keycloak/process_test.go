@@ -59,3 +59,38 @@ func TestRunThatExitsSaysWhyAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// A run directory links the build but none of its database templates (the
+// template administrator's password stays in the cache), nor one another
+// run is saving.
+func TestLinkTreeLeavesTemplatesOut(t *testing.T) {
+	home, run := t.TempDir(), t.TempDir()
+	for _, f := range []string{"bin/kc.sh", "lib/lib/main/x.jar", "conf/keycloak.conf", "data/h2/x.mv.db",
+		"template/admin-password", "template/h2/keycloakdb.mv.db", "template-pg15/admin-password",
+		"template-pg15/keycloak.dump", "template-pg15.tmp-123/keycloak.dump"} {
+		p := filepath.Join(home, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := linkTree(home, run); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"bin/kc.sh", "lib/lib/main/x.jar", "conf/keycloak.conf"} {
+		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+			t.Errorf("%s not in the run directory: %v", f, err)
+		}
+	}
+	entries, err := os.ReadDir(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "template") || e.Name() == "data" {
+			t.Errorf("%s is in the run directory", e.Name())
+		}
+	}
+}
