@@ -102,14 +102,13 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzParse:./pkg/tokenflow FuzzDecodeJWT:./pkg/tokenflow FuzzRedact:./pkg/redact
 fuzz:
 	@mkdir -p $(REPORTS)
-	@rc=0; pids=(); \
+	@rc=0; declare -A pid; \
 	  for t in $(FUZZ_TARGETS); do \
 	    env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) -parallel 1 "$${t#*:}" \
-	      > $(REPORTS)/fuzz-$${t%%:*}.log 2>&1 & pids+=($$!); \
+	      > $(REPORTS)/fuzz-$${t%%:*}.log 2>&1 & pid[$${t%%:*}]=$$!; \
 	  done; \
-	  for i in "$${!pids[@]}"; do \
-	    t=($(FUZZ_TARGETS)); t=$${t[$$i]%%:*}; \
-	    if wait "$${pids[$$i]}" && ! grep -q 'no fuzz tests to fuzz' $(REPORTS)/fuzz-$$t.log; then echo "fuzz $$t: ok"; \
+	  for t in "$${!pid[@]}"; do \
+	    if wait "$${pid[$$t]}" && ! grep -q 'no fuzz tests to fuzz' $(REPORTS)/fuzz-$$t.log; then echo "fuzz $$t: ok"; \
 	    else rc=1; echo "fuzz $$t: FAILED (or no such target)"; fi; \
 	    cat $(REPORTS)/fuzz-$$t.log; \
 	  done; exit $$rc

@@ -149,7 +149,7 @@ func (p *Process) Start(ctx context.Context) error {
 		}
 	}
 	ph.done("prepare")
-	if db, ok := p.opts.Database.(*postgres.Server); ok && !p.opts.NoFastBoot && p.running == nil && p.info.BaseURL == "" {
+	if db, ok := p.opts.Database.(*postgres.Server); ok && !p.opts.NoFastBoot {
 		if err := p.fromPGTemplate(ctx, db); err != nil {
 			return err
 		}
@@ -323,7 +323,7 @@ func (p *Process) run(ctx context.Context, jdk JDK, ph *phases) error {
 			Progress("no PostgreSQL template for Keycloak %s (later runs create the database again): %v", p.cfg.Version, err)
 		}
 		p.savePGTemplate = ""
-		ph.done("template saved")
+		ph.done("template save")
 	}
 	if p.templatePassword != "" {
 		if err := takeOverAdmin(ctx, p.info, p.templatePassword, p.opts.AdminPassword, p.red); err != nil {

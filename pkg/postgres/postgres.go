@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -216,41 +217,36 @@ func (s *Server) Empty(ctx context.Context) (bool, error) {
 }
 
 // Dump writes Keycloak's database to dst (pg_dump's custom format, without
-// owners or privileges, so that it restores into any run's database).
+// owners or privileges, so that it restores into any run's database). The
+// dump comes through a pipe: the server's user need not reach dst.
 func (s *Server) Dump(ctx context.Context, dst string) error {
-	tmp := filepath.Join(s.dataDir, "dump")
-	defer os.Remove(tmp)
-	if out, err := s.run(ctx, time.Minute, "pg_dump", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User,
-		"-Fc", "--no-owner", "--no-privileges", "-f", tmp, s.Database); err != nil {
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	out, err := s.pipe(ctx, time.Minute, nil, f, "pg_dump", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User,
+		"-Fc", "--no-owner", "--no-privileges", s.Database)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
 		return fmt.Errorf("postgres: pg_dump: %w\n%s", err, out)
-	}
-	return copyFile(tmp, dst, 0o600)
-}
-
-// Restore loads a dump made by Dump into Keycloak's (empty) database.
-func (s *Server) Restore(ctx context.Context, src string) error {
-	tmp := filepath.Join(s.dataDir, "restore")
-	defer os.Remove(tmp)
-	if err := copyFile(src, tmp, 0o600); err != nil {
-		return err
-	}
-	if err := s.chown(tmp); err != nil {
-		return err
-	}
-	if out, err := s.run(ctx, time.Minute, "pg_restore", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User,
-		"--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "-d", s.Database, tmp); err != nil {
-		return fmt.Errorf("postgres: pg_restore: %w\n%s", err, out)
 	}
 	return nil
 }
 
-func copyFile(src, dst string, mode os.FileMode) error {
-	b, err := os.ReadFile(src)
+// Restore loads a dump made by Dump into Keycloak's (empty) database, in one
+// transaction: a restore that fails leaves the database as it was.
+func (s *Server) Restore(ctx context.Context, src string) error {
+	f, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	if err := os.WriteFile(dst, b, mode); err != nil {
-		return fmt.Errorf("postgres: %w", err)
+	defer f.Close()
+	if out, err := s.pipe(ctx, time.Minute, f, nil, "pg_restore", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User,
+		"--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "-d", s.Database); err != nil {
+		return fmt.Errorf("postgres: pg_restore: %w\n%s", err, out)
 	}
 	return nil
 }
@@ -295,6 +291,12 @@ func (s *Server) credential() *syscall.Credential {
 }
 
 func (s *Server) run(ctx context.Context, timeout time.Duration, tool string, args ...string) (string, error) {
+	return s.pipe(ctx, timeout, nil, nil, tool, args...)
+}
+
+// pipe is run with the tool's input from stdin and its output to stdout
+// (when not nil); what it returns is then its error output alone.
+func (s *Server) pipe(ctx context.Context, timeout time.Duration, stdin io.Reader, stdout io.Writer, tool string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(s.bin, tool), args...)
@@ -302,7 +304,10 @@ func (s *Server) run(ctx context.Context, timeout time.Duration, tool string, ar
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+s.Password, "LC_ALL=C.UTF-8")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.credential()}
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &out
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
 	err := cmd.Run()
 	return s.red.String(out.String()), err
 }
