@@ -44,7 +44,7 @@ vet:
 # ExampleRun and TestRunImportsRealm need a container engine: they run in e2e-container.
 # Unit tests and fuzzing handle fake credentials: they record no fingerprints.
 unit:
-	env -u KC_LEAK_FINGERPRINTS go test -count=1 -skip '^(ExampleRun|TestRunImportsRealm)$$' ./pkg/... ./scripts/... ./cmd/...
+	go test -count=1 -skip '^(ExampleRun|TestRunImportsRealm)$$' ./pkg/... ./scripts/... ./cmd/...
 
 ## e2e: every suite on the process target, Ginkgo's processes in parallel. The load suite runs with
 ## short steps here, to prove it works; make bench-compare is where it measures.
@@ -104,7 +104,7 @@ fuzz:
 	@mkdir -p $(REPORTS)
 	@rc=0; declare -A pid; \
 	  for t in $(FUZZ_TARGETS); do \
-	    env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) -parallel 1 "$${t#*:}" \
+	    go test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) -parallel 1 "$${t#*:}" \
 	      > $(REPORTS)/fuzz-$${t%%:*}.log 2>&1 & pid[$${t%%:*}]=$$!; \
 	  done; \
 	  for t in "$${!pid[@]}"; do \
@@ -130,7 +130,7 @@ actionlint:
 ## mode, conformance wall time against its boot, the harness's flows against raw HTTP, 1 and 2
 ## processes): reports/bench.json and a table. It fails if the flows cost over 10% more than raw HTTP.
 bench: build
-	env -u KC_LEAK_FINGERPRINTS go test -run '^$$' -bench . -benchmem ./pkg/...
+	go test -run '^$$' -bench . -benchmem ./pkg/...
 	@bash scripts/install-deps.sh --for process >&2
 	@set -e; eval "$$(bash scripts/container-env.sh)"; go run ./scripts/bench -reports $(REPORTS)
 

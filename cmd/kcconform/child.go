@@ -18,6 +18,7 @@ import (
 	"kcconform/pkg/framework"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
+	"kcconform/pkg/settings"
 	"kcconform/suites"
 )
 
@@ -32,6 +33,15 @@ func runChild(o options) int {
 		fmt.Fprintf(os.Stderr, "kcconform: no suite %q\n", o.child)
 		return exitCouldNot
 	}
+	if o.list {
+		return listSuite(s)
+	}
+	// The parent checked the settings and handed them on (settings.Environ).
+	st, err := settings.FromEnvironment()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kcconform: %v\n", err)
+		return exitCouldNot
+	}
 	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
 	suiteCfg.LabelFilter = o.labelFilter
 	if o.focus != "" {
@@ -44,20 +54,10 @@ func runChild(o options) int {
 	suiteCfg.PollProgressAfter = 2 * time.Minute
 	suiteCfg.PollProgressInterval = time.Minute
 	reporterCfg.Verbose = o.verbose
-	reporterCfg.NoColor = os.Getenv("KCCONFORM_COLOR") != "1"
-	if o.list {
-		suiteCfg.DryRun = true
-		reporterCfg.Succinct = true
-		reporterCfg.NoColor = true
-	} else {
-		dir := os.Getenv("KC_REPORT_DIR")
-		reporterCfg.JSONReport = filepath.Join(dir, o.childReport+".json")
-		reporterCfg.JUnitReport = filepath.Join(dir, o.childReport+".xml")
-	}
-	if o.list {
-		return listSuite(s)
-	}
-	if framework.RunStandalone(s, suiteCfg, reporterCfg) {
+	reporterCfg.NoColor = !st.Color
+	reporterCfg.JSONReport = filepath.Join(st.ReportDir, o.childReport+".json")
+	reporterCfg.JUnitReport = filepath.Join(st.ReportDir, o.childReport+".xml")
+	if framework.RunStandalone(s, st, suiteCfg, reporterCfg) {
 		return exitPass
 	}
 	return exitFail
@@ -65,7 +65,7 @@ func runChild(o options) int {
 
 // listSuite prints a suite's specs, as the promises they check.
 func listSuite(s framework.Suite) int {
-	s.Register()
+	s.Preview()
 	rep := ginkgo.PreviewSpecs(s.Description)
 	fmt.Printf("%s (--suite %s):\n", s.Description, s.Name)
 	for _, sp := range rep.SpecReports {
@@ -88,8 +88,9 @@ func list(stdout, stderr io.Writer, o options) int {
 		return couldNotRun(stdout, err)
 	}
 	fmt.Fprintln(stdout, "The checks kcconform makes on the server's answers (class: promise):")
-	for _, c := range contract.Catalog {
-		fmt.Fprintf(stdout, "  - [%s] %s: %s\n", c.Class, c.Promise, c.What)
+	for _, id := range contract.Catalogue() {
+		p := id.Promise()
+		fmt.Fprintf(stdout, "  - [%s] %s: %s\n", p.Class, p.Title, p.What)
 	}
 	fmt.Fprintln(stdout)
 	self, err := os.Executable()
@@ -97,7 +98,7 @@ func list(stdout, stderr io.Writer, o options) int {
 		return couldNotRun(stdout, err)
 	}
 	for _, n := range names {
-		cmd := execCommand(self, "--child", n, "--list")
+		cmd := exec.Command(self, "--child", n, "--list")
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(stderr, "kcconform: list %s: %v\n", n, err)
@@ -136,13 +137,8 @@ func writeVerdict(r *report.Run, o options, dir string, stdout, stderr io.Writer
 		}
 	}
 	fmt.Fprintf(stdout, "reports: %s (verdict.txt, conformance.html, summary.md, JSON and JUnit)\n", dir)
-	switch st, _ := r.Verdict(); st {
-	case report.StatusPass:
-		return exitPass
-	case report.StatusCouldNot:
-		return exitCouldNot
-	}
-	return exitFail
+	st, _ := r.Verdict()
+	return st.ExitCode()
 }
 
 // columnName names a run's column: the Keycloak version it ran against.
@@ -165,8 +161,6 @@ func (p plainWriter) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
-
-var execCommand = exec.Command
 
 // leakScan looks for the run's own credentials and any JWT in its output
 // and reports; a leak, a scan of nothing or an error fails the run.

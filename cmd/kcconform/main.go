@@ -30,21 +30,22 @@ import (
 	"time"
 
 	"kcconform/pkg/keycloak"
-	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
+	"kcconform/pkg/run"
+	"kcconform/pkg/settings"
 	"kcconform/suites"
 )
 
 // version is set at build time (-ldflags "-X main.version=…").
 var version = ""
 
-// Exit codes.
+// Exit codes: one per verdict, and a leak.
 const (
-	exitPass     = 0
-	exitFail     = 1
-	exitCouldNot = 2
-	exitLeak     = 3
+	exitPass     = report.ExitPass
+	exitFail     = report.ExitFail
+	exitCouldNot = report.ExitCouldNot
+	exitLeak     = report.ExitLeak
 )
 
 type options struct {
@@ -61,10 +62,10 @@ type options struct {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func execute(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kcconform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
@@ -78,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.child, "child", "", "")
 	fs.StringVar(&o.childReport, "child-report", "", "")
 	values := map[string]*string{}
-	for _, s := range settings {
+	for _, s := range settings.Table {
 		v := new(string)
 		values[s.Env] = v
 		fs.StringVar(v, s.Flag, "", fmt.Sprintf("%s (%s; default %s)", s.Meaning, s.Env, orNone(s.Default)))
@@ -94,11 +95,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kcconform: unexpected argument %q (settings are flags or KC_* variables; see --help)\n", fs.Arg(0))
 		return exitCouldNot
 	}
-	// A flag sets its variable, for this run and its child processes.
+	// A flag stands for its variable; the run hands both on to its suites
+	// as variables (settings.Environ).
+	flags := map[string]string{}
 	for env, v := range values {
-		if *v != "" {
-			os.Setenv(env, *v)
-		}
+		flags[env] = *v
 	}
 	if o.child != "" {
 		return runChild(o)
@@ -110,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.list {
 		return list(stdout, stderr, o)
 	}
-	return runParent(o, stdout, stderr)
+	return runParent(o, settings.WithFlags(flags), stdout, stderr)
 }
 
 func orNone(s string) string {
@@ -144,7 +145,7 @@ Flags:
 
 Settings (a flag, or its variable in the environment; secrets are best given in the environment):
 `, buildVersion(), strings.Join(suites.Names(), ", "))
-	for _, s := range settings {
+	for _, s := range settings.Table {
 		fmt.Fprintf(w, "  --%-27s %s\n  %-29s %s (default: %s)\n", s.Flag+" ", s.Env, "", s.Meaning, orNone(s.Default))
 	}
 }
@@ -181,47 +182,34 @@ func selected(o options) ([]string, error) {
 
 // runParent checks the settings, runs each suite in a child process with
 // its output shown and kept, and writes the verdict and the reports.
-func runParent(o options, stdout, stderr io.Writer) int {
+func runParent(o options, lookup settings.Lookup, stdout, stderr io.Writer) int {
 	began := time.Now()
 	names, err := selected(o)
 	if err != nil {
 		return couldNotRun(stdout, err)
 	}
-	if _, err := keycloak.FromEnv(os.Getenv); err != nil {
+	st, err := settings.Parse(lookup)
+	if err != nil {
 		return couldNotRun(stdout, err)
 	}
-	reportDir := os.Getenv("KC_REPORT_DIR")
-	if reportDir == "" {
-		reportDir = "reports"
-	}
-	if reportDir, err = filepath.Abs(reportDir); err != nil {
-		return couldNotRun(stdout, err)
-	}
+	reportDir := st.ReportDir
 	if err := os.MkdirAll(reportDir, 0o755); err != nil {
 		return couldNotRun(stdout, fmt.Errorf("KC_REPORT_DIR: %w", err))
 	}
-	os.Setenv("KC_REPORT_DIR", reportDir)
-	// One run id and one run key for every child and parallel process.
-	if os.Getenv("KC_RUN_ID") == "" {
-		os.Setenv("KC_RUN_ID", random.Hex(3))
-	}
-	if os.Getenv("KC_RUN_KEY") == "" {
-		os.Setenv("KC_RUN_KEY", random.Hex(32))
-	}
 	// The leak scan at the end looks for the run's own credentials: the
 	// children record their fingerprints (never the credentials) here.
-	fpDir := os.Getenv(redact.FingerprintsEnv)
-	if fpDir == "" {
-		if fpDir, err = os.MkdirTemp("", "kcconform-fp-"); err != nil {
+	if st.Fingerprints == "" {
+		if st.Fingerprints, err = os.MkdirTemp("", "kcconform-fp-"); err != nil {
 			return couldNotRun(stdout, err)
 		}
-		defer os.RemoveAll(fpDir)
-		os.Setenv(redact.FingerprintsEnv, fpDir)
+		defer os.RemoveAll(st.Fingerprints)
 	}
-
+	fpDir := st.Fingerprints
 	if fi, err := os.Stdout.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		os.Setenv("KCCONFORM_COLOR", "1")
+		st.Color = true
 	}
+	// One run id and one run key for every child and parallel process.
+	r := run.New(st)
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)
@@ -233,7 +221,7 @@ func runParent(o options, stdout, stderr io.Writer) int {
 		outLog := filepath.Join(reportDir, base+"-output.log")
 		jsonReport := filepath.Join(reportDir, base+".json")
 		os.Remove(jsonReport)
-		code, sig := runSuiteChild(o, name, base, reportDir, outLog, stdout, signals)
+		code, sig := runSuiteChild(o, r, name, base, reportDir, outLog, stdout, signals)
 		outputs = append(outputs, outLog)
 		jsonReports = append(jsonReports, jsonReport)
 		if sig || code == -1 {
@@ -251,14 +239,14 @@ func runParent(o options, stdout, stderr io.Writer) int {
 		}
 		all = append(all, s...)
 	}
-	r := report.Summarize(all)
-	if r.Duration == 0 {
-		r.Duration = time.Since(began)
+	summary := report.Summarize(all)
+	if summary.Duration == 0 {
+		summary.Duration = time.Since(began)
 	}
-	if interrupted && r.Interrupted == 0 {
-		r.Interrupted = 1
+	if interrupted && summary.Interrupted == 0 {
+		summary.Interrupted = 1
 	}
-	code := writeVerdict(r, o, reportDir, stdout, stderr)
+	code := writeVerdict(summary, o, reportDir, stdout, stderr)
 	if leakCode := leakScan(fpDir, append(outputs, reportDir), stdout); leakCode != exitPass {
 		return leakCode
 	}
@@ -285,7 +273,7 @@ func couldNotRun(w io.Writer, err error) int {
 // Should this process be killed, the child gets an interrupt from the
 // kernel (parent-death signal) and cleans up. It returns the child's exit
 // code and whether a signal arrived.
-func runSuiteChild(o options, name, base, reportDir, outLog string, stdout io.Writer, signals <-chan os.Signal) (int, bool) {
+func runSuiteChild(o options, r *run.Run, name, base, reportDir, outLog string, stdout io.Writer, signals <-chan os.Signal) (int, bool) {
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stdout, "kcconform: %v\n", err)
@@ -311,7 +299,7 @@ func runSuiteChild(o options, name, base, reportDir, outLog string, stdout io.Wr
 	cmd := exec.Command(self, args...)
 	cmd.Stdout = io.MultiWriter(stdout, plainWriter{logFile})
 	cmd.Stderr = cmd.Stdout
-	cmd.Env = os.Environ()
+	cmd.Env = r.Environ(os.Environ())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT}
 	// The parent-death signal follows the thread that started the child:
 	// keep that thread for this goroutine until the child has exited.

@@ -12,38 +12,20 @@ import (
 	"strings"
 
 	"kcconform/pkg/profile"
+	"kcconform/pkg/realmconf"
 	"kcconform/pkg/report"
-	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
 )
 
 // Check is one promise held against one server answer (report.Check).
 type Check = report.Check
 
-// Context is what a check needs besides the answer: the client that asked,
-// and the realm's settings where admin rights allowed reading them (nil
-// otherwise), which sharpen the hints.
-type Context struct {
+// Subject is what a check is about besides the answer: the client that
+// asked, and the realm's settings where admin rights allowed reading them
+// (nil otherwise), which sharpen the hints.
+type Subject struct {
 	ClientID string
-	Settings *settings.Settings
-}
-
-func check(promise string, class report.Class, expected, sent string, pass bool) Check {
-	res := report.Pass
-	if !pass {
-		res = report.Fail
-	}
-	return Check{Promise: promise, Class: class, Expected: expected, Sent: sent, Result: res}
-}
-
-// withHints fills in the hint of every failed check.
-func withHints(cs []Check, cx Context) []Check {
-	for i := range cs {
-		if cs[i].Failed() && cs[i].Hint == "" {
-			cs[i].Hint = Hint(cs[i].Promise, cx)
-		}
-	}
-	return cs
+	Settings *realmconf.Settings
 }
 
 func num(p *int64) string {
@@ -63,30 +45,29 @@ func quoted(s string, present bool) string {
 // Offline checks an answer of the documented get or refresh request against
 // the profile: the promises the procedure makes, and RFC 6749 §5.1's rules
 // for every answer that carries tokens.
-func Offline(p profile.Profile, cx Context, r *tokenflow.Response) []Check {
+func Offline(p profile.Profile, sub Subject, r *tokenflow.Response) []Check {
 	var cs []Check
 	cs = append(cs,
-		check("access_token", report.Procedure, "present", presence(r.AccessToken), r.AccessToken != ""),
-		check("refresh_token", report.Procedure, "present (the procedure refreshes with it)", presence(r.RefreshToken), r.RefreshToken != ""),
+		AccessToken.Check(sub, "present", presence(r.AccessToken), r.AccessToken != ""),
+		RefreshToken.Check(sub, "present (the procedure refreshes with it)", presence(r.RefreshToken), r.RefreshToken != ""),
 	)
 	scopes := r.ScopeValues()
 	for _, want := range p.ScopeContains {
-		cs = append(cs, check("scope", report.Procedure, fmt.Sprintf("to contain %s", want), quoted(r.Scope, r.Has("scope")), slices.Contains(scopes, want)))
+		cs = append(cs, Scope.Check(sub, fmt.Sprintf("to contain %s", want), quoted(r.Scope, r.Has("scope")), slices.Contains(scopes, want)))
 	}
 	cs = append(cs,
-		check("refresh_expires_in", report.Procedure, refreshExpiresText(p.RefreshExpiresIn), num(r.RefreshExpiresIn),
+		RefreshExpiresIn.Check(sub, refreshExpiresText(p.RefreshExpiresIn), num(r.RefreshExpiresIn),
 			r.RefreshExpiresIn != nil && *r.RefreshExpiresIn == p.RefreshExpiresIn),
 		// expires_in is what is left of the lifetime when the response is
 		// written: one second less when that crosses a second boundary.
-		check("expires_in", report.Procedure, fmt.Sprintf("%d (the configured access token lifetime, or 1 s less)", p.ExpiresIn), num(r.ExpiresIn),
+		ExpiresIn.Check(sub, fmt.Sprintf("%d (the configured access token lifetime, or 1 s less)", p.ExpiresIn), num(r.ExpiresIn),
 			r.ExpiresIn != nil && *r.ExpiresIn <= p.ExpiresIn && *r.ExpiresIn >= p.ExpiresIn-1),
-		tokenType(p, r),
-		check("not-before-policy", report.Procedure, "a number (as in the procedure's example answer)", num(r.NotBeforePolicy), r.NotBeforePolicy != nil),
+		tokenType(p, sub, r),
+		NotBeforePolicy.Check(sub, "a number (as in the procedure's example answer)", num(r.NotBeforePolicy), r.NotBeforePolicy != nil),
 	)
-	cs = append(cs, accessClaims(cx.ClientID, r)...)
-	cs = append(cs, offlineRefreshClaims(p, r)...)
-	cs = append(cs, Headers(r)...)
-	return withHints(cs, cx)
+	cs = append(cs, accessClaims(sub, r)...)
+	cs = append(cs, offlineRefreshClaims(p, sub, r)...)
+	return append(cs, Headers(sub, r)...)
 }
 
 func refreshExpiresText(n int64) string {
@@ -103,19 +84,19 @@ func presence(tok string) string {
 	return "one"
 }
 
-func tokenType(p profile.Profile, r *tokenflow.Response) Check {
+func tokenType(p profile.Profile, sub Subject, r *tokenflow.Response) Check {
 	pass := strings.EqualFold(r.TokenType, p.TokenType)
 	how := "compared case-insensitively, RFC 6749 §5.1"
 	if p.TokenTypeExact {
 		pass = r.TokenType == p.TokenType
 		how = "compared exactly"
 	}
-	return check("token_type", report.Procedure, fmt.Sprintf("%s (%s)", p.TokenType, how), quoted(r.TokenType, r.Has("token_type")), pass)
+	return TokenType.Check(sub, fmt.Sprintf("%s (%s)", p.TokenType, how), quoted(r.TokenType, r.Has("token_type")), pass)
 }
 
 // Headers checks RFC 6749 §5.1's rules for an answer that carries tokens:
 // it must not be stored by any cache, and it is JSON.
-func Headers(r *tokenflow.Response) []Check {
+func Headers(sub Subject, r *tokenflow.Response) []Check {
 	h := func(name string) string {
 		v := strings.Join(r.Header.Values(name), ", ")
 		if v == "" {
@@ -141,14 +122,14 @@ func Headers(r *tokenflow.Response) []Check {
 		cc = `"no-cache", or no Cache-Control header at all`
 	}
 	return []Check{
-		check("Cache-Control header", report.RFC6749, "no-store (§5.1: answers with tokens are not cached)", cc, directives("Cache-Control", "no-store")),
-		check("Pragma header", report.RFC6749, "no-cache (§5.1)", h("Pragma"), directives("Pragma", "no-cache")),
-		check("Content-Type header", report.RFC6749, "application/json (§5.1)", h("Content-Type"), ct == "application/json"),
+		CacheControl.Check(sub, "no-store (§5.1: answers with tokens are not cached)", cc, directives("Cache-Control", "no-store")),
+		Pragma.Check(sub, "no-cache (§5.1)", h("Pragma"), directives("Pragma", "no-cache")),
+		ContentType.Check(sub, "application/json (§5.1)", h("Content-Type"), ct == "application/json"),
 	}
 }
 
 // accessClaims checks the access token's own claims against the response.
-func accessClaims(clientID string, r *tokenflow.Response) []Check {
+func accessClaims(sub Subject, r *tokenflow.Response) []Check {
 	exp, hasExp := r.AccessClaims.Int("exp")
 	iat, hasIat := r.AccessClaims.Int("iat")
 	sent := "no exp/iat claims"
@@ -157,25 +138,25 @@ func accessClaims(clientID string, r *tokenflow.Response) []Check {
 	}
 	// Keycloak reads the clock once for iat/exp and again for expires_in, so
 	// the two may straddle a second boundary: allow exactly one second.
-	lifetime := check("access token exp - iat", report.Procedure, "to equal expires_in "+num(r.ExpiresIn)+" (±1 s)", sent,
+	lifetime := AccessLifetime.Check(sub, "to equal expires_in "+num(r.ExpiresIn)+" (±1 s)", sent,
 		hasExp && hasIat && r.ExpiresIn != nil && abs(exp-iat-*r.ExpiresIn) <= 1)
 	azp, ok := r.AccessClaims.String("azp")
-	return []Check{lifetime, check("access token azp", report.OIDC, strconv.Quote(clientID)+" (the client that asked)", quoted(azp, ok), azp == clientID)}
+	return []Check{lifetime, Azp.Check(sub, strconv.Quote(sub.ClientID)+" (the client that asked)", quoted(azp, ok), azp == sub.ClientID)}
 }
 
-func offlineRefreshClaims(p profile.Profile, r *tokenflow.Response) []Check {
+func offlineRefreshClaims(p profile.Profile, sub Subject, r *tokenflow.Response) []Check {
 	if r.RefreshToken == "" {
 		return nil
 	}
 	typ, ok := r.RefreshClaims.String("typ")
-	cs := []Check{check("refresh token typ", report.Procedure, `"Offline"`, quoted(typ, ok), typ == "Offline")}
+	cs := []Check{RefreshTyp.Check(sub, `"Offline"`, quoted(typ, ok), typ == "Offline")}
 	exp, hasExp := r.RefreshClaims.Int("exp")
 	if p.RefreshExpiresIn == 0 {
 		sent := "no exp"
 		if hasExp {
 			sent = "exp " + strconv.FormatInt(exp, 10)
 		}
-		cs = append(cs, check("refresh token exp", report.Procedure, "absent (the refresh token never expires by itself)", sent, !hasExp))
+		cs = append(cs, RefreshExp.Check(sub, "absent (the refresh token never expires by itself)", sent, !hasExp))
 	}
 	return cs
 }
@@ -183,7 +164,7 @@ func offlineRefreshClaims(p profile.Profile, r *tokenflow.Response) []Check {
 // Online checks what the procedure contrasts with: the same client's token
 // without scope=offline_access is an ordinary, expiring one. These are
 // harness extras: Keycloak's behaviour, not the procedure's promise.
-func Online(cx Context, r *tokenflow.Response) []Check {
+func Online(sub Subject, r *tokenflow.Response) []Check {
 	scopes := r.ScopeValues()
 	typ, ok := r.RefreshClaims.String("typ")
 	_, hasExp := r.RefreshClaims.Int("exp")
@@ -191,33 +172,40 @@ func Online(cx Context, r *tokenflow.Response) []Check {
 	if hasExp {
 		expSent = "an exp"
 	}
-	return withHints([]Check{
-		check("online scope", report.Extra, "not to contain offline_access (not asked for)", quoted(r.Scope, r.Has("scope")), !slices.Contains(scopes, "offline_access")),
-		check("online refresh_token", report.Extra, "present (client_credentials.use_refresh_token)", presence(r.RefreshToken), r.RefreshToken != ""),
-		check("online refresh_expires_in", report.Extra, "> 0 (online refresh tokens expire)", num(r.RefreshExpiresIn), r.RefreshExpiresIn != nil && *r.RefreshExpiresIn > 0),
-		check("online refresh token typ", report.Extra, `"Refresh"`, quoted(typ, ok), typ == "Refresh"),
-		check("online refresh token exp", report.Extra, "present", expSent, hasExp),
-	}, cx)
+	return []Check{
+		OnlineScope.Check(sub, "not to contain offline_access (not asked for)", quoted(r.Scope, r.Has("scope")), !slices.Contains(scopes, "offline_access")),
+		OnlineRefreshToken.Check(sub, "present (client_credentials.use_refresh_token)", presence(r.RefreshToken), r.RefreshToken != ""),
+		OnlineRefreshExpiresIn.Check(sub, "> 0 (online refresh tokens expire)", num(r.RefreshExpiresIn), r.RefreshExpiresIn != nil && *r.RefreshExpiresIn > 0),
+		OnlineRefreshTyp.Check(sub, `"Refresh"`, quoted(typ, ok), typ == "Refresh"),
+		OnlineRefreshExp.Check(sub, "present", expSent, hasExp),
+	}
 }
 
-// TokenAnswer is the check that a request of the procedure was answered with
-// a token at all; err is what the flow returned.
-func TokenAnswer(promise string, cx Context, err error) Check {
+// TokenAnswer is the check that a request was answered with a token at all;
+// err is what the flow returned.
+func TokenAnswer(id ID, sub Subject, err error) Check {
+	const expected = "HTTP 200 with a token response"
 	if err == nil {
-		return check(promise, report.Procedure, "HTTP 200 with a token response", "HTTP 200 with a token response", true)
+		return id.Check(sub, expected, expected, true)
 	}
-	sent := err.Error()
-	if e, ok := tokenflow.AsError(err); ok {
-		sent = e.Sent()
+	c := id.Check(sub, expected, SentOf(err), false)
+	if h := refusalHint(err, sub); h != "" {
+		c.Hint = h
 	}
-	c := check(promise, report.Procedure, "HTTP 200 with a token response", sent, false)
-	c.Hint = refusalHint(err, cx)
 	return c
+}
+
+// SentOf is what the server sent, as a failed request's error tells it.
+func SentOf(err error) string {
+	if e, ok := tokenflow.AsError(err); ok {
+		return e.Sent()
+	}
+	return err.Error()
 }
 
 // Refused is the check that a request the server must refuse was refused
 // with the given status and one of the codes.
-func Refused(promise string, class report.Class, err error, status int, codes ...string) Check {
+func Refused(id ID, sub Subject, err error, status int, codes ...string) Check {
 	sent := "a token (HTTP 200)"
 	pass := false
 	if e, ok := tokenflow.AsError(err); ok {
@@ -226,41 +214,41 @@ func Refused(promise string, class report.Class, err error, status int, codes ..
 	} else if err != nil {
 		sent = err.Error()
 	}
-	return check(promise, class, fmt.Sprintf("HTTP %d %s", status, strings.Join(codes, " or ")), sent, pass)
+	return id.Check(sub, fmt.Sprintf("HTTP %d %s", status, strings.Join(codes, " or ")), sent, pass)
 }
 
-// Issuer checks the access token's iss against the realm's discovery
+// IssuerChecks check the access token's iss against the realm's discovery
 // document and the issuer kcconform expects: the realm URL derived from
 // KC_URL, or KC_EXPECT_ISSUER.
-func Issuer(cx Context, r *tokenflow.Response, discovered, expected, expectedFrom string) []Check {
+func IssuerChecks(sub Subject, r *tokenflow.Response, discovered, expected, expectedFrom string) []Check {
 	iss, ok := r.AccessClaims.String("iss")
 	sent := quoted(iss, ok)
-	return withHints([]Check{
-		check("access token iss", report.OIDC, fmt.Sprintf("%q (%s)", expected, expectedFrom), sent, ok && iss == expected),
-		check("discovery issuer", report.OIDC, fmt.Sprintf("%q, the access token's iss (OIDC Discovery §4.3)", iss), strconv.Quote(discovered), ok && discovered == iss),
-	}, cx)
+	return []Check{
+		Issuer.Check(sub, fmt.Sprintf("%q (%s)", expected, expectedFrom), sent, ok && iss == expected),
+		DiscoveryIssuer.Check(sub, fmt.Sprintf("%q, the access token's iss (OIDC Discovery §4.3)", iss), strconv.Quote(discovered), ok && discovered == iss),
+	}
 }
 
-// Introspection checks that the realm's introspection endpoint says a fresh
+// IntrospectionCheck checks that the realm's introspection endpoint says a fresh
 // access token is active. It is a harness extra: Keycloak 26.6 and later
 // answer active:false to a client that is not in the token's aud, and the
 // procedure configures no audience. Where the client is not in aud and the
 // answer is inactive, the check does not apply; strict (a realm the harness
 // provisioned, whose client is in aud) makes it apply anyway.
-func Introspection(cx Context, r *tokenflow.Response, claims tokenflow.Claims, strict bool) Check {
+func IntrospectionCheck(sub Subject, r *tokenflow.Response, claims tokenflow.Claims, strict bool) Check {
 	active, _ := claims["active"].(bool)
 	sent := fmt.Sprintf("active %v", claims["active"])
 	if cid, ok := claims["client_id"].(string); ok {
 		sent += ", client_id " + strconv.Quote(cid)
 	}
-	c := check("introspection", report.Extra, "active:true for the token just issued (RFC 7662)", sent, active)
-	inAud := audienceContains(r.AccessClaims["aud"], cx.ClientID)
+	c := Introspection.Check(sub, "active:true for the token just issued (RFC 7662)", sent, active)
+	inAud := audienceContains(r.AccessClaims["aud"], sub.ClientID)
 	switch {
 	case active:
 	case !inAud && !strict:
 		c.Result = report.NotApplicable
 		c.Hint = fmt.Sprintf("client %s is not in the token's aud (%v), and Keycloak 26.6+ answers active:false to such a client (CVE-2026-37979); the procedure configures no audience. To check introspection, add an audience mapper: Clients → %s → Client scopes → %s-dedicated → Add mapper → By configuration → Audience (Included Client Audience %s, Add to access token on)",
-			cx.ClientID, r.AccessClaims["aud"], cx.ClientID, cx.ClientID, cx.ClientID)
+			sub.ClientID, r.AccessClaims["aud"], sub.ClientID, sub.ClientID, sub.ClientID)
 	default:
 		c.Hint = fmt.Sprintf("the token's aud is %v; the server answered inactive for a token it has just issued", r.AccessClaims["aud"])
 	}
@@ -281,29 +269,25 @@ func audienceContains(aud any, clientID string) bool {
 	return false
 }
 
-// StoredToken checks that the refresh token the procedure tells the
+// StoredTokenCheck checks that the refresh token the procedure tells the
 // operator to store works again after it was used: err is the answer to
 // presenting it once more.
-func StoredToken(promise string, cx Context, err error) Check {
-	c := check(promise, report.Procedure, "HTTP 200 with a token response: the procedure stores the refresh token and uses it whenever a new access token is needed", "HTTP 200 with a token response", err == nil)
+func StoredTokenCheck(sub Subject, err error) Check {
+	sent := "HTTP 200 with a token response"
 	if err != nil {
-		c.Sent = err.Error()
-		if e, ok := tokenflow.AsError(err); ok {
-			c.Sent = e.Sent()
-		}
-		c.Hint = Hint(promise, cx)
+		sent = SentOf(err)
 	}
-	return c
+	return StoredToken.Check(sub, "HTTP 200 with a token response: the procedure stores the refresh token and uses it whenever a new access token is needed", sent, err == nil)
 }
 
-// IdleTimeout checks the offline session idle timeout read with admin
+// IdleTimeoutCheck checks the offline session idle timeout read with admin
 // rights against the profile's minimum.
-func IdleTimeout(p profile.Profile, cx Context) Check {
-	idle, source := cx.Settings.OfflineIdle()
+func IdleTimeoutCheck(p profile.Profile, sub Subject) Check {
+	idle, source := sub.Settings.OfflineIdle()
 	secs := int64(idle.Seconds())
-	c := check("offline session idle timeout", report.Procedure,
-		fmt.Sprintf(">= %d s (%s, KC_EXPECT_OFFLINE_IDLE_MIN): the token never expires by itself only while it is used at least that often", p.OfflineIdleMin, settings.Days(secondsDur(p.OfflineIdleMin))),
-		fmt.Sprintf("%d s (%s), from the %s", secs, settings.Days(idle), source), secs >= p.OfflineIdleMin)
+	c := IdleTimeout.Check(sub,
+		fmt.Sprintf(">= %d s (%s, KC_EXPECT_OFFLINE_IDLE_MIN): the token never expires by itself only while it is used at least that often", p.OfflineIdleMin, realmconf.Days(secondsDur(p.OfflineIdleMin))),
+		fmt.Sprintf("%d s (%s), from the %s", secs, realmconf.Days(idle), source), secs >= p.OfflineIdleMin)
 	if c.Failed() {
 		c.Hint = fmt.Sprintf("%s is %d s: raise it (or set KC_EXPECT_OFFLINE_IDLE_MIN if this is intended)", source, secs)
 	}

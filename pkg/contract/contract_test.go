@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"kcconform/pkg/profile"
+	"kcconform/pkg/realmconf"
 	"kcconform/pkg/report"
-	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
 	"kcconform/pkg/tokenflow/tokenflowtest"
 )
@@ -19,7 +19,7 @@ var (
 	response = tokenflowtest.Response
 )
 
-var cx = Context{ClientID: "my-test-client"}
+var cx = Subject{ClientID: "my-test-client"}
 
 func TestOfflineKeptByTheProceduresExample(t *testing.T) {
 	if failed := Failed(Offline(profile.Documented(), cx, response(t, nil))); len(failed) != 0 {
@@ -89,7 +89,7 @@ func TestHeadersOfSection51(t *testing.T) {
 
 func TestIssuerNamesBothValues(t *testing.T) {
 	r := response(t, map[string]any{"access_token": jwt(map[string]any{"iss": "https://wrong.example/realms/shasta", "azp": "my-test-client"})})
-	cs := Issuer(cx, r, "https://wrong.example/realms/shasta", "https://gw/keycloak/realms/shasta", "the realm URL of KC_URL")
+	cs := IssuerChecks(cx, r, "https://wrong.example/realms/shasta", "https://gw/keycloak/realms/shasta", "the realm URL of KC_URL")
 	if !cs[0].Failed() || !strings.Contains(cs[0].Message(), `expected access token iss "https://gw/keycloak/realms/shasta" (the realm URL of KC_URL), server sent "https://wrong.example/realms/shasta"`) {
 		t.Fatalf("iss check = %+v", cs[0])
 	}
@@ -104,47 +104,77 @@ func TestIntrospectionApplicability(t *testing.T) {
 	notInAud := response(t, map[string]any{"access_token": jwt(map[string]any{"aud": "account"})})
 	inAud := response(t, map[string]any{"access_token": jwt(map[string]any{"aud": []any{"account", "my-test-client"}})})
 	inactive := tokenflow.Claims{"active": false}
-	if c := Introspection(cx, notInAud, inactive, false); c.Result != report.NotApplicable || !strings.Contains(c.Hint, "audience mapper") {
+	if c := IntrospectionCheck(cx, notInAud, inactive, false); c.Result != report.NotApplicable || !strings.Contains(c.Hint, "audience mapper") {
 		t.Fatalf("client not in aud: %+v", c)
 	}
-	if c := Introspection(cx, notInAud, inactive, true); c.Result != report.Fail {
+	if c := IntrospectionCheck(cx, notInAud, inactive, true); c.Result != report.Fail {
 		t.Fatalf("strict: %+v", c)
 	}
-	if c := Introspection(cx, inAud, inactive, false); c.Result != report.Fail {
+	if c := IntrospectionCheck(cx, inAud, inactive, false); c.Result != report.Fail {
 		t.Fatalf("client in aud: %+v", c)
 	}
-	if c := Introspection(cx, notInAud, tokenflow.Claims{"active": true}, false); c.Result != report.Pass {
+	if c := IntrospectionCheck(cx, notInAud, tokenflow.Claims{"active": true}, false); c.Result != report.Pass {
 		t.Fatalf("active: %+v", c)
 	}
 }
 
 func TestStoredTokenHintNamesRevokeRefreshToken(t *testing.T) {
 	refused := &tokenflow.Error{Status: 400, Code: "invalid_grant", Description: "Maximum allowed refresh token reuse exceeded"}
-	c := StoredToken("the stored refresh token works again", Context{ClientID: "c", Settings: &settings.Settings{RevokeRefreshToken: true}}, refused)
+	c := StoredTokenCheck(Subject{ClientID: "c", Settings: &realmconf.Settings{RevokeRefreshToken: true}}, refused)
 	if !c.Failed() || !strings.Contains(c.Hint, "Revoke Refresh Token") || !strings.Contains(c.Hint, "read: revokeRefreshToken true") ||
 		!strings.Contains(c.Sent, "Maximum allowed refresh token reuse exceeded") {
 		t.Fatalf("check = %+v", c)
 	}
-	if c := StoredToken("the stored refresh token works again", cx, nil); c.Failed() {
+	if c := StoredTokenCheck(cx, nil); c.Failed() {
 		t.Fatalf("a working stored token failed: %+v", c)
 	}
-	if c := TokenAnswer("get", cx, errors.New("boom")); !c.Failed() || c.Sent != "boom" {
+	if c := TokenAnswer(Get, cx, errors.New("boom")); !c.Failed() || c.Sent != "boom" {
 		t.Fatalf("TokenAnswer = %+v", c)
 	}
 }
 
 func TestIdleTimeoutAgainstTheProfile(t *testing.T) {
-	st := &settings.Settings{Realm: "r", ClientID: "c", OfflineSessionIdleTimeout: time.Hour}
-	c := IdleTimeout(profile.Documented(), Context{ClientID: "c", Settings: st})
+	st := &realmconf.Settings{Realm: "r", ClientID: "c", OfflineSessionIdleTimeout: time.Hour}
+	c := IdleTimeoutCheck(profile.Documented(), Subject{ClientID: "c", Settings: st})
 	if !c.Failed() || !strings.Contains(c.Sent, "3600 s") || !strings.Contains(c.Hint, "offlineSessionIdleTimeout") {
 		t.Fatalf("check = %+v", c)
 	}
-	st.OfflineSessionIdleTimeout = settings.DefaultOfflineSessionIdle
-	if c := IdleTimeout(profile.Documented(), Context{ClientID: "c", Settings: st}); c.Failed() || !strings.Contains(c.Sent, "30 days") {
+	st.OfflineSessionIdleTimeout = realmconf.DefaultOfflineSessionIdle
+	if c := IdleTimeoutCheck(profile.Documented(), Subject{ClientID: "c", Settings: st}); c.Failed() || !strings.Contains(c.Sent, "30 days") {
 		t.Fatalf("check = %+v", c)
 	}
 	st.ClientOfflineIdle = 600 * time.Second
-	if c := IdleTimeout(profile.Documented(), Context{ClientID: "c", Settings: st}); !c.Failed() || !strings.Contains(c.Hint, "client.offline.session.idle.timeout") {
+	if c := IdleTimeoutCheck(profile.Documented(), Subject{ClientID: "c", Settings: st}); !c.Failed() || !strings.Contains(c.Hint, "client.offline.session.idle.timeout") {
 		t.Fatalf("client override: %+v", c)
+	}
+}
+
+// Every promise of the catalogue has a key, a title, a class, what it
+// expects and a hint, each key and title once; every promise's check
+// carries its identity.
+func TestEveryPromiseHasAHint(t *testing.T) {
+	keys, titles := map[string]bool{}, map[string]bool{}
+	ids := Catalogue()
+	if len(ids) == 0 {
+		t.Fatal("an empty catalogue")
+	}
+	for _, id := range ids {
+		p := id.Promise()
+		if p.Key == "" || p.Title == "" || p.Class == "" || p.What == "" {
+			t.Errorf("promise %d: incomplete entry %+v", id, p)
+		}
+		if keys[p.Key] || titles[p.Title] {
+			t.Errorf("promise %q (%s): key or title used twice", p.Title, p.Key)
+		}
+		keys[p.Key], titles[p.Title] = true, true
+		for _, sub := range []Subject{{}, {ClientID: "c", Settings: &realmconf.Settings{}}} {
+			if id.Hint(sub) == "" {
+				t.Errorf("promise %q has no hint", p.Title)
+			}
+		}
+		c := id.Check(cx, "x", "y", false)
+		if c.ID != p.Key || c.Promise != p.Title || c.Class != p.Class || c.Rank != int(id) || c.Hint == "" {
+			t.Errorf("promise %q: its failed check is %+v", p.Title, c)
+		}
 	}
 }

@@ -7,10 +7,7 @@
 package framework
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,7 +15,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -28,11 +24,8 @@ import (
 	"kcconform/pkg/contract"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/matchers"
-	"kcconform/pkg/profile"
 	"kcconform/pkg/random"
-	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
-	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
 )
 
@@ -56,71 +49,17 @@ const (
 // ResourcePrefix starts the name of everything a run creates on a server.
 const ResourcePrefix = keycloak.ResourcePrefix
 
-// Redactor is the run's redactor: every credential this process learns is
-// registered here, and every output goes through it.
-var Redactor = redact.New()
-
-var (
-	runMu sync.Mutex
-	runID = os.Getenv("KC_RUN_ID")
-)
-
-// RunID tells this run's objects on a server apart from other runs'. All
-// parallel processes share it: KC_RUN_ID, set by the command that started
-// them, or the first process's, handed on in SynchronizedBeforeSuite.
-func RunID() string {
-	runMu.Lock()
-	defer runMu.Unlock()
-	if runID == "" {
-		runID = random.Hex(3)
-	}
-	return runID
-}
-
-func setRunID(id string) {
-	runMu.Lock()
-	defer runMu.Unlock()
-	if os.Getenv("KC_RUN_ID") == "" && id != "" {
-		runID = id
-	}
-}
-
-// runKey is this run's secret, from which the secrets of servers the run
-// starts are derived, so that they never cross the channel between
-// Ginkgo's parallel processes: KC_RUN_KEY when the command that started the
-// run set it; else, with parallel processes, a key in a private file shared
-// by the processes of one Ginkgo parent; else a key of this process.
-func runKey() []byte {
-	if k := os.Getenv("KC_RUN_KEY"); k != "" {
-		return []byte(k)
-	}
-	cfg, _ := ginkgo.GinkgoConfiguration()
-	if cfg.ParallelTotal > 1 {
-		if k, err := sharedKey(); err == nil {
-			return k
-		}
-	}
-	localKeyOnce.Do(func() {
-		localKey = make([]byte, 32)
-		_, _ = rand.Read(localKey)
-	})
-	return localKey
-}
-
-var (
-	localKeyOnce sync.Once
-	localKey     []byte
-)
-
-// sharedKey is a key in a file only this user can read, made by the first
-// of the processes that share a parent (the Ginkgo command).
-func sharedKey() ([]byte, error) {
+// sharedKey is a run key for the processes that share a parent (the
+// Ginkgo command) where none was given (KC_RUN_KEY): a key in a file only
+// this user can read, made by the first of them. The first process removes
+// it once every process has ended (Suite.Prepare).
+func sharedKey() ([]byte, string, error) {
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("kcconform-keys-%d", os.Getuid()))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
-		return nil, fmt.Errorf("%s: expected a private folder", dir)
+		return nil, "", fmt.Errorf("%s: expected a private folder", dir)
 	}
 	path := filepath.Join(dir, strconv.Itoa(os.Getppid()))
 	key := make([]byte, 32)
@@ -129,25 +68,15 @@ func sharedKey() ([]byte, error) {
 	if err == nil {
 		_, err = f.Write([]byte(hex.EncodeToString(key)))
 		f.Close()
-		return []byte(hex.EncodeToString(key)), err
+		return []byte(hex.EncodeToString(key)), path, err
 	}
 	for i := 0; i < 50; i++ {
 		if b, err := os.ReadFile(path); err == nil && len(b) == 64 {
-			return b, nil
+			return b, path, nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return nil, fmt.Errorf("%s: no key", path)
-}
-
-// DerivePassword is the password of a server this run starts, from the run
-// key and a label that may be public.
-func DerivePassword(label string) string {
-	m := hmac.New(sha256.New, runKey())
-	m.Write([]byte("kcconform password\x00" + label))
-	p := base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:24]
-	Redactor.AddSecret(p)
-	return p
+	return nil, "", fmt.Errorf("%s: no key", path)
 }
 
 // Bogus returns a made-up credential ("kcconform-<what>-<random>") for a
@@ -157,35 +86,6 @@ func DerivePassword(label string) string {
 // would read as a leaked credential to the leak scan.
 func Bogus(what string) string {
 	return "kcconform-" + what + "-" + random.Hex(8)
-}
-
-// Config reads the run's settings and fails the node, naming the setting,
-// when one is wrong.
-func Config() keycloak.Config {
-	ginkgo.GinkgoHelper()
-	cfg, err := keycloak.FromEnv(os.Getenv)
-	ExpectNoError(err, "kcconform settings")
-	if cfg.LogDir == "" {
-		cfg.LogDir = ReportDir()
-	}
-	return cfg
-}
-
-// Profile reads the run's expectations.
-func Profile() profile.Profile {
-	ginkgo.GinkgoHelper()
-	p, err := profile.FromEnv(os.Getenv)
-	ExpectNoError(err, "kcconform profile")
-	return p
-}
-
-// ReportDir is where reports and server logs go (KC_REPORT_DIR, default
-// reports/ at the module root).
-func ReportDir() string {
-	if d := os.Getenv("KC_REPORT_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join(ModuleRoot(), "reports")
 }
 
 // ModuleRoot is the kcconform checkout this package was built from.
@@ -226,55 +126,62 @@ func ReplayEntry(cmd, response string) string {
 
 // ExpectNoError fails the spec with a plain "what: cause" message, redacted,
 // instead of a dump of the error's structure.
-func ExpectNoError(err error, what string) {
+func (s *Session) ExpectNoError(err error, what string) {
 	ginkgo.GinkgoHelper()
 	if err != nil {
-		ginkgo.Fail(Redactor.String(what + ": " + err.Error()))
+		ginkgo.Fail(s.Run.Redactor.String(what + ": " + err.Error()))
 	}
 }
 
-// ExpectRefusal records a refusal in the verdict table and fails the spec
-// unless err is the token endpoint's OAuth error expected.
-func ExpectRefusal(step string, class report.Class, err error, status int, codes ...string) {
+// ExpectRefusal records the refusal promise id at step in the verdict table
+// and fails the spec unless err is the token endpoint's OAuth error
+// expected. Where one promise is checked by several steps (an
+// administrator's actions), the step qualifies the promise's title.
+func ExpectRefusal(id contract.ID, step string, sub contract.Subject, err error, status int, codes ...string) {
 	ginkgo.GinkgoHelper()
-	Record(step, []contract.Check{contract.Refused(step, class, err, status, codes...)})
+	c := contract.Refused(id, sub, err, status, codes...)
+	if step != id.Title() {
+		c = contract.Qualified(c, step)
+	}
+	Record(step, []contract.Check{c})
 	gomega.Expect(err).To(matchers.FailWithOAuthError(status, codes...))
 }
 
-// ExpectToken fails the spec when a request of the procedure did not give a
-// token answer, recording the broken promise (with the likely setting) and
-// attaching the replay command and the redacted answer.
-func ExpectToken(step string, cx contract.Context, err error) {
+// ExpectToken fails the spec when a request (promise id, at step) did not
+// give a token answer, recording the broken promise (with the likely
+// setting) and attaching the replay command and the redacted answer.
+func (s *Session) ExpectToken(id contract.ID, step string, sub contract.Subject, err error) {
 	ginkgo.GinkgoHelper()
 	if err == nil {
 		return
 	}
-	Record(step, []contract.Check{contract.TokenAnswer(step, cx, err)})
+	Record(step, []contract.Check{contract.TokenAnswer(id, sub, err)})
 	if e, ok := tokenflow.AsError(err); ok {
 		ginkgo.AddReportEntry(report.EntryReplay, ReplayEntry(e.Replay, e.Body), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	}
-	ExpectNoError(err, step+": expected HTTP 200 with a token response")
+	s.ExpectNoError(err, step+": expected HTTP 200 with a token response")
 }
 
 // AttachServerLog adds the server log's tail (redacted) to a failed spec.
-func AttachServerLog(info keycloak.Info) {
+func (s *Session) AttachServerLog(info keycloak.Info) {
 	if info.LogFile == "" {
 		return
 	}
-	if t := keycloak.TailFile(info.LogFile, 60); t != "" {
-		ginkgo.AddReportEntry("server log (last 60 lines, redacted)", Redactor.String(t), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	if t := report.TailFile(info.LogFile, 60); t != "" {
+		ginkgo.AddReportEntry("server log (last 60 lines, redacted)", s.Run.Redactor.String(t), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	}
 }
 
 // RecordServer records the server under test in the report.
-func RecordServer(info keycloak.Info, mode string, p profile.Profile) {
+func (s *Session) RecordServer(info keycloak.Info, mode string) {
+	p := s.Profile
 	var prof map[string]any
 	b, _ := json.Marshal(p)
 	_ = json.Unmarshal(b, &prof)
 	ginkgo.AddReportEntry(report.EntryServer, report.Server{
 		Target: info.Target, Version: info.Version, Image: info.Image, URL: info.BaseURL,
 		BootSeconds: info.BootTime.Seconds(), Boot: info.Boot, Mode: mode, Profile: prof, Admin: info.HasAdmin(),
-		InsecureSkipVerify: info.InsecureSkipVerify, PlainHTTP: info.PlainHTTP, RunID: RunID(),
+		InsecureSkipVerify: info.InsecureSkipVerify, PlainHTTP: info.PlainHTTP, RunID: s.Run.ID(),
 	}, ginkgo.ReportEntryVisibilityNever)
 	if info.InsecureSkipVerify {
 		ginkgo.AddReportEntry("WARNING", "TLS VERIFICATION IS OFF (KC_INSECURE_SKIP_VERIFY=true): this run proves nothing about the server's identity")
@@ -286,9 +193,9 @@ func RecordServer(info keycloak.Info, mode string, p profile.Profile) {
 
 // RecordLeftover reports something the run created on the server and could
 // not remove, with how to remove it, and fails the node.
-func RecordLeftover(l report.Leftover) {
+func (s *Session) RecordLeftover(l report.Leftover) {
 	ginkgo.GinkgoHelper()
-	l.Why = Redactor.String(l.Why)
+	l.Why = s.Run.Redactor.String(l.Why)
 	ginkgo.AddReportEntry(report.EntryLeftover, l)
 	ginkgo.Fail(l.String())
 }
@@ -302,23 +209,17 @@ func Cleanup(fn func(ctx ginkgo.SpecContext)) {
 	ginkgo.DeferCleanup(fn, ginkgo.NodeTimeout(cleanupTimeout))
 }
 
-// contextFor is the contract context of a client, with the settings read
-// in admin modes.
-func contextFor(c *Client, st *settings.Settings) contract.Context {
-	return contract.Context{ClientID: c.ClientID, Settings: st}
-}
-
 // adminClient returns an admin client of a server, or nil without admin
 // rights.
-func adminClient(info keycloak.Info) *admin.Client {
+func (s *Session) adminClient(info keycloak.Info) *admin.Client {
 	ginkgo.GinkgoHelper()
 	if !info.HasAdmin() {
 		return nil
 	}
-	ac, err := info.AdminClient(Redactor)
-	ExpectNoError(err, "admin client")
+	ac, err := info.AdminClient(s.Run.Redactor)
+	s.ExpectNoError(err, "admin client")
 	return ac
 }
 
 // ErrString is an error's text, redacted.
-func ErrString(err error) string { return Redactor.String(err.Error()) }
+func (s *Session) ErrString(err error) string { return s.Run.Redactor.String(err.Error()) }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +17,8 @@ import (
 	"github.com/onsi/gomega"
 
 	"kcconform/pkg/redact"
+	"kcconform/pkg/report"
+	"kcconform/pkg/settings"
 )
 
 // NestedRun is one run of the kcconform command by a self-checking suite.
@@ -30,9 +31,9 @@ type NestedRun struct {
 // Binary is the kcconform command the self-checks run: KC_BINARY, else
 // this command when the self-checks run in it, else bin/kcconform at the
 // module root (make build).
-func Binary() string {
+func (s *Session) Binary() string {
 	ginkgo.GinkgoHelper()
-	if b := os.Getenv("KC_BINARY"); b != "" {
+	if b := s.Run.Settings.Binary; b != "" {
 		return b
 	}
 	if self, err := os.Executable(); err == nil && filepath.Base(self) == "kcconform" {
@@ -48,16 +49,21 @@ func Binary() string {
 // NestedCommand prepares the kcconform command (the offline suite, or the
 // given arguments) against an external server at baseURL with env, as a
 // user would type it, in its own process group.
-func NestedCommand(ctx context.Context, baseURL string, env map[string]string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+func (s *Session) NestedCommand(ctx context.Context, baseURL string, env map[string]string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
 	ginkgo.GinkgoHelper()
 	reports := ginkgo.GinkgoT().TempDir()
-	cmd := exec.CommandContext(ctx, Binary(), append([]string{"--report-dir", reports}, args...)...)
+	cmd := exec.CommandContext(ctx, s.Binary(), append([]string{"--report-dir", reports}, args...)...)
+	// The nested run gets only the settings given here, except that it
+	// shares the cache and records its credentials for the outer run's
+	// leak scan.
 	for _, kv := range os.Environ() {
-		// The nested run gets only the settings given here, except that it
-		// records its credentials for the outer run's leak scan.
-		if !strings.HasPrefix(kv, "KC_") || strings.HasPrefix(kv, redact.FingerprintsEnv+"=") || strings.HasPrefix(kv, "KC_CACHE_DIR=") {
+		if !strings.HasPrefix(kv, "KC_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
+	}
+	cmd.Env = append(cmd.Env, "KC_CACHE_DIR="+s.Config.CacheDir)
+	if fp := s.Run.Settings.Fingerprints; fp != "" {
+		cmd.Env = append(cmd.Env, settings.FingerprintsEnv+"="+fp)
 	}
 	if baseURL != "" {
 		cmd.Env = append(cmd.Env, "KC_TARGET=external", "KC_URL="+baseURL)
@@ -76,9 +82,9 @@ func NestedCommand(ctx context.Context, baseURL string, env map[string]string, a
 
 // Conformance runs the kcconform command to the end against an external
 // server (the offline suite unless args say otherwise).
-func Conformance(ctx context.Context, baseURL string, env map[string]string, args ...string) NestedRun {
+func (s *Session) Conformance(ctx context.Context, baseURL string, env map[string]string, args ...string) NestedRun {
 	ginkgo.GinkgoHelper()
-	cmd, reports, out := NestedCommand(ctx, baseURL, env, args...)
+	cmd, reports, out := s.NestedCommand(ctx, baseURL, env, args...)
 	err := cmd.Run()
 	return Finish(err, reports, out)
 }
@@ -93,17 +99,14 @@ func Finish(err error, reports string, out *bytes.Buffer) NestedRun {
 	} else {
 		gomega.Expect(err).NotTo(gomega.HaveOccurred(), "run kcconform")
 	}
-	ginkgo.AddReportEntry("nested kcconform run (exit "+strconv.Itoa(code)+")", LastLines(out.String(), 40), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	ginkgo.AddReportEntry("nested kcconform run (exit "+strconv.Itoa(code)+")", report.LastLines(out.String(), 40), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	return NestedRun{ExitCode: code, Output: out.String(), Reports: reports}
 }
-
-// jwtInClear matches a signed JWT in clear text.
-var jwtInClear = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+`)
 
 // ExpectNoLeak scans a run's output and every file of its reports for the
 // given secrets, for the run's own credentials (their fingerprints), and for
 // any JWT in clear text.
-func ExpectNoLeak(r NestedRun, secrets ...string) {
+func (s *Session) ExpectNoLeak(r NestedRun, secrets ...string) {
 	ginkgo.GinkgoHelper()
 	texts := map[string]string{"output": r.Output}
 	gomega.Expect(filepath.Walk(r.Reports, func(p string, fi os.FileInfo, err error) error {
@@ -116,7 +119,7 @@ func ExpectNoLeak(r NestedRun, secrets ...string) {
 	})).To(gomega.Succeed())
 	gomega.Expect(len(texts)).To(gomega.BeNumerically(">", 2), "the run wrote reports")
 	var fp *redact.Fingerprints
-	if dir := os.Getenv(redact.FingerprintsEnv); dir != "" {
+	if dir := s.Run.Settings.Fingerprints; dir != "" {
 		var err error
 		fp, err = redact.LoadFingerprints(dir)
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())
@@ -129,19 +132,10 @@ func ExpectNoLeak(r NestedRun, secrets ...string) {
 			}
 			gomega.Expect(where).To(gomega.BeEmpty(), "a credential of the run in clear text in %s", name)
 		}
-		gomega.Expect(jwtInClear.FindString(text)).To(gomega.BeEmpty(), "a token in clear text in %s", name)
-		for _, s := range secrets {
-			gomega.Expect(s).NotTo(gomega.BeEmpty())
-			gomega.Expect(strings.Contains(text, s)).To(gomega.BeFalse(), "a secret in clear text in %s", name)
+		gomega.Expect(redact.FindJWT(text)).To(gomega.BeEmpty(), "a token in clear text in %s", name)
+		for _, secret := range secrets {
+			gomega.Expect(secret).NotTo(gomega.BeEmpty())
+			gomega.Expect(strings.Contains(text, secret)).To(gomega.BeFalse(), "a secret in clear text in %s", name)
 		}
 	}
-}
-
-// LastLines returns the last n lines of s.
-func LastLines(s string, n int) string {
-	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(ls) > n {
-		ls = ls[len(ls)-n:]
-	}
-	return strings.Join(ls, "\n")
 }

@@ -13,9 +13,11 @@ import (
 
 	"kcconform/fixtures"
 	"kcconform/pkg/admin"
+	"kcconform/pkg/contract"
 	"kcconform/pkg/random"
+	"kcconform/pkg/realmconf"
+	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
-	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
 )
 
@@ -46,8 +48,8 @@ type Client struct {
 
 // Fixture returns the realm fixture: the file KC_FIXTURE names, else
 // fixtures/realms/offline.json (built into the command).
-func Fixture() ([]byte, error) {
-	p := os.Getenv("KC_FIXTURE")
+func (s *Session) Fixture() ([]byte, error) {
+	p := s.Run.Settings.Fixture
 	if p == "" {
 		return fixtures.Offline, nil
 	}
@@ -60,8 +62,8 @@ func Fixture() ([]byte, error) {
 
 // RealmName is this process's realm name: recognisable, unique per run and
 // per parallel process.
-func RealmName(suite string) string {
-	return fmt.Sprintf("%s%s-%s-p%d", ResourcePrefix, suite, RunID(), ginkgo.GinkgoParallelProcess())
+func (s *Session) RealmName(suite string) string {
+	return fmt.Sprintf("%s%s-%s-p%d", ResourcePrefix, suite, s.Run.ID(), ginkgo.GinkgoParallelProcess())
 }
 
 // ProvisionRealm sets up this process's realm: in the provisioned mode, a
@@ -79,14 +81,14 @@ func (s *Session) ProvisionRealm(ctx context.Context, suite string) *Realm {
 			r.Client = s.LookupClient(ctx, c.Realm, c.ClientID, c.Secret)
 		}
 	} else {
-		name := RealmName(suite)
-		rep, err := RealmFixture(name, nil)
-		ExpectNoError(err, "realm fixture")
+		name := s.RealmName(suite)
+		rep, err := s.RealmFixture(name, nil)
+		s.ExpectNoError(err, "realm fixture")
 		r = s.CreateRealm(ctx, name, rep)
 	}
 	if s.Admin != nil {
-		st, err := settings.Read(ctx, s.Admin, r.Name, r.Client.ClientID)
-		ExpectNoError(err, "read the settings of realm "+r.Name)
+		st, err := realmconf.Read(ctx, s.Admin, r.Name, r.Client.ClientID)
+		s.ExpectNoError(err, "read the settings of realm "+r.Name)
 		s.Settings = st
 		s.RecordSettings()
 	}
@@ -113,11 +115,11 @@ func (s *Session) CreateRealm(ctx context.Context, name string, rep []byte) *Rea
 			time.Sleep(500 * time.Millisecond)
 		}
 		if err != nil {
-			RecordLeftover(report.Leftover{What: "realm " + name + " (with its clients and offline sessions)", Why: err.Error(),
+			s.RecordLeftover(report.Leftover{What: "realm " + name + " (with its clients and offline sessions)", Why: err.Error(),
 				Remove: fmt.Sprintf("make clean-server (KC_URL and admin credentials set), or DELETE %s/admin/realms/%s", s.Server.BaseURL, name)})
 		}
 	})
-	ExpectNoError(s.Admin.CreateRealm(ctx, rep), "create realm "+name)
+	s.ExpectNoError(s.Admin.CreateRealm(ctx, rep), "create realm "+name)
 	created = true
 	return &Realm{Name: name, Owned: true, Client: s.LookupClient(ctx, name, FixtureClientID, "")}
 }
@@ -127,15 +129,15 @@ func (s *Session) CreateRealm(ctx context.Context, name string, rep []byte) *Rea
 func (s *Session) LookupClient(ctx context.Context, realm, clientID, secret string) *Client {
 	ginkgo.GinkgoHelper()
 	cl, err := s.Admin.FindClient(ctx, realm, clientID)
-	ExpectNoError(err, "look up client "+clientID)
+	s.ExpectNoError(err, "look up client "+clientID)
 	if secret == "" {
 		secret, err = s.Admin.ClientSecret(ctx, realm, cl.ID)
-		ExpectNoError(err, "read the secret of client "+clientID)
+		s.ExpectNoError(err, "read the secret of client "+clientID)
 	}
 	c := &Client{ClientID: clientID, UUID: cl.ID, Flow: s.flowClient(realm, clientID, secret)}
 	if cl.ServiceAccountsEnabled {
 		sa, err := s.Admin.ServiceAccountUser(ctx, realm, cl.ID)
-		ExpectNoError(err, "look up the service account of "+clientID)
+		s.ExpectNoError(err, "look up the service account of "+clientID)
 		c.ServiceAccountID = sa.ID
 	}
 	return c
@@ -159,20 +161,20 @@ func (s *Session) CreateClient(ctx context.Context, clientID string) *Client {
 	if cl != nil {
 		Cleanup(func(ctx ginkgo.SpecContext) {
 			if err := s.Admin.DeleteClient(ctx, realm, cl.ID); err != nil {
-				RecordLeftover(report.Leftover{What: "client " + clientID + " of realm " + realm, Why: err.Error(),
+				s.RecordLeftover(report.Leftover{What: "client " + clientID + " of realm " + realm, Why: err.Error(),
 					Remove: fmt.Sprintf("Clients → %s → Delete in realm %s, or make clean-server", clientID, realm)})
 			}
 		})
 	}
-	ExpectNoError(err, "create client "+clientID)
+	s.ExpectNoError(err, "create client "+clientID)
 	return s.LookupClient(ctx, realm, clientID, "")
 }
 
 func (s *Session) flowClient(realm, clientID, secret string) *tokenflow.Client {
 	ginkgo.GinkgoHelper()
 	hc, err := s.Server.HTTPClient()
-	ExpectNoError(err, "HTTP client")
-	c := tokenflow.NewClient(tokenflow.RealmEndpoints(s.Server.BaseURL, realm), clientID, secret, hc, Redactor)
+	s.ExpectNoError(err, "HTTP client")
+	c := tokenflow.NewClient(tokenflow.RealmEndpoints(s.Server.BaseURL, realm), clientID, secret, hc, s.Run.Redactor)
 	c.CAFile = s.Server.CAFile
 	return c
 }
@@ -181,11 +183,17 @@ func (s *Session) flowClient(realm, clientID, secret string) *tokenflow.Client {
 // references that carry its name, the default roles), gives every client a
 // fresh random secret (a committed one would be known to anyone), and
 // applies change, when given, to the representation.
-func RealmFixture(name string, change func(realm map[string]any)) ([]byte, error) {
-	b, err := Fixture()
+func (s *Session) RealmFixture(name string, change func(realm map[string]any)) ([]byte, error) {
+	b, err := s.Fixture()
 	if err != nil {
 		return nil, err
 	}
+	return RenameFixture(b, name, s.Run.Redactor, change)
+}
+
+// RenameFixture is RealmFixture for a fixture given as b; red learns the
+// secrets it makes.
+func RenameFixture(b []byte, name string, red *redact.Redactor, change func(realm map[string]any)) ([]byte, error) {
 	var rep map[string]any
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return nil, fmt.Errorf("KC_FIXTURE: expected a realm representation in JSON: %w", err)
@@ -200,7 +208,7 @@ func RealmFixture(name string, change func(realm map[string]any)) ([]byte, error
 	for _, c := range clients {
 		if cm, ok := c.(map[string]any); ok && cm["publicClient"] != true {
 			secret := random.Secret()
-			Redactor.AddSecret(secret)
+			red.AddSecret(secret)
 			cm["secret"] = secret
 		}
 	}
@@ -239,7 +247,7 @@ func (s *Session) GetOffline(ctx context.Context, c *Client) *tokenflow.Response
 	if err == nil && resp.RefreshToken != "" {
 		s.RevokeAtEnd(c, resp)
 	}
-	ExpectToken("get", s.Context(c), err)
+	s.ExpectToken(contract.Get, "get", s.Subject(c), err)
 	return resp
 }
 
@@ -287,7 +295,7 @@ func (s *Session) Revoke(ctx context.Context, c *Client, resp *tokenflow.Respons
 	if err != nil {
 		why += "; a refresh to find out whether it is gone: " + err.Error()
 	}
-	RecordLeftover(report.Leftover{
+	s.RecordLeftover(report.Leftover{
 		What: fmt.Sprintf("an offline session (session_state %s) of client %s in realm %s: its refresh token is a standing credential", resp.SessionState, c.ClientID, realm),
 		Why:  why,
 		Remove: fmt.Sprintf("admin console: realm %s → Sessions → the offline session %s → Sign out; or DELETE %s/admin/realms/%s/sessions/%s?isOffline=true",

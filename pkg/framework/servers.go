@@ -3,8 +3,6 @@ package framework
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 
 	"github.com/onsi/ginkgo/v2"
 
@@ -15,71 +13,87 @@ import (
 // RequireLifecycleTarget returns the settings where the harness can stop and
 // start the server on its database itself (process and container targets),
 // and skips, with the reason, on an external server.
-func RequireLifecycleTarget() keycloak.Config {
+func (s *Session) RequireLifecycleTarget() keycloak.Config {
 	ginkgo.GinkgoHelper()
-	cfg := Config()
-	if cfg.Target == keycloak.TargetExternal {
+	if s.Config.Target == keycloak.TargetExternal {
 		ginkgo.Skip("stops and starts Keycloak on its database: needs KC_TARGET=process or container, not external")
 	}
-	return cfg
+	return s.Config
 }
 
 // RequireProcessTarget returns the settings where the harness runs Keycloak
 // as a local process it configures itself (HTTPS with a test-made
 // certificate), and skips, with the reason, elsewhere.
-func RequireProcessTarget() keycloak.Config {
+func (s *Session) RequireProcessTarget() keycloak.Config {
 	ginkgo.GinkgoHelper()
-	cfg := RequireLifecycleTarget()
+	cfg := s.RequireLifecycleTarget()
 	if cfg.Target != keycloak.TargetProcess {
 		ginkgo.Skip(fmt.Sprintf("configures the server's TLS itself: needs KC_TARGET=process, not %s", cfg.Target))
 	}
 	return cfg
 }
 
-// labels mark what the run starts in a container engine.
-func labels() map[string]string {
-	return map[string]string{"io.kcconform.run": RunID(), "io.kcconform.owner-pid": strconv.Itoa(os.Getpid())}
+// NewServer prepares a Keycloak for this spec, on db when it is given (else
+// on its own dev-file database), with the run's redactor, and registers its
+// removal; Start starts it.
+func (s *Session) NewServer(cfg keycloak.Config, db keycloak.Database, opts keycloak.Options) keycloak.Server {
+	ginkgo.GinkgoHelper()
+	opts.Redactor = s.Run.Redactor
+	opts.Labels = s.Run.Labels()
+	var srv keycloak.Server
+	if db != nil {
+		srv = db.NewServer(cfg, opts)
+	} else {
+		var err error
+		srv, err = keycloak.New(cfg, opts)
+		s.ExpectNoError(err, "Keycloak "+cfg.Version)
+	}
+	s.removeAtEnd(srv, cfg)
+	return srv
 }
 
-// NewServer prepares a Keycloak for this spec with the run's redactor and
-// registers its removal; Start starts it.
-func NewServer(cfg keycloak.Config, opts keycloak.Options) keycloak.Server {
+// Successor prepares the server of version that takes over prev's place
+// (an upgrade), and registers its removal.
+func (s *Session) Successor(prev keycloak.Server, cfg keycloak.Config, version string) keycloak.Server {
 	ginkgo.GinkgoHelper()
-	opts.Redactor = Redactor
-	opts.Labels = labels()
+	srv, err := prev.Successor(version)
+	s.ExpectNoError(err, "Keycloak "+version)
+	cfg.Version = version
+	s.removeAtEnd(srv, cfg)
+	return srv
+}
 
-	srv, err := keycloak.New(cfg, opts)
-	ExpectNoError(err, "Keycloak "+cfg.Version)
+// removeAtEnd registers the removal of a server.
+func (s *Session) removeAtEnd(srv keycloak.Server, cfg keycloak.Config) {
 	Cleanup(func(ctx ginkgo.SpecContext) {
 		if err := srv.Remove(ctx); err != nil {
-			RecordLeftover(report.Leftover{What: "Keycloak " + cfg.Version + " (" + cfg.Target + " target)", Why: err.Error(),
-				Remove: "stop it by hand (pkill -f kcconform-kc- for a process; podman/docker rm -f with label io.kcconform.run=" + RunID() + ")"})
+			s.RecordLeftover(report.Leftover{What: "Keycloak " + cfg.Version + " (" + cfg.Target + " target)", Why: err.Error(),
+				Remove: "stop it by hand (pkill -f kcconform-kc- for a process; podman/docker rm -f with label io.kcconform.run=" + s.Run.ID() + ")"})
 		}
 	})
-	return srv
 }
 
 // StartServer starts srv, failing the spec with the cause and the log when
 // it does not become ready.
-func StartServer(ctx context.Context, srv keycloak.Server, what string) {
+func (s *Session) StartServer(ctx context.Context, srv keycloak.Server, what string) {
 	ginkgo.GinkgoHelper()
 	ginkgo.By("starting " + what)
-	ExpectNoError(srv.Start(ctx), "start "+what)
+	s.ExpectNoError(srv.Start(ctx), "start "+what)
 }
 
 // StartDatabase starts a PostgreSQL server for this spec, of the kind the
 // target uses, and registers its removal.
-func StartDatabase(ctx context.Context, cfg keycloak.Config) keycloak.Database {
+func (s *Session) StartDatabase(ctx context.Context, cfg keycloak.Config) keycloak.Database {
 	ginkgo.GinkgoHelper()
 	ginkgo.By("starting PostgreSQL")
-	db, err := keycloak.StartDatabase(ctx, cfg, labels(), Redactor)
+	db, err := keycloak.StartDatabase(ctx, cfg, s.Run.Labels(), s.Run.Redactor)
 	if db != nil {
 		Cleanup(func(ctx ginkgo.SpecContext) {
 			if err := db.Remove(ctx); err != nil {
-				RecordLeftover(report.Leftover{What: db.Describe(), Why: err.Error(), Remove: "stop it by hand"})
+				s.RecordLeftover(report.Leftover{What: db.Describe(), Why: err.Error(), Remove: "stop it by hand"})
 			}
 		})
 	}
-	ExpectNoError(err, "start PostgreSQL")
+	s.ExpectNoError(err, "start PostgreSQL")
 	return db
 }

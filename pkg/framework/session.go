@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -14,14 +15,19 @@ import (
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/profile"
 	"kcconform/pkg/random"
+	"kcconform/pkg/realmconf"
 	"kcconform/pkg/report"
-	"kcconform/pkg/settings"
+	"kcconform/pkg/run"
 )
 
-// Session is what a suite's specs share in one process: the server, the
-// profile, an admin client where admin rights exist, the realm the process
+// Session is what a suite's specs share in one process: the run, the
+// server, an admin client where admin rights exist, the realm the process
 // works in and its settings (read in the admin modes).
 type Session struct {
+	// Run is the run the session belongs to.
+	Run *run.Run
+	// Config configures the target (the run's, or the one a spec started
+	// a server with).
 	Config  keycloak.Config
 	Server  keycloak.Info
 	Profile profile.Profile
@@ -33,7 +39,15 @@ type Session struct {
 	Realm *Realm
 	// Settings are the realm's and its client's, read with admin rights
 	// (nil without).
-	Settings *settings.Settings
+	Settings *realmconf.Settings
+	// Certs are the certificates of a server started with HTTPS.
+	Certs Certs
+}
+
+// NewSession is a session of the run with no server yet: for suites that
+// start their servers in their specs (NewServer, ForServer).
+func NewSession(r *run.Run) *Session {
+	return &Session{Run: r, Config: r.Settings.Server, Profile: r.Settings.Profile, Mode: r.Settings.Server.Mode()}
 }
 
 // Need says what a suite needs set up once per run.
@@ -48,57 +62,84 @@ const (
 	NeedRealm
 )
 
+// ServerOptions are what Bootstrap's server needs besides the run's
+// settings.
+type ServerOptions struct {
+	// HTTPS serves HTTPS only, with a certificate of a CA made for the run
+	// (Session.Certs; KC_CA_FILE of the session names the CA). It needs the
+	// process target, and skips the suite elsewhere.
+	HTTPS bool
+}
+
 // shared is what the first process hands to the others: nothing secret.
 type shared struct {
 	Server keycloak.Info `json:"server"`
 	RunID  string        `json:"runID"`
 	// Label derives the administrator's password of a server this run
-	// started (DerivePassword); each process derives it from its own key.
+	// started (Run.Password); each process derives it from its own key.
 	Label string `json:"label,omitempty"`
+	Certs Certs  `json:"certs"`
 }
 
 // Bootstrap declares the suite-level nodes of a suite that runs against one
 // Keycloak: SynchronizedBeforeSuite starts (or connects to) the server once
 // and, with NeedRealm, gives each parallel process its realm named for
-// suite; a failed spec gets the server log's tail. The returned session is
-// filled before the first spec runs.
-func Bootstrap(suite string, need Need) *Session {
-	s := &Session{}
+// suite; a failed spec gets the server log's tail. The secrets of a server
+// the run starts never cross the channel between the processes: each
+// derives them from the run key. The returned session is filled before the
+// first spec runs.
+func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
+	s := NewSession(r)
 	ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) []byte {
-		cfg := Config()
-		label := ""
-		opts := keycloak.Options{Redactor: Redactor}
-		if cfg.Target != keycloak.TargetExternal {
-			label = "server " + random.Hex(8)
-			opts.AdminPassword = DerivePassword(label)
+		cfg := s.Config
+		sh := shared{RunID: r.ID()}
+		if so.HTTPS {
+			cfg = s.RequireProcessTarget()
+			dir, err := os.MkdirTemp("", "kcconform-certs-")
+			s.ExpectNoError(err, "certificate folder")
+			ginkgo.DeferCleanup(os.RemoveAll, dir)
+			sh.Certs, err = MakeCerts(dir, "kcconform test CA "+r.ID())
+			s.ExpectNoError(err, "make certificates")
+			cfg.CAFile = sh.Certs.CAFile
 		}
-		srv, err := keycloak.New(cfg, opts)
-		ExpectNoError(err, "kcconform settings")
+		opts := keycloak.Options{Redactor: r.Redactor, Labels: r.Labels()}
+		if cfg.Target != keycloak.TargetExternal {
+			sh.Label = "server " + random.Hex(8)
+			opts.AdminPassword = r.Password(sh.Label)
+		}
+		var srv keycloak.Server
+		if so.HTTPS {
+			srv = keycloak.NewProcess(cfg, opts, keycloak.ProcessOptions{HTTPS: &keycloak.TLSFiles{Cert: sh.Certs.CertFile, Key: sh.Certs.KeyFile}})
+		} else {
+			var err error
+			srv, err = keycloak.New(cfg, opts)
+			s.ExpectNoError(err, "kcconform settings")
+		}
 		ginkgo.By(fmt.Sprintf("starting Keycloak %s (%s target)", cfg.Version, cfg.Target))
 		Cleanup(func(ctx ginkgo.SpecContext) {
-			ExpectNoError(srv.Remove(ctx), "stop Keycloak")
+			s.ExpectNoError(srv.Remove(ctx), "stop Keycloak")
 		})
-		ExpectNoError(srv.Start(ctx), "start Keycloak")
-		b, err := json.Marshal(shared{Server: srv.Info().Public(), RunID: RunID(), Label: label})
+		s.ExpectNoError(srv.Start(ctx), "start Keycloak")
+		sh.Server = srv.Info().Public()
+		b, err := json.Marshal(sh)
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())
 		return b
 	}, func(ctx context.Context, data []byte) {
 		var sh shared
 		gomega.Expect(json.Unmarshal(data, &sh)).To(gomega.Succeed())
-		setRunID(sh.RunID)
-		s.Config = Config()
-		s.Profile = Profile()
-		s.Mode = s.Config.Mode()
+		r.Adopt(sh.RunID)
+		s.Certs = sh.Certs
+		s.Config.CAFile = sh.Server.CAFile
 		s.Server = s.withSecrets(sh)
-		s.Admin = adminClient(s.Server)
-		RecordServer(s.Server, s.Mode, s.Profile)
+		s.Admin = s.adminClient(s.Server)
+		s.RecordServer(s.Server, s.Mode)
 		if need == NeedRealm {
 			s.Realm = s.ProvisionRealm(ctx, suite)
 		}
 	}, ginkgo.NodeTimeout(15*time.Minute))
 	ginkgo.AfterEach(func() {
 		if ginkgo.CurrentSpecReport().Failed() {
-			AttachServerLog(s.Server)
+			s.AttachServerLog(s.Server)
 		}
 	})
 	return s
@@ -113,29 +154,25 @@ func (s *Session) withSecrets(sh shared) keycloak.Info {
 		info.Admin = s.Config.Admin
 		info.Client = s.Config.Client
 	} else if sh.Label != "" {
-		info.Admin.Password = DerivePassword(sh.Label)
-	}
-	Redactor.AddSecret(info.Admin.Password)
-	Redactor.AddSecret(info.Admin.ClientSecret)
-	if info.Client != nil {
-		Redactor.AddSecret(info.Client.Secret)
+		info.Admin.Password = s.Run.Password(sh.Label)
 	}
 	return info
 }
 
-// ForServer returns a session for a server a spec started itself (the
-// restart and upgrade suites), with admin rights.
-func ForServer(srv keycloak.Server, cfg keycloak.Config) *Session {
+// ForServer returns a session of the same run for a server a spec started
+// itself (the restart and upgrade suites), with admin rights.
+func (s *Session) ForServer(srv keycloak.Server, cfg keycloak.Config) *Session {
 	ginkgo.GinkgoHelper()
-	s := &Session{Config: cfg, Server: srv.Info(), Profile: Profile(), Mode: keycloak.ModeProvisioned}
-	s.Admin = adminClient(s.Server)
-	RecordServer(s.Server, s.Mode, s.Profile)
-	return s
+	n := &Session{Run: s.Run, Config: cfg, Server: srv.Info(), Profile: s.Profile, Mode: keycloak.ModeProvisioned}
+	n.Admin = n.adminClient(n.Server)
+	n.RecordServer(n.Server, n.Mode)
+	return n
 }
 
-// Context is the contract context of a client of the session's realm.
-func (s *Session) Context(c *Client) contract.Context {
-	return contextFor(c, s.Settings)
+// Subject is what the contract's checks of a client of the session's realm
+// need besides the answer: the client, and the settings read.
+func (s *Session) Subject(c *Client) contract.Subject {
+	return contract.Subject{ClientID: c.ClientID, Settings: s.Settings}
 }
 
 // RequireAdmin skips a spec that needs admin rights on a server where only

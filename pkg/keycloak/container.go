@@ -23,6 +23,7 @@ import (
 	"kcconform/pkg/ports"
 	"kcconform/pkg/postgres"
 	"kcconform/pkg/reaper"
+	"kcconform/pkg/report"
 )
 
 // DefaultImage is the official image of a version.
@@ -61,6 +62,9 @@ func ImageForDatabase(ctx context.Context, img, database string) string {
 type Container struct {
 	cfg  Config
 	opts Options
+	db   *postgres.Container // nil: the dev-file H2 database
+	// follows is the container this one takes over from (Successor).
+	follows *Container
 
 	image              string
 	httpPort, mgmtPort int
@@ -70,15 +74,22 @@ type Container struct {
 	info               Info
 }
 
-func newContainer(cfg Config, opts Options) (*Container, error) {
-	c := &Container{cfg: cfg, opts: opts, image: ImageFor(cfg.Image, cfg.Version)}
-	if opts.HTTPS != nil {
-		return nil, errors.New("keycloak: HTTPS with a test-made certificate is set up on the process target only")
-	}
-	if err := sameKind[*postgres.Container, *Container](opts, "PostgreSQL in a container", "a container"); err != nil {
-		return nil, err
-	}
-	return c, nil
+// NewContainer returns a Keycloak of the container target, not yet
+// started, on db (nil: its dev-file H2 database).
+func NewContainer(cfg Config, opts Options, db *postgres.Container) *Container {
+	cfg, opts = opts.apply(cfg)
+	return &Container{cfg: cfg, opts: opts, db: db, image: ImageFor(cfg.Image, cfg.Version)}
+}
+
+// Successor returns a container of another version that takes over this
+// one's place once it is stopped: its database, its ports and its
+// administrator.
+func (c *Container) Successor(version string) (Server, error) {
+	opts := c.opts
+	opts.Version = version
+	n := NewContainer(c.cfg, opts, c.db)
+	n.follows = c
+	return n, nil
 }
 
 // Info describes the server.
@@ -91,17 +102,15 @@ func (c *Container) Start(ctx context.Context) error {
 	ph := startPhases()
 	if c.ctr != nil {
 		if err := c.ctr.Start(ctx); err != nil {
-			return fmt.Errorf("keycloak: restart container: %w\nserver log (last lines):\n%s", err, TailFile(c.logFile, 30))
+			return fmt.Errorf("keycloak: restart container: %w\nserver log (last lines):\n%s", err, report.TailFile(c.logFile, 30))
 		}
 		ph.done("restart")
 		return c.ready(ctx, ph)
 	}
-	if prev, ok := c.opts.Follow.(*Container); ok && c.httpPort == 0 {
-		// Take over its place: its ports (tokens carry the issuer URL) and
-		// its administrator (kept in the database). It is stopped; remove it
-		// so that its ports are free.
-		c.httpPort, c.mgmtPort, c.opts.AdminPassword = prev.httpPort, prev.mgmtPort, prev.opts.AdminPassword
-		c.opts.Redactor.AddSecret(c.opts.AdminPassword)
+	if prev := c.follows; prev != nil && c.httpPort == 0 {
+		// Take over its place: its ports (tokens carry the issuer URL). It
+		// is stopped; remove it so that its ports are free.
+		c.httpPort, c.mgmtPort = prev.httpPort, prev.mgmtPort
 		if err := prev.Remove(ctx); err != nil {
 			return err
 		}
@@ -114,7 +123,7 @@ func (c *Container) Start(ctx context.Context) error {
 			}
 		}
 	}
-	logDir := c.cfg.LogDir
+	logDir := c.cfg.ReportDir
 	if logDir == "" {
 		logDir = os.TempDir()
 	}
@@ -136,9 +145,9 @@ func (c *Container) Start(ctx context.Context) error {
 		}),
 	}
 	img := c.image
-	if db, ok := c.opts.Database.(*postgres.Container); ok {
+	if c.db != nil {
 		img = ImageForDatabase(ctx, c.image, "postgres")
-		opts = append(opts, kccontainer.WithDatabase("postgres", db.KeycloakEnv()), network.WithNetwork([]string{"keycloak"}, db.Network()))
+		opts = append(opts, kccontainer.WithDatabase("postgres", c.db.KeycloakEnv()), network.WithNetwork([]string{"keycloak"}, c.db.Network()))
 	}
 	c.ctr, err = kccontainer.Run(ctx, img, opts...)
 	if c.ctr != nil {
@@ -146,7 +155,7 @@ func (c *Container) Start(ctx context.Context) error {
 	}
 	if err != nil {
 		_ = c.Remove(context.Background())
-		return fmt.Errorf("keycloak: container target, image %s: %w\nserver log (last lines):\n%s", img, err, TailFile(c.logFile, 30))
+		return fmt.Errorf("keycloak: container target, image %s: %w\nserver log (last lines):\n%s", img, err, report.TailFile(c.logFile, 30))
 	}
 	c.image = img
 	if c.ctr.Optimized {

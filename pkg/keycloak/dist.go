@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +20,7 @@ import (
 	"sync"
 	"time"
 
-	"kcconform/pkg/transport"
+	"kcconform/pkg/report"
 	"kcconform/pkg/versions"
 )
 
@@ -31,9 +30,9 @@ const distArtifact = "org.keycloak:keycloak-quarkus-dist"
 // in batch mode.
 var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 
-// Progress reports a step of a long operation (download, build, boot) on
+// progress reports a step of a long operation (download, build, boot) on
 // standard error, where a user watching a run sees it.
-var Progress = func(format string, args ...any) {
+func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "kcconform: "+format+"\n", args...)
 }
 
@@ -84,7 +83,7 @@ func verifySum(path string, h hash.Hash, want, source string) error {
 // (which applies the machine's Maven settings and mirrors), or, where Maven
 // is absent, directly from the repository named by KC_MAVEN_REPO_URL. The
 // archive is verified (Dist.Verify) before it is cached and at every use.
-func FetchDist(ctx context.Context, version, cacheDir string, getenv func(string) string) (*Dist, error) {
+func FetchDist(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Dist, error) {
 	dir := filepath.Join(cacheDir, "dist", version)
 	name := versions.DistArchive(version)
 	d := &Dist{Version: version, Archive: filepath.Join(dir, name)}
@@ -109,12 +108,12 @@ func FetchDist(ctx context.Context, version, cacheDir string, getenv func(string
 	defer os.RemoveAll(tmp)
 	began := time.Now()
 	if mvn, err := exec.LookPath("mvn"); err == nil {
-		Progress("fetching the Keycloak %s distribution with Maven (%s)", version, distArtifact)
+		progress("fetching the Keycloak %s distribution with Maven (%s)", version, distArtifact)
 		if err := fetchWithMaven(ctx, mvn, version, tmp); err != nil {
 			return nil, err
 		}
 	} else {
-		repo := getenv("KC_MAVEN_REPO_URL")
+		repo := mavenRepoURL
 		if repo == "" {
 			return nil, errors.New("KC_MAVEN_REPO_URL: Maven (mvn) is not on PATH; expected the base URL of a Maven repository to download " + distArtifact + " from")
 		}
@@ -128,9 +127,9 @@ func FetchDist(ctx context.Context, version, cacheDir string, getenv func(string
 	}
 	fi, _ := os.Stat(fetched.Archive)
 	if _, pinned := versions.PinnedSHA512(version); pinned {
-		Progress("fetched Keycloak %s (%d MB) in %.1fs; its SHA-512 matches the one pinned in the repository", version, fi.Size()>>20, time.Since(began).Seconds())
+		progress("fetched Keycloak %s (%d MB) in %.1fs; its SHA-512 matches the one pinned in the repository", version, fi.Size()>>20, time.Since(began).Seconds())
 	} else {
-		Progress("fetched Keycloak %s (%d MB) in %.1fs; no checksum of it is pinned in the repository: checked against the SHA-1 the repository publishes", version, fi.Size()>>20, time.Since(began).Seconds())
+		progress("fetched Keycloak %s (%d MB) in %.1fs; no checksum of it is pinned in the repository: checked against the SHA-1 the repository publishes", version, fi.Size()>>20, time.Since(began).Seconds())
 	}
 	for _, f := range []string{name, name + ".sha1"} {
 		if err := os.Rename(filepath.Join(tmp, f), filepath.Join(dir, f)); err != nil {
@@ -181,7 +180,7 @@ func fetchWithMaven(ctx context.Context, mvn, version, out string) error {
 	wg.Wait()
 	close(stopWatch)
 	if err != nil {
-		return fmt.Errorf("keycloak: mvn dependency:copy -Dartifact=%s: %w\n%s", coord, err, tail(log.String(), 20))
+		return fmt.Errorf("keycloak: mvn dependency:copy -Dartifact=%s: %w\n%s", coord, err, report.LastLines(log.String(), 20))
 	}
 	sum := filepath.Join(artifactDir, name+".sha1")
 	b, err := os.ReadFile(sum)
@@ -189,53 +188,6 @@ func fetchWithMaven(ctx context.Context, mvn, version, out string) error {
 		return fmt.Errorf("keycloak: the repository's checksum %s: expected Maven to have stored it with the artifact: %w", sum, err)
 	}
 	return os.WriteFile(filepath.Join(out, name+".sha1"), b, 0o644)
-}
-
-// contentLength asks a URL's size (0 when unknown).
-func contentLength(ctx context.Context, url string) int64 {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
-	if err != nil {
-		return 0
-	}
-	hc := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}, CheckRedirect: nil}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return max(resp.ContentLength, 0)
-}
-
-// watchDownload reports every 2 s how much of the artifact Maven has written
-// in its local repository, until stop.
-func watchDownload(dir, name string, total int64, stop <-chan struct{}) {
-	tick := time.NewTicker(2 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		var size int64
-		files, _ := filepath.Glob(filepath.Join(dir, "*"+name+"*"))
-		for _, f := range files {
-			if fi, err := os.Stat(f); err == nil && !strings.HasSuffix(f, ".sha1") {
-				size = max(size, fi.Size())
-			}
-		}
-		reportBytes(size, total)
-	}
-}
-
-func reportBytes(size, total int64) {
-	if total > 0 {
-		Progress("downloading: %d of %d MB (%d%%)", size>>20, total>>20, size*100/total)
-	} else {
-		Progress("downloading: %d MB", size>>20)
-	}
 }
 
 func mavenLocalRepo(ctx context.Context, mvn string) (string, error) {
@@ -250,55 +202,6 @@ func mavenLocalRepo(ctx context.Context, mvn string) (string, error) {
 		return filepath.Join(home, ".m2", "repository"), nil
 	}
 	return repo, nil
-}
-
-func fetchDirect(ctx context.Context, repo, version, out string) error {
-	name := versions.DistArchive(version)
-	base := fmt.Sprintf("%s/org/keycloak/keycloak-quarkus-dist/%s/%s", repo, version, name)
-	hc := &http.Client{Timeout: 15 * time.Minute, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}, CheckRedirect: transport.NoRedirect}
-	Progress("fetching the Keycloak %s distribution from %s", version, repo)
-	for _, f := range []string{name + ".sha1", name} {
-		if err := download(ctx, hc, base+strings.TrimPrefix(f, name), filepath.Join(out, f)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func download(ctx context.Context, hc *http.Client, url, dst string) error {
-	resp, err := transport.Get(ctx, hc, url)
-	if err != nil {
-		return fmt.Errorf("keycloak: download: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("keycloak: download %s: HTTP %d, expected 200", url, resp.StatusCode)
-	}
-	f, err := os.Create(dst)
-	if err != nil {
-		return fmt.Errorf("keycloak: download %s: %w", url, err)
-	}
-	pc := &progressCounter{total: resp.ContentLength, next: time.Now().Add(2 * time.Second)}
-	if _, err := io.Copy(io.MultiWriter(f, pc), resp.Body); err != nil {
-		f.Close()
-		return fmt.Errorf("keycloak: download %s: %w", url, err)
-	}
-	return f.Close()
-}
-
-// progressCounter reports a download's progress every 2 s.
-type progressCounter struct {
-	size, total int64
-	next        time.Time
-}
-
-func (p *progressCounter) Write(b []byte) (int, error) {
-	p.size += int64(len(b))
-	if now := time.Now(); now.After(p.next) {
-		p.next = now.Add(2 * time.Second)
-		reportBytes(p.size, p.total)
-	}
-	return len(b), nil
 }
 
 // extract unpacks a .tar.gz into dir, stripping the top-level folder

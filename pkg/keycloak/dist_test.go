@@ -37,34 +37,29 @@ func TestFetchDistDirectDownload(t *testing.T) {
 	}))
 	defer srv.Close()
 	t.Setenv("PATH", "") // no mvn
-	env := func(k string) string {
-		if k == "KC_MAVEN_REPO_URL" {
-			return srv.URL + "/maven2/"
-		}
-		return ""
-	}
+	repo := srv.URL + "/maven2/"
 
 	tamper = true
 	cache := t.TempDir()
-	if _, err := FetchDist(context.Background(), "9.9.9", cache, env); err == nil || !strings.Contains(err.Error(), "refusing") {
+	if _, err := FetchDist(context.Background(), "9.9.9", cache, repo); err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Fatalf("tampered artifact: err = %v, want a refusal", err)
 	}
 	tamper = false
-	d, err := FetchDist(context.Background(), "9.9.9", cache, env)
+	d, err := FetchDist(context.Background(), "9.9.9", cache, repo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(d.Archive); string(b) != string(artifact) {
 		t.Fatal("cached archive differs from the artifact")
 	}
-	if _, err := FetchDist(context.Background(), "9.9.9", cache, func(string) string { return "" }); err != nil {
+	if _, err := FetchDist(context.Background(), "9.9.9", cache, ""); err != nil {
 		t.Fatalf("second fetch should use the cache: %v", err)
 	}
 }
 
 func TestFetchDistWithoutMavenNamesTheSetting(t *testing.T) {
 	t.Setenv("PATH", "")
-	_, err := FetchDist(context.Background(), "9.9.9", t.TempDir(), func(string) string { return "" })
+	_, err := FetchDist(context.Background(), "9.9.9", t.TempDir(), "")
 	if err == nil || !strings.HasPrefix(err.Error(), "KC_MAVEN_REPO_URL:") {
 		t.Fatalf("err = %v", err)
 	}

@@ -18,6 +18,15 @@ type External struct {
 	info Info
 }
 
+// NewExternal returns the external server cfg names; red learns its
+// credentials.
+func NewExternal(cfg Config, red *redact.Redactor) *External {
+	if red == nil {
+		red = redact.New()
+	}
+	return &External{cfg: cfg, red: red}
+}
+
 // Start checks that the server answers: the realm's OIDC discovery document
 // (the existing client's realm, or the administrator's), and an admin token
 // where admin credentials are given.
@@ -78,6 +87,9 @@ func (e *External) Stop(context.Context) error { return ErrNotControlled }
 
 // Kill is not possible on an external server.
 func (e *External) Kill(context.Context) error { return ErrNotControlled }
+
+// Successor is not possible on an external server.
+func (e *External) Successor(string) (Server, error) { return nil, ErrNotControlled }
 
 // Remove does nothing: kcconform removed what it created on the server with
 // the specs that created it.

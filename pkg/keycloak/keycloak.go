@@ -13,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"kcconform/pkg/admin"
@@ -31,7 +29,8 @@ const AdminUser = "kcconform-admin"
 type Server interface {
 	// Start starts the server, or starts it again after Stop or Kill on the
 	// same ports and database, and returns when it is ready: health UP and
-	// an admin token. For an external server it checks that it answers.
+	// an admin token. For an external server, which kcconform neither
+	// starts nor stops, it checks that the server answers.
 	Start(ctx context.Context) error
 	// Stop stops the server gracefully (SIGTERM), keeping its data.
 	Stop(ctx context.Context) error
@@ -41,6 +40,11 @@ type Server interface {
 	// Remove stops the server if it runs and deletes what the harness
 	// created for it. It is safe to call more than once.
 	Remove(ctx context.Context) error
+	// Successor returns a server of another version, of the same target,
+	// that takes over this one's place once it is stopped (an upgrade): its
+	// database, its ports (tokens carry the issuer URL) and its
+	// administrator.
+	Successor(version string) (Server, error)
 	// Info describes the server, credentials included.
 	Info() Info
 }
@@ -48,22 +52,15 @@ type Server interface {
 // ErrNotControlled is what Stop and Kill answer for an external server.
 var ErrNotControlled = errors.New("keycloak: an external server is not stopped or started by kcconform (needs KC_TARGET=process or container)")
 
-// Options are what differs between the servers a suite starts.
+// Options are what every server the harness starts takes; what only one
+// target offers is that target's (ProcessOptions, a Database's NewServer).
 type Options struct {
-	// Version overrides the configuration's version (an upgrade's two).
+	// Version overrides the configuration's version.
 	Version string
-	// Database is PostgreSQL for the server (nil: its dev-file H2).
-	Database Database
 	// AdminPassword is the bootstrap administrator's password (generated
 	// when empty). A server started on an existing database keeps the
-	// administrator it stored, so a restart or upgrade passes it on.
+	// administrator it stored, so a successor takes it over.
 	AdminPassword string
-	// Follow makes the server take over another's place: its ports and
-	// administrator. That server must be stopped first.
-	Follow Server
-	// HTTPS serves HTTPS only, with this certificate and key (PEM files);
-	// process target only.
-	HTTPS *TLSFiles
 	// Redactor learns the server's secrets and redacts its log.
 	Redactor *redact.Redactor
 	// Labels mark a container (or a container network) for clean-up.
@@ -76,11 +73,8 @@ type Options struct {
 	NoFastBoot bool
 }
 
-// TLSFiles are a server's certificate and key.
-type TLSFiles struct{ Cert, Key string }
-
-// New returns the Server of cfg.Target, not yet started.
-func New(cfg Config, opts Options) (Server, error) {
+// apply fills in the defaults of opts and the version it overrides.
+func (opts Options) apply(cfg Config) (Config, Options) {
 	if opts.Version != "" {
 		cfg.Version = opts.Version
 	}
@@ -91,16 +85,23 @@ func New(cfg Config, opts Options) (Server, error) {
 		opts.AdminPassword = random.Secret()
 	}
 	opts.Redactor.AddSecret(opts.AdminPassword)
+	return cfg, opts
+}
+
+// TLSFiles are a server's certificate and key.
+type TLSFiles struct{ Cert, Key string }
+
+// New returns the server of cfg.Target, not yet started: on its own
+// dev-file database where the harness starts it (a Database's NewServer
+// starts one on PostgreSQL).
+func New(cfg Config, opts Options) (Server, error) {
 	switch cfg.Target {
 	case TargetProcess:
-		return newProcess(cfg, opts)
+		return NewProcess(cfg, opts, ProcessOptions{}), nil
 	case TargetContainer:
-		return newContainer(cfg, opts)
+		return NewContainer(cfg, opts, nil), nil
 	case TargetExternal:
-		if opts.Database != nil || opts.Follow != nil || opts.HTTPS != nil {
-			return nil, ErrNotControlled
-		}
-		return &External{cfg: cfg, red: opts.Redactor}, nil
+		return NewExternal(cfg, opts.Redactor), nil
 	}
 	return nil, fmt.Errorf("KC_TARGET: expected process, container or external, got %q", cfg.Target)
 }
@@ -186,23 +187,6 @@ func UnmarshalInfo(b []byte) (Info, error) {
 	return i, nil
 }
 
-// TailFile returns the last lines of a file ("" if unreadable).
-func TailFile(path string, lines int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	return tail(string(b), lines)
-}
-
-func tail(s string, lines int) string {
-	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(ls) > lines {
-		ls = ls[len(ls)-lines:]
-	}
-	return strings.Join(ls, "\n")
-}
-
 // phases records a boot's parts.
 type phases struct {
 	list  []report.Phase
@@ -224,20 +208,4 @@ func (p *phases) total() time.Duration {
 		d += ph.Seconds
 	}
 	return time.Duration(d * float64(time.Second))
-}
-
-// sameKind checks that a target's database and the server it follows are of
-// the kinds that target runs with (D and S), named db and server.
-func sameKind[D Database, S Server](opts Options, db, server string) error {
-	if opts.Database != nil {
-		if _, ok := opts.Database.(D); !ok {
-			return fmt.Errorf("keycloak: %s runs on %s, not %s", server, db, opts.Database.Describe())
-		}
-	}
-	if opts.Follow != nil {
-		if _, ok := opts.Follow.(S); !ok {
-			return fmt.Errorf("keycloak: %s can only take over the place of another of its kind, not a %T", server, opts.Follow)
-		}
-	}
-	return nil
 }

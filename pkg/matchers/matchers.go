@@ -19,9 +19,9 @@ import (
 
 // KeepOfflinePromises succeeds when a token response keeps every promise of
 // the procedure under profile p, for the client that asked.
-func KeepOfflinePromises(p profile.Profile, cx contract.Context) types.GomegaMatcher {
+func KeepOfflinePromises(p profile.Profile, sub contract.Subject) types.GomegaMatcher {
 	return &checksMatcher{what: "the offline-token contract", checks: func(r *tokenflow.Response) []contract.Check {
-		return contract.Offline(p, cx, r)
+		return contract.Offline(p, sub, r)
 	}}
 }
 

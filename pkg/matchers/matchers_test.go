@@ -16,7 +16,7 @@ func response(t *testing.T, n int) *tokenflow.Response {
 }
 
 func TestKeepOfflinePromises(t *testing.T) {
-	m := KeepOfflinePromises(profile.Documented(), contract.Context{ClientID: "my-test-client"})
+	m := KeepOfflinePromises(profile.Documented(), contract.Subject{ClientID: "my-test-client"})
 	if ok, err := m.Match(response(t, 0)); !ok || err != nil {
 		t.Fatalf("the procedure's own example failed: %v %v", ok, err)
 	}

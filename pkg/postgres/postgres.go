@@ -27,6 +27,7 @@ import (
 	"kcconform/pkg/random"
 	"kcconform/pkg/reaper"
 	"kcconform/pkg/redact"
+	"kcconform/pkg/report"
 )
 
 // Server is a running local PostgreSQL server with one database for
@@ -61,10 +62,10 @@ func (s *Server) KeycloakEnv() []string {
 // Describe names the server for reports.
 func (s *Server) Describe() string { return fmt.Sprintf("PostgreSQL (127.0.0.1:%d)", s.Port) }
 
-// FindBin returns the newest PostgreSQL server's bin directory under
-// /usr/lib/postgresql (PG_BIN overrides).
-func FindBin() (string, error) {
-	if b := os.Getenv("PG_BIN"); b != "" {
+// FindBin returns the PostgreSQL server's bin directory: b (PG_BIN) when
+// given, else the newest under /usr/lib/postgresql.
+func FindBin(b string) (string, error) {
+	if b != "" {
 		if _, err := os.Stat(filepath.Join(b, "initdb")); err != nil {
 			return "", fmt.Errorf("PG_BIN: %s: expected PostgreSQL's bin directory with initdb: %w", b, err)
 		}
@@ -90,8 +91,8 @@ const dirPattern = "kcconform-pg-*"
 // refuses to run as root, so as root it runs as the "postgres" user (or
 // "nobody"). The server runs in the foreground as this process's child, in
 // a process group a watchdog kills should the harness die.
-func Start(ctx context.Context, timeout time.Duration, red *redact.Redactor) (*Server, error) {
-	bin, err := FindBin()
+func Start(ctx context.Context, pgBin string, timeout time.Duration, red *redact.Redactor) (*Server, error) {
+	bin, err := FindBin(pgBin)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func Start(ctx context.Context, timeout time.Duration, red *redact.Redactor) (*S
 	if err := s.waitReady(ctx, timeout); err != nil {
 		tail, _ := os.ReadFile(logPath)
 		_ = s.Remove(context.Background())
-		return nil, fmt.Errorf("postgres: %w\nserver log:\n%s", err, red.String(lastLines(string(tail), 20)))
+		return nil, fmt.Errorf("postgres: %w\nserver log:\n%s", err, red.String(report.LastLines(string(tail), 20)))
 	}
 	if out, err := s.run(ctx, timeout, "createdb", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User, s.Database); err != nil {
 		_ = s.Remove(context.Background())
@@ -323,12 +324,4 @@ func (s *Server) chown(path string) error {
 		}
 		return os.Lchown(p, int(c.Uid), int(c.Gid))
 	})
-}
-
-func lastLines(s string, n int) string {
-	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(ls) > n {
-		ls = ls[len(ls)-n:]
-	}
-	return strings.Join(ls, "\n")
 }

@@ -12,11 +12,11 @@ import (
 
 // A real server from the machine's packages: start, query, stop, gone.
 func TestStartQueryRemove(t *testing.T) {
-	if _, err := FindBin(); err != nil {
+	if _, err := FindBin(""); err != nil {
 		t.Fatalf("PostgreSQL is part of the machine set-up (scripts/install-deps.sh): %v", err)
 	}
 	ctx := context.Background()
-	s, err := Start(ctx, 2*time.Minute, redact.New())
+	s, err := Start(ctx, "", 2*time.Minute, redact.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestDumpRestore(t *testing.T) {
 	ctx := context.Background()
 	var servers [2]*Server
 	for i := range servers {
-		s, err := Start(ctx, 2*time.Minute, redact.New())
+		s, err := Start(ctx, "", 2*time.Minute, redact.New())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,11 +5,7 @@ package profile
 
 import (
 	"fmt"
-	"net/url"
 	"sort"
-	"strconv"
-	"strings"
-	"time"
 )
 
 // Profile is the set of expectations the offline-token contract is checked
@@ -79,99 +75,6 @@ func Names() []string {
 	return out
 }
 
-// FromEnv builds the profile named by KC_PROFILE (default "documented") and
-// applies the KC_EXPECT_* overrides. getenv is usually os.Getenv.
-func FromEnv(getenv func(string) string) (Profile, error) {
-	name := getenv("KC_PROFILE")
-	if name == "" {
-		name = "documented"
-	}
-	mk, ok := named[name]
-	if !ok {
-		return Profile{}, fmt.Errorf("KC_PROFILE: unknown profile %q, expected one of %s", name, strings.Join(Names(), ", "))
-	}
-	p := mk()
-	if v := getenv("KC_EXPECT_SCOPE"); v != "" {
-		p.ScopeContains = strings.Fields(strings.ReplaceAll(v, ",", " "))
-	}
-	var err error
-	if p.RefreshExpiresIn, err = intOverride(getenv, "KC_EXPECT_REFRESH_EXPIRES_IN", p.RefreshExpiresIn); err != nil {
-		return Profile{}, err
-	}
-	if p.ExpiresIn, err = intOverride(getenv, "KC_EXPECT_EXPIRES_IN", p.ExpiresIn); err != nil {
-		return Profile{}, err
-	}
-	if v := getenv("KC_EXPECT_TOKEN_TYPE"); v != "" {
-		p.TokenType = v
-	}
-	if v := getenv("KC_EXPECT_TOKEN_TYPE_EXACT"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return Profile{}, fmt.Errorf("KC_EXPECT_TOKEN_TYPE_EXACT: expected true or false, got %q", v)
-		}
-		p.TokenTypeExact = b
-	}
-	if v := getenv("KC_EXPECT_BAD_SECRET_ERROR"); v != "" {
-		p.BadSecretErrors = strings.Fields(strings.ReplaceAll(v, ",", " "))
-	}
-	if v := getenv("KC_EXPECT_OFFLINE_IDLE_MIN"); v != "" {
-		d, err := ParseDuration(v)
-		if err != nil {
-			return Profile{}, fmt.Errorf("KC_EXPECT_OFFLINE_IDLE_MIN: expected a duration such as 30d, 720h or a number of seconds, got %q", v)
-		}
-		p.OfflineIdleMin = int64(d / time.Second)
-	}
-	if v := getenv("KC_EXPECT_ISSUER"); v != "" {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(v, "/") {
-			return Profile{}, fmt.Errorf("KC_EXPECT_ISSUER: expected the realm's issuer URL without a trailing slash, e.g. https://host/keycloak/realms/shasta, got %q", v)
-		}
-		p.Issuer = v
-	}
-	return p, p.Validate()
-}
-
-// maxSeconds bounds every duration setting, so that none overflows
-// time.Duration (about 292 years).
-const maxSeconds = 100 * 365 * 24 * 3600
-
-// ParseDuration reads a duration setting: a number of seconds, a Go
-// duration (90s, 2h) or a number of days (30d). It refuses values that are
-// not positive or that would overflow.
-func ParseDuration(v string) (time.Duration, error) {
-	v = strings.TrimSpace(v)
-	if days, ok := strings.CutSuffix(v, "d"); ok {
-		n, err := strconv.ParseInt(days, 10, 64)
-		if err != nil || n <= 0 || n > maxSeconds/86400 {
-			return 0, fmt.Errorf("expected a whole number of days from 1 to %d, got %q", maxSeconds/86400, v)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 || n > maxSeconds {
-			return 0, fmt.Errorf("expected a number of seconds from 1 to %d, got %q", maxSeconds, v)
-		}
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 || d > maxSeconds*time.Second {
-		return 0, fmt.Errorf("expected a positive duration such as 30s, 2h or 30d, up to 100 years, got %q", v)
-	}
-	return d, nil
-}
-
-func intOverride(getenv func(string) string, key string, def int64) (int64, error) {
-	v := getenv(key)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 || n > maxSeconds {
-		return 0, fmt.Errorf("%s: expected a whole number of seconds from 0 to %d, got %q", key, maxSeconds, v)
-	}
-	return n, nil
-}
-
 // Validate reports the first expectation that cannot be checked.
 func (p Profile) Validate() error {
 	switch {
@@ -187,4 +90,10 @@ func (p Profile) Validate() error {
 		return fmt.Errorf("profile %q: badSecretErrors: expected at least one error code", p.Name)
 	}
 	return nil
+}
+
+// Named returns the constructor of a predefined profile.
+func Named(name string) (func() Profile, bool) {
+	mk, ok := named[name]
+	return mk, ok
 }

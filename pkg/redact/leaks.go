@@ -14,31 +14,37 @@ import (
 	"sync"
 )
 
-// FingerprintsEnv names a folder where every process records the SHA-256
-// fingerprints of the credentials it registers, so that a leak scan after
-// the run can look for the run's own secrets without ever storing them.
-// Keep the folder outside the reports and delete it after the scan: a
-// fingerprint of a weak, user-chosen password can be guessed.
-const FingerprintsEnv = "KC_LEAK_FINGERPRINTS"
-
-var sink struct {
+// Sink records the SHA-256 fingerprints of the credentials a redactor
+// learns in a folder, one file per process, so that a leak scan after the
+// run can look for the run's own secrets without ever storing them. Keep the
+// folder outside the reports and delete it after the scan: a fingerprint of
+// a weak, user-chosen password can be guessed.
+type Sink struct {
+	dir  string
 	once sync.Once
 	mu   sync.Mutex
 	f    *os.File
 }
 
-// record appends a credential's fingerprint to this process's file in
-// $KC_LEAK_FINGERPRINTS, when set.
-func record(kind, s string) {
-	sink.once.Do(func() {
-		dir := os.Getenv(FingerprintsEnv)
-		if dir == "" {
-			return
-		}
-		_ = os.MkdirAll(dir, 0o700)
-		sink.f, _ = os.OpenFile(filepath.Join(dir, fmt.Sprintf("%d.txt", os.Getpid())), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+// NewSink returns a sink writing into dir (nil, which records nothing,
+// when dir is empty).
+func NewSink(dir string) *Sink {
+	if dir == "" {
+		return nil
+	}
+	return &Sink{dir: dir}
+}
+
+// record appends a credential's fingerprint to this process's file.
+func (k *Sink) record(kind, s string) {
+	if k == nil {
+		return
+	}
+	k.once.Do(func() {
+		_ = os.MkdirAll(k.dir, 0o700)
+		k.f, _ = os.OpenFile(filepath.Join(k.dir, fmt.Sprintf("%d.txt", os.Getpid())), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	})
-	if sink.f == nil {
+	if k.f == nil {
 		return
 	}
 	sum := sha256.Sum256([]byte(s))
@@ -46,9 +52,9 @@ func record(kind, s string) {
 	if isWord([]byte(s)) {
 		chars = "word"
 	}
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	fmt.Fprintf(sink.f, "%s %d %s %s\n", kind, len(s), hex.EncodeToString(sum[:]), chars)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	fmt.Fprintf(k.f, "%s %d %s %s\n", kind, len(s), hex.EncodeToString(sum[:]), chars)
 }
 
 // wordChar is the alphabet of generated secrets (base64url, hex, Keycloak's
@@ -203,6 +209,9 @@ func dedupe(ls []Leak) []Leak {
 
 // jwtInClear matches a signed JWT in clear text.
 var jwtInClear = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+`)
+
+// FindJWT returns the first signed JWT in clear text in s ("" if none).
+func FindJWT(s string) string { return jwtInClear.FindString(s) }
 
 // FileLeak is a leak found in a file.
 type FileLeak struct {

@@ -8,15 +8,7 @@ import (
 
 func TestFingerprintsFindTheRunsOwnCredentials(t *testing.T) {
 	dir := t.TempDir()
-	sink.once.Do(func() {}) // take over the process sink for this test
-	f, err := os.Create(dir + "/1.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink.f = f
-	defer func() { sink.f = nil; f.Close() }()
-
-	r := New()
+	r := NewRecording(NewSink(dir))
 	secret := "Zq3-generated-admin-pw_x9"
 	r.AddSecret(secret)
 	chosen := "P@ss word!"

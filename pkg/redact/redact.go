@@ -85,6 +85,8 @@ type Redactor struct {
 	// built slice is never changed, so it can be read without the lock.
 	short      []replacement
 	shortDirty bool
+	// sink records the fingerprints of the credentials learnt (nil: none).
+	sink *Sink
 }
 
 // keyLen is the length of the byTail keys.
@@ -95,6 +97,14 @@ type replacement struct{ form, shown string }
 // New returns an empty Redactor.
 func New() *Redactor {
 	return &Redactor{forms: map[string]string{}, byTail: map[string][]string{}}
+}
+
+// NewRecording returns an empty Redactor that records the fingerprint of
+// every credential it learns in sink (a run's leak scan looks for them).
+func NewRecording(sink *Sink) *Redactor {
+	r := New()
+	r.sink = sink
+	return r
 }
 
 // AddToken registers a token; later output shows it as Token(tok).
@@ -126,7 +136,7 @@ func (r *Redactor) add(kind, s, shown string) {
 	}
 	r.mu.Unlock()
 	if !known {
-		record(kind, s)
+		r.sink.record(kind, s)
 	}
 }
 

@@ -62,22 +62,19 @@ func (m Matrix) Rows() []MatrixRow {
 	}
 	var order []key
 	seen := map[key]bool{}
+	var all []Row
 	for _, col := range m.Columns {
-		if col.Run == nil {
-			continue
-		}
-		for _, r := range col.Run.Rows {
-			k := key{r.Class, r.Promise}
-			if !seen[k] {
-				seen[k] = true
-				order = append(order, k)
-			}
+		if col.Run != nil {
+			all = append(all, col.Run.Rows...)
 		}
 	}
-	// Promises first (procedure, RFC 6749, OIDC), extras last; stable
-	// otherwise, in the order the runs checked them.
-	rank := map[Class]int{Procedure: 0, RFC6749: 1, OIDC: 2, Extra: 3}
-	sort.SliceStable(order, func(i, j int) bool { return rank[order[i].class] < rank[order[j].class] })
+	for _, r := range byCatalogue(all) {
+		k := key{r.Class, r.Promise}
+		if !seen[k] {
+			seen[k] = true
+			order = append(order, k)
+		}
+	}
 	rows := make([]MatrixRow, 0, len(order))
 	for _, k := range order {
 		row := MatrixRow{Class: k.class, Promise: k.promise}
@@ -87,6 +84,33 @@ func (m Matrix) Rows() []MatrixRow {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// classRank puts promises first (procedure, RFC 6749, OIDC), extras last.
+var classRank = map[Class]int{Procedure: 0, RFC6749: 1, OIDC: 2, Extra: 3}
+
+// byCatalogue orders rows as the catalogue of promises does (Check.Rank),
+// within each class; rows of no catalogue promise follow, in the order
+// given. Two runs of the same server thus list their rows alike, whatever
+// order their specs ran in.
+func byCatalogue(rows []Row) []Row {
+	out := append([]Row(nil), rows...)
+	rank := func(r Row) int {
+		if r.Rank == 0 {
+			return 1 << 30
+		}
+		return r.Rank
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if ci, cj := classRank[out[i].Class], classRank[out[j].Class]; ci != cj {
+			return ci < cj
+		}
+		if rank(out[i]) != rank(out[j]) {
+			return rank(out[i]) < rank(out[j])
+		}
+		return out[i].Promise < out[j].Promise
+	})
+	return out
 }
 
 func cellOf(col Column, class Class, promise string) Cell {

@@ -50,9 +50,15 @@ const (
 
 // Check is one promise held against one server answer.
 type Check struct {
-	// Promise names what is checked, e.g. "refresh_expires_in".
+	// Promise names what is checked, e.g. "refresh_expires_in": the title of
+	// a promise of the catalogue (package contract), qualified where one
+	// promise is checked several ways.
 	Promise string `json:"promise"`
-	Class   Class  `json:"class"`
+	// ID is the catalogue's identity of the promise, and Rank its place
+	// there: verdicts list promises in that order.
+	ID    string `json:"id,omitempty"`
+	Rank  int    `json:"rank,omitempty"`
+	Class Class  `json:"class"`
 	// Expected is the promised value with the reason, e.g.
 	// "0 (offline refresh tokens do not expire)".
 	Expected string `json:"expected"`

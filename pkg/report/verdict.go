@@ -115,7 +115,7 @@ func Summarize(suites []Suite) *Run {
 }
 
 // BrokenPromises lists the promises (not harness extras) that failed, each
-// once, in the order first seen.
+// once, in the catalogue's order.
 func (r *Run) BrokenPromises() []string {
 	return r.failedNames(func(c Check) bool { return c.Class.IsPromise() })
 }
@@ -128,7 +128,7 @@ func (r *Run) FailedExtras() []string {
 func (r *Run) failedNames(keep func(Check) bool) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, row := range r.Rows {
+	for _, row := range byCatalogue(r.Rows) {
 		if row.Failed() && !row.CutShort && !row.AsIntended && keep(row.Check) && !seen[row.Promise] {
 			seen[row.Promise] = true
 			out = append(out, row.Promise)

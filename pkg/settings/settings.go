@@ -1,190 +1,238 @@
-// Package settings reads, with admin rights, the realm and client settings
-// that decide the procedure's promises (token lifespans, the offline
-// session's idle timeout and maximum lifespan, refresh-token rotation, the
-// client's refresh-token switches, scopes and the service account's roles),
-// and uses them to explain a verdict: where a promise breaks, which setting
-// is most likely responsible and what value it has.
+// Package settings is the one place where kcconform reads what a user, or a
+// run, sets: the KC_* variables and the flags that mirror them. Parse checks
+// every value once, before any request, and an error names the variable
+// and what was expected. A run hands its settings on to its own processes
+// as variables again (Environ), so that each process parses the same values
+// the same way.
 package settings
 
 import (
-	"context"
 	"fmt"
-	"slices"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
-	"kcconform/pkg/admin"
+	"kcconform/pkg/keycloak"
+	"kcconform/pkg/profile"
+	"kcconform/pkg/versions"
 )
 
-// Keycloak's defaults for what a realm representation may leave out.
-const (
-	DefaultOfflineSessionIdle = 30 * 24 * time.Hour
-	DefaultOfflineSessionMax  = 60 * 24 * time.Hour
-)
-
-// Settings are what the realm and the client say about the procedure's
-// promises. Zero durations in client fields mean "not set on the client".
+// Settings are a run's settings, parsed and checked.
 type Settings struct {
-	Realm    string
-	ClientID string
+	// Server selects and configures the target.
+	Server keycloak.Config
+	// Profile is what the server is expected to send.
+	Profile profile.Profile
+	// Fixture is the realm representation the provisioned mode creates
+	// (KC_FIXTURE); empty: the one built into kcconform.
+	Fixture string
+	// UpgradeFrom and UpgradeTo are the upgrade suite's versions.
+	UpgradeFrom, UpgradeTo string
+	// LoadRates (per second) and LoadStep are the load suite's steps.
+	LoadRates []int
+	LoadStep  time.Duration
+	// RunID tags the run's objects on a server; empty: the run makes one.
+	RunID string
+	// RunKey is the run's secret key (see RunKeyEnv); empty: the run makes one.
+	RunKey string
+	// ReportDir is where reports and server logs go (absolute).
+	ReportDir string
+	// Fingerprints is the folder of the leak scan's fingerprints (empty:
+	// none are recorded).
+	Fingerprints string
+	// Binary is the kcconform command the self-checks run (empty: found).
+	Binary string
+	// Color asks for terminal colours in the suites' output.
+	Color bool
 
-	AccessTokenLifespan              time.Duration
-	OfflineSessionIdleTimeout        time.Duration
-	OfflineSessionMaxLifespanEnabled bool
-	OfflineSessionMaxLifespan        time.Duration
-	RevokeRefreshToken               bool
-	RefreshTokenMaxReuse             int
-
-	ClientAccessTokenLifespan time.Duration // access.token.lifespan
-	ClientOfflineIdle         time.Duration // client.offline.session.idle.timeout
-	ClientOfflineMax          time.Duration // client.offline.session.max.lifespan
-	UseRefreshTokenForCC      bool          // client_credentials.use_refresh_token
-	UseRefreshTokens          bool          // use.refresh.tokens (default on)
-	ServiceAccountsEnabled    bool
-	DefaultScopes             []string
-	OptionalScopes            []string
-	ServiceAccountRoles       []string
-	// SelfAudience is whether a protocol mapper puts the client in its own
-	// tokens' aud (needed for introspection by the client on 26.6+).
-	SelfAudience bool
+	// given are the variables as given, handed on by Environ.
+	given map[string]string
 }
 
-// Read reads a realm's and one of its clients' settings.
-func Read(ctx context.Context, ac *admin.Client, realm, clientID string) (*Settings, error) {
-	rrep, err := ac.Realm(ctx, realm)
-	if err != nil {
-		return nil, fmt.Errorf("read realm %s: %w", realm, err)
-	}
-	cl, err := ac.FindClient(ctx, realm, clientID)
-	if err != nil {
-		return nil, fmt.Errorf("read client %s: %w", clientID, err)
-	}
-	crep, err := ac.ClientRepresentation(ctx, realm, cl.ID)
-	if err != nil {
-		return nil, fmt.Errorf("read client %s: %w", clientID, err)
-	}
-	s := &Settings{Realm: realm, ClientID: clientID}
-	s.AccessTokenLifespan = seconds(rrep["accessTokenLifespan"])
-	s.OfflineSessionIdleTimeout = seconds(rrep["offlineSessionIdleTimeout"])
-	if s.OfflineSessionIdleTimeout == 0 {
-		s.OfflineSessionIdleTimeout = DefaultOfflineSessionIdle
-	}
-	s.OfflineSessionMaxLifespanEnabled, _ = rrep["offlineSessionMaxLifespanEnabled"].(bool)
-	s.OfflineSessionMaxLifespan = seconds(rrep["offlineSessionMaxLifespan"])
-	if s.OfflineSessionMaxLifespan == 0 {
-		s.OfflineSessionMaxLifespan = DefaultOfflineSessionMax
-	}
-	s.RevokeRefreshToken, _ = rrep["revokeRefreshToken"].(bool)
-	s.RefreshTokenMaxReuse = int(seconds(rrep["refreshTokenMaxReuse"]) / time.Second) // a count, held like seconds
+// Lookup returns a variable's value ("" when unset): os.Getenv, or flags
+// over the environment.
+type Lookup func(string) string
 
-	attrs, _ := crep["attributes"].(map[string]any)
-	attr := func(k string) string { v, _ := attrs[k].(string); return v }
-	s.ClientAccessTokenLifespan = seconds(attr("access.token.lifespan"))
-	s.ClientOfflineIdle = seconds(attr("client.offline.session.idle.timeout"))
-	s.ClientOfflineMax = seconds(attr("client.offline.session.max.lifespan"))
-	s.UseRefreshTokenForCC = attr("client_credentials.use_refresh_token") == "true"
-	s.UseRefreshTokens = attr("use.refresh.tokens") != "false"
-	s.ServiceAccountsEnabled, _ = crep["serviceAccountsEnabled"].(bool)
-	mappers, _ := crep["protocolMappers"].([]any)
-	for _, m := range mappers {
-		mm, _ := m.(map[string]any)
-		cfg, _ := mm["config"].(map[string]any)
-		if mm["protocolMapper"] == "oidc-audience-mapper" && cfg["included.client.audience"] == clientID && cfg["access.token.claim"] != "false" {
-			s.SelfAudience = true
+// FromEnvironment parses the process's environment.
+func FromEnvironment() (Settings, error) { return Parse(os.Getenv) }
+
+// WithFlags is a Lookup that takes a variable from flags (by variable name)
+// where one was given, else from the environment.
+func WithFlags(flags map[string]string) Lookup {
+	return func(k string) string {
+		if v := flags[k]; v != "" {
+			return v
+		}
+		return os.Getenv(k)
+	}
+}
+
+// runIDPattern keeps run ids usable in realm and container names.
+var runIDPattern = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+
+// Parse reads and checks every setting.
+func Parse(get Lookup) (Settings, error) {
+	s := Settings{given: map[string]string{}}
+	for _, st := range Table {
+		if v := get(st.Env); v != "" {
+			s.given[st.Env] = v
 		}
 	}
-	if s.DefaultScopes, s.OptionalScopes, err = ac.ClientScopes(ctx, realm, cl.ID); err != nil {
-		return nil, fmt.Errorf("read client scopes of %s: %w", clientID, err)
+	var err error
+	if s.Profile, err = parseProfile(get); err != nil {
+		return s, err
 	}
-	if s.ServiceAccountsEnabled {
-		sa, err := ac.ServiceAccountUser(ctx, realm, cl.ID)
-		if err != nil {
-			return nil, fmt.Errorf("read service account of %s: %w", clientID, err)
-		}
-		roles, err := ac.EffectiveRealmRoles(ctx, realm, sa.ID)
-		if err != nil {
-			return nil, fmt.Errorf("read roles of %s's service account: %w", clientID, err)
-		}
-		for _, r := range roles {
-			s.ServiceAccountRoles = append(s.ServiceAccountRoles, r.Name)
-		}
-		slices.Sort(s.ServiceAccountRoles)
+	if s.Server, err = parseServer(get); err != nil {
+		return s, err
 	}
+	s.Fixture = get("KC_FIXTURE")
+	if s.Fixture != "" {
+		if _, err := os.Stat(s.Fixture); err != nil {
+			return s, fmt.Errorf("KC_FIXTURE: expected a realm representation (JSON file): %w", err)
+		}
+	}
+	s.UpgradeFrom, s.UpgradeTo = get("KC_UPGRADE_FROM"), get("KC_UPGRADE_TO")
+	if s.UpgradeFrom == "" {
+		s.UpgradeFrom = versions.UpgradeFrom
+	}
+	if s.UpgradeTo == "" {
+		s.UpgradeTo = keycloak.DefaultVersion
+	}
+	for key, v := range map[string]string{"KC_UPGRADE_FROM": s.UpgradeFrom, "KC_UPGRADE_TO": s.UpgradeTo} {
+		if !versionPattern.MatchString(v) {
+			return s, fmt.Errorf("%s: expected a Keycloak version such as %s, got %q", key, keycloak.DefaultVersion, v)
+		}
+	}
+	if s.LoadRates, s.LoadStep, err = parseLoad(get); err != nil {
+		return s, err
+	}
+	if s.RunID = get("KC_RUN_ID"); s.RunID != "" && !runIDPattern.MatchString(s.RunID) {
+		return s, fmt.Errorf("KC_RUN_ID: expected 1 to 32 lower-case letters, digits or dashes, got %q", s.RunID)
+	}
+	s.RunKey = get(RunKeyEnv)
+	s.ReportDir = get("KC_REPORT_DIR")
+	if s.ReportDir == "" {
+		s.ReportDir = "reports"
+	}
+	if s.ReportDir, err = filepath.Abs(s.ReportDir); err != nil {
+		return s, fmt.Errorf("KC_REPORT_DIR: %w", err)
+	}
+	s.Server.ReportDir = s.ReportDir
+	s.Fingerprints, s.Binary = get(FingerprintsEnv), get(BinaryEnv)
+	s.Color = get(ColorEnv) == "1"
 	return s, nil
 }
 
-// seconds reads a number of seconds that a representation holds as a JSON
-// number or a string.
-func seconds(v any) time.Duration {
-	switch x := v.(type) {
-	case float64:
-		return time.Duration(x) * time.Second
-	case string:
-		n, _ := strconv.ParseInt(x, 10, 64)
-		return time.Duration(n) * time.Second
+// parseLoad reads the load suite's steps.
+func parseLoad(get Lookup) ([]int, time.Duration, error) {
+	rates, step := "25,50,100", 5*time.Second
+	if v := get("KC_LOAD_RATES"); v != "" {
+		rates = v
 	}
-	return 0
+	if v := get("KC_LOAD_STEP"); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil || d > time.Minute {
+			return nil, 0, fmt.Errorf("KC_LOAD_STEP: expected a duration up to 1m, got %q", v)
+		}
+		step = d
+	}
+	var out []int
+	for _, r := range strings.Split(rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n <= 0 || n > 2000 {
+			return nil, 0, fmt.Errorf("KC_LOAD_RATES: expected rates from 1 to 2000 per second, comma-separated, got %q", rates)
+		}
+		out = append(out, n)
+	}
+	return out, step, nil
 }
 
-// OfflineIdle is the effective offline session idle timeout: the client's
-// override when it is set and shorter, else the realm's. source names the
-// setting it comes from.
-func (s *Settings) OfflineIdle() (d time.Duration, source string) {
-	if s.ClientOfflineIdle > 0 && s.ClientOfflineIdle < s.OfflineSessionIdleTimeout {
-		return s.ClientOfflineIdle, fmt.Sprintf("client %s attribute client.offline.session.idle.timeout (Clients → %s → Advanced → Advanced settings → Client Offline Session Idle)", s.ClientID, s.ClientID)
+// Environ is base (a process's environment) with every KC_* variable
+// replaced by these settings: what a run hands to its own processes. The
+// target is resolved (the child does not probe for Docker again), and the
+// run's id, key, report folder and fingerprint folder are included.
+func (s Settings) Environ(base []string) []string {
+	var out []string
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, "KC_") {
+			out = append(out, kv)
+		}
 	}
-	return s.OfflineSessionIdleTimeout, fmt.Sprintf("realm %s offlineSessionIdleTimeout (Realm settings → Sessions → Offline Session Idle)", s.Realm)
+	set := map[string]string{}
+	for k, v := range s.given {
+		set[k] = v
+	}
+	set["KC_TARGET"] = s.Server.Target
+	set["KC_REPORT_DIR"] = s.ReportDir
+	set["KC_RUN_ID"] = s.RunID
+	set[RunKeyEnv] = s.RunKey
+	set[FingerprintsEnv] = s.Fingerprints
+	set[BinaryEnv] = s.Binary
+	if s.Color {
+		set[ColorEnv] = "1"
+	}
+	for k, v := range set {
+		if v != "" {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
 }
 
-// Lines describe the settings for the report.
-func (s *Settings) Lines() []string {
-	idle, source := s.OfflineIdle()
-	lines := []string{
-		fmt.Sprintf("offline tokens keep working while used at least every %s: idle timeout %d s, from the %s", Days(idle), int64(idle/time.Second), source),
+// maxSeconds bounds every duration setting, so that none overflows
+// time.Duration (about 292 years).
+const maxSeconds = 100 * 365 * 24 * 3600
+
+// ParseDuration reads a duration setting: a number of seconds, a Go
+// duration (90s, 2h) or a number of days (30d). It refuses values that are
+// not positive or that would overflow.
+func ParseDuration(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.ParseInt(days, 10, 64)
+		if err != nil || n <= 0 || n > maxSeconds/86400 {
+			return 0, fmt.Errorf("expected a whole number of days from 1 to %d, got %q", maxSeconds/86400, v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
 	}
-	if s.OfflineSessionMaxLifespanEnabled || s.ClientOfflineMax > 0 {
-		lines = append(lines, fmt.Sprintf("offline sessions end after at most %s (offlineSessionMaxLifespanEnabled %t, offlineSessionMaxLifespan %d s, client.offline.session.max.lifespan %d s): refresh_expires_in is then > 0",
-			Days(s.effectiveMax()), s.OfflineSessionMaxLifespanEnabled, int64(s.OfflineSessionMaxLifespan/time.Second), int64(s.ClientOfflineMax/time.Second)))
-	} else {
-		lines = append(lines, "offline sessions have no maximum lifespan (offlineSessionMaxLifespanEnabled false): refresh_expires_in 0")
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 || n > maxSeconds {
+			return 0, fmt.Errorf("expected a number of seconds from 1 to %d, got %q", maxSeconds, v)
+		}
+		return time.Duration(n) * time.Second, nil
 	}
-	lines = append(lines,
-		fmt.Sprintf("access token lifespan: %s", s.accessLifespanText()),
-		fmt.Sprintf("revokeRefreshToken %t (refreshTokenMaxReuse %d): %s", s.RevokeRefreshToken, s.RefreshTokenMaxReuse, map[bool]string{
-			true:  "a stored refresh token works only as often as the reuse count allows",
-			false: "a stored refresh token keeps working"}[s.RevokeRefreshToken]),
-		fmt.Sprintf("client %s: client_credentials.use_refresh_token %t, use.refresh.tokens %t, serviceAccountsEnabled %t, audience mapper for itself %t",
-			s.ClientID, s.UseRefreshTokenForCC, s.UseRefreshTokens, s.ServiceAccountsEnabled, s.SelfAudience),
-		fmt.Sprintf("client scopes: default %v, optional %v", s.DefaultScopes, s.OptionalScopes),
-		fmt.Sprintf("service account realm roles: %v", s.ServiceAccountRoles),
-	)
-	return lines
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > maxSeconds*time.Second {
+		return 0, fmt.Errorf("expected a positive duration such as 30s, 2h or 30d, up to 100 years, got %q", v)
+	}
+	return d, nil
 }
 
-func (s *Settings) effectiveMax() time.Duration {
-	if s.ClientOfflineMax > 0 && (!s.OfflineSessionMaxLifespanEnabled || s.ClientOfflineMax < s.OfflineSessionMaxLifespan) {
-		return s.ClientOfflineMax
+// duration reads a duration setting, naming the variable when it is wrong.
+func duration(get Lookup, key string, def time.Duration) (time.Duration, error) {
+	v := get(key)
+	if v == "" {
+		return def, nil
 	}
-	return s.OfflineSessionMaxLifespan
+	d, err := ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return d, nil
 }
 
-func (s *Settings) accessLifespanText() string {
-	if s.ClientAccessTokenLifespan > 0 {
-		return fmt.Sprintf("%d s, from client attribute access.token.lifespan (realm accessTokenLifespan %d s)", int64(s.ClientAccessTokenLifespan/time.Second), int64(s.AccessTokenLifespan/time.Second))
+// boolean reads a true/false setting.
+func boolean(get Lookup, key string) (bool, error) {
+	v := get(key)
+	if v == "" {
+		return false, nil
 	}
-	return fmt.Sprintf("%d s, from the realm's accessTokenLifespan (the client sets no access.token.lifespan)", int64(s.AccessTokenLifespan/time.Second))
-}
-
-// Days writes a duration in days when it is a whole number of them, else in
-// hours, minutes or seconds.
-func Days(d time.Duration) string {
-	switch {
-	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%d days", int64(d/(24*time.Hour)))
-	case d >= time.Hour && d%time.Hour == 0:
-		return fmt.Sprintf("%d hours", int64(d/time.Hour))
-	case d >= time.Minute && d%time.Minute == 0:
-		return fmt.Sprintf("%d minutes", int64(d/time.Minute))
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: expected true or false, got %q", key, v)
 	}
-	return fmt.Sprintf("%d s", int64(d/time.Second))
+	return b, nil
 }

@@ -33,12 +33,14 @@ import (
 	"strings"
 	"time"
 
+	"kcconform/fixtures"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/kccontainer"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/ports"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
+	"kcconform/pkg/settings"
 	"kcconform/pkg/tokenflow"
 	"kcconform/pkg/transport"
 )
@@ -80,13 +82,14 @@ func main() {
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	cfg, err := keycloak.FromEnv(func(k string) string {
+	st, err := settings.Parse(func(k string) string {
 		if k == "KC_TARGET" {
 			return keycloak.TargetProcess
 		}
 		return os.Getenv(k)
 	})
 	must(err)
+	cfg := st.Server
 	red := redact.New()
 	var res results
 	res.Machine = machine()
@@ -95,7 +98,7 @@ func main() {
 	res.Boots = append(res.Boots, bootProcess(ctx, cfg, red, "optimized, fresh database", *boots, keycloak.Options{NoFastBoot: true}))
 	res.Boots = append(res.Boots, bootProcess(ctx, cfg, red, "optimized, template and archive", *boots, keycloak.Options{}))
 	res.Boots = append(res.Boots, bootStartDev(ctx, cfg, *boots))
-	if img := os.Getenv("KC_IMAGE"); img != "" && keycloak.DockerAvailable(os.Getenv) {
+	if img := cfg.Image; img != "" && keycloak.DockerAvailable(os.Getenv) {
 		res.Boots = append(res.Boots, bootContainer(ctx, img, "start --optimized", true, *boots))
 		res.Boots = append(res.Boots, bootContainer(ctx, img, "start-dev", false, *boots))
 	} else {
@@ -114,7 +117,7 @@ func main() {
 		cmd.Env = append(os.Environ(), "KC_TARGET="+keycloak.TargetProcess)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s\n", lastLines(string(out), 20))
+			fmt.Fprintf(os.Stderr, "%s\n", report.LastLines(string(out), 20))
 			must(err)
 		}
 		res.Conformance.WallSeconds = time.Since(began).Seconds()
@@ -211,7 +214,7 @@ func bootProcess(ctx context.Context, cfg keycloak.Config, red *redact.Redactor,
 func bootStartDev(ctx context.Context, cfg keycloak.Config, n int) bootResult {
 	jdk, err := keycloak.FindJDK(cfg.Version, cfg.JavaHome)
 	must(err)
-	dist, err := keycloak.FetchDist(ctx, cfg.Version, cfg.CacheDir, os.Getenv)
+	dist, err := keycloak.FetchDist(ctx, cfg.Version, cfg.CacheDir, cfg.MavenRepoURL)
 	must(err)
 	var secs []float64
 	for i := 0; i < n; i++ {
@@ -278,7 +281,7 @@ func flows(ctx context.Context, info keycloak.Info, red *redact.Redactor, reps i
 	ac, err := info.AdminClient(red)
 	must(err)
 	name := "kcconform-bench-" + fmt.Sprint(time.Now().Unix())
-	rep, err := framework.RealmFixture(name, nil)
+	rep, err := framework.RenameFixture(fixtures.Offline, name, red, nil)
 	must(err)
 	must(ac.CreateRealm(ctx, rep))
 	defer ac.DeleteRealm(context.Background(), name)
@@ -355,20 +358,12 @@ func suites(info keycloak.Info, dir string) map[string]float64 {
 			"KC_ADMIN_PASSWORD="+info.Admin.Password, "KC_REPORT_DIR="+filepath.Join(dir, fmt.Sprintf("procs%d", procs)))
 		began := time.Now()
 		if b, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "%s\n", lastLines(redact.New().String(string(b)), 20))
+			fmt.Fprintf(os.Stderr, "%s\n", report.LastLines(redact.New().String(string(b)), 20))
 			must(err)
 		}
 		out[fmt.Sprint(procs)] = time.Since(began).Seconds()
 	}
 	return out
-}
-
-func lastLines(s string, n int) string {
-	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(ls) > n {
-		ls = ls[len(ls)-n:]
-	}
-	return strings.Join(ls, "\n")
 }
 
 func (res results) print(w io.Writer) bool {

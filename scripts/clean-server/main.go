@@ -17,6 +17,7 @@ import (
 
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/redact"
+	"kcconform/pkg/settings"
 )
 
 func main() {
@@ -37,10 +38,11 @@ func clean(run string, dry bool, red *redact.Redactor) error {
 		}
 		return os.Getenv(k)
 	}
-	cfg, err := keycloak.FromEnv(getenv)
+	st, err := settings.Parse(getenv)
 	if err != nil {
 		return err
 	}
+	cfg := st.Server
 	if cfg.Admin.Empty() {
 		return errors.New("KC_ADMIN_USER/KC_ADMIN_PASSWORD: expected admin credentials; without them the harness can only revoke the tokens it still holds, which it does at the end of every run")
 	}

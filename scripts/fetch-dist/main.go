@@ -12,6 +12,7 @@ import (
 	"os/signal"
 
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/settings"
 )
 
 func main() {
@@ -30,12 +31,13 @@ func main() {
 		}
 		return os.Getenv(k)
 	}
-	cfg, err := keycloak.FromEnv(env)
+	st, err := settings.Parse(env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fetch-dist:", err)
 		os.Exit(1)
 	}
-	d, err := keycloak.FetchDist(ctx, cfg.Version, cfg.CacheDir, os.Getenv)
+	cfg := st.Server
+	d, err := keycloak.FetchDist(ctx, cfg.Version, cfg.CacheDir, cfg.MavenRepoURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fetch-dist:", err)
 		os.Exit(1)

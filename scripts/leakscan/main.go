@@ -14,10 +14,11 @@ import (
 	"os"
 
 	"kcconform/pkg/redact"
+	"kcconform/pkg/settings"
 )
 
 func main() {
-	dir := flag.String("fingerprints", os.Getenv(redact.FingerprintsEnv), "folder of fingerprint files")
+	dir := flag.String("fingerprints", os.Getenv(settings.FingerprintsEnv), "folder of fingerprint files")
 	flag.Parse()
 	fp, err := redact.LoadFingerprints(*dir)
 	if err != nil {
@@ -25,7 +26,7 @@ func main() {
 		os.Exit(2)
 	}
 	if fp.Len() == 0 {
-		fmt.Fprintln(os.Stderr, "leakscan: no fingerprints recorded: was the run made with", redact.FingerprintsEnv, "set?")
+		fmt.Fprintln(os.Stderr, "leakscan: no fingerprints recorded: was the run made with", settings.FingerprintsEnv, "set?")
 		os.Exit(2)
 	}
 	files, leaks, err := redact.ScanPaths(fp, flag.Args())

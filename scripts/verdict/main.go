@@ -34,17 +34,12 @@ func run(w io.Writer, paths []string, steps bool) int {
 		s, err := report.Load(p)
 		if err != nil {
 			fmt.Fprintln(w, "verdict: COULD NOT RUN:", err)
-			return 2
+			return report.ExitCouldNot
 		}
 		suites = append(suites, s...)
 	}
 	r := report.Summarize(suites)
 	r.WriteText(w, steps)
-	switch st, _ := r.Verdict(); st {
-	case report.StatusPass:
-		return 0
-	case report.StatusCouldNot:
-		return 2
-	}
-	return 1
+	st, _ := r.Verdict()
+	return st.ExitCode()
 }

@@ -20,7 +20,7 @@ import (
 
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
-	"kcconform/pkg/report"
+	"kcconform/pkg/run"
 	"kcconform/pkg/tokenflow"
 )
 
@@ -47,8 +47,8 @@ var probes = []time.Duration{idleTimeout / 2, idleTimeout + time.Second, idleTim
 	idleTimeout + 8*time.Second, idleTimeout + 16*time.Second, idleTimeout + 32*time.Second, idleTimeout + 64*time.Second,
 	idleTimeout + 128*time.Second, lastProbe}
 
-func register() {
-	s := framework.Bootstrap("idle", framework.NeedServer)
+func register(r *run.Run) {
+	s := framework.Bootstrap(r, "idle", framework.NeedServer, framework.ServerOptions{})
 
 	Describe("an offline session's idle timeout", Label(framework.LabelIdle, framework.LabelAdmin, framework.LabelOwnRealm), func() {
 		It(fmt.Sprintf("refuses a token left unused past the realm's offlineSessionIdleTimeout (%s), and keeps one that is used every %s working", idleTimeout, keepAlive), func(ctx SpecContext) {
@@ -56,11 +56,11 @@ func register() {
 			if s.Config.Client != nil {
 				Skip("creates a realm with a short idle timeout: needs admin rights without KC_REALM")
 			}
-			name := framework.RealmName("idle")
-			rep, err := framework.RealmFixture(name, func(realm map[string]any) {
+			name := s.RealmName("idle")
+			rep, err := s.RealmFixture(name, func(realm map[string]any) {
 				realm["offlineSessionIdleTimeout"] = int(idleTimeout.Seconds())
 			})
-			framework.ExpectNoError(err, "realm fixture")
+			s.ExpectNoError(err, "realm fixture")
 			s.Realm = s.CreateRealm(ctx, name, rep)
 			c := s.Realm.Client
 
@@ -78,7 +78,7 @@ func register() {
 				for {
 					if time.Since(lastKeep) >= keepAlive {
 						_, err := c.Flow.Refresh(ctx, used.RefreshToken)
-						framework.ExpectToken(fmt.Sprintf("a used token, refreshed %s after the start", time.Since(t0).Round(time.Second)), s.Context(c), err)
+						s.ExpectToken(contract.IdleExpiry, fmt.Sprintf("a used token, refreshed %s after the start", time.Since(t0).Round(time.Second)), s.Subject(c), err)
 						lastKeep = time.Now()
 					}
 					wait := time.Until(t0.Add(at))
@@ -97,7 +97,7 @@ func register() {
 				if err != nil {
 					e, ok := tokenflow.AsError(err)
 					Expect(ok && e.Status == http.StatusBadRequest && e.Code == "invalid_grant").To(BeTrue(),
-						"a token unused for %s: expected 400 invalid_grant or a token, got %v", at, framework.ErrString(err))
+						"a token unused for %s: expected 400 invalid_grant or a token, got %v", at, s.ErrString(err))
 					if at > idleTimeout {
 						break // the first refusal past the timeout: the search is over
 					}
@@ -117,7 +117,7 @@ func register() {
 			for _, at := range keys {
 				state := "refreshed"
 				if results[at] != nil {
-					state = "refused (" + framework.ErrString(results[at]) + ")"
+					state = "refused (" + s.ErrString(results[at]) + ")"
 					if refusedAfter == 0 {
 						refusedAfter = at
 					}
@@ -130,10 +130,10 @@ func register() {
 				observed = fmt.Sprintf("still refreshed unused for %s", lastProbe)
 			}
 			checks := []contract.Check{
-				check("used within the idle timeout", fmt.Sprintf("refreshes when unused for %s", probes[0]), okText(results[probes[0]]), results[probes[0]] == nil),
+				check("used within the idle timeout", fmt.Sprintf("refreshes when unused for %s", probes[0]), okText(s, results[probes[0]]), results[probes[0]] == nil),
 				check("unused past the idle timeout", fmt.Sprintf("refused (400 invalid_grant) by the time it is unused for %s: offlineSessionIdleTimeout %s plus any window Keycloak adds", lastProbe, idleTimeout),
 					observed, refusedAfter > idleTimeout),
-				check("used regularly", fmt.Sprintf("refreshes every %s, and at the end", keepAlive), okText(usedErr), usedErr == nil),
+				check("used regularly", fmt.Sprintf("refreshes every %s, and at the end", keepAlive), okText(s, usedErr), usedErr == nil),
 			}
 			framework.ExpectKept("idle expiry", nil, checks)
 			AddReportEntry("idle window", fmt.Sprintf("Keycloak %s refused an offline token first when it had been unused for %s, with offlineSessionIdleTimeout %s: a window of about %s past the timeout",
@@ -142,21 +142,14 @@ func register() {
 	})
 }
 
-func check(promise, expected, sent string, pass bool) contract.Check {
-	res := report.Pass
-	if !pass {
-		res = report.Fail
-	}
-	c := contract.Check{Promise: "offline session idle: " + promise, Class: report.Procedure, Expected: expected, Sent: sent, Result: res}
-	if !pass {
-		c.Hint = "the realm's offlineSessionIdleTimeout (Realm settings → Sessions → Offline Session Idle), or a client's client.offline.session.idle.timeout"
-	}
-	return c
+// check is one way the idle expiry is checked.
+func check(how, expected, sent string, pass bool) contract.Check {
+	return contract.Qualified(contract.IdleExpiry.Check(contract.Subject{}, expected, sent, pass), how)
 }
 
-func okText(err error) string {
+func okText(s *framework.Session, err error) string {
 	if err == nil {
 		return "refreshed"
 	}
-	return framework.ErrString(err)
+	return s.ErrString(err)
 }

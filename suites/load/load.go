@@ -14,8 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -25,45 +23,30 @@ import (
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/load"
-	"kcconform/pkg/report"
+	"kcconform/pkg/run"
+	"kcconform/pkg/settings"
 )
 
 // Suite is the load suite.
 var Suite = framework.Suite{Name: "load", Description: "kcconform: load", Register: register}
 
-// steps reads KC_LOAD_RATES (requests per second, comma-separated) and
-// KC_LOAD_STEP (each rate's duration).
-func steps() []load.Step {
-	GinkgoHelper()
-	rates, step := "25,50,100", 5*time.Second
-	if v := os.Getenv("KC_LOAD_RATES"); v != "" {
-		rates = v
-	}
-	if v := os.Getenv("KC_LOAD_STEP"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 || d > time.Minute {
-			Fail(fmt.Sprintf("KC_LOAD_STEP: expected a duration up to 1m, got %q", v))
-		}
-		step = d
-	}
+// steps are the load suite's steps: KC_LOAD_RATES, each for KC_LOAD_STEP.
+func steps(st settings.Settings) []load.Step {
 	var out []load.Step
-	for _, r := range strings.Split(rates, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(r))
-		if err != nil || n <= 0 || n > 2000 {
-			Fail(fmt.Sprintf("KC_LOAD_RATES: expected rates from 1 to 2000 per second, comma-separated, got %q", rates))
-		}
-		out = append(out, load.Step{Rate: n, Duration: step})
+	for _, n := range st.LoadRates {
+		out = append(out, load.Step{Rate: n, Duration: st.LoadStep})
 	}
 	return out
 }
 
-func register() {
+func register(r *run.Run) {
+	base := framework.NewSession(r)
 	Describe("the procedure's grants under load", Label(framework.LabelLoad), func() {
 		It("serves the client-credentials and refresh grants at stepped rates with fewer than 1% errors, and reports throughput, latency and grants per vCPU", func(ctx SpecContext) {
-			cfg := framework.RequireLifecycleTarget()
-			srv := framework.NewServer(cfg, keycloak.Options{FullJIT: true})
-			framework.StartServer(ctx, srv, "Keycloak "+cfg.Version+" with the JVM's full compiler")
-			s := framework.ForServer(srv, cfg)
+			cfg := base.RequireLifecycleTarget()
+			srv := base.NewServer(cfg, nil, keycloak.Options{FullJIT: true})
+			base.StartServer(ctx, srv, "Keycloak "+cfg.Version+" with the JVM's full compiler")
+			s := base.ForServer(srv, cfg)
 			s.Realm = s.ProvisionRealm(ctx, "load")
 			c := s.Realm.Client
 			stored := s.GetOffline(ctx, c)
@@ -73,17 +56,17 @@ func register() {
 			var checks []contract.Check
 			for _, grant := range []string{load.ClientCredentials, load.Refresh} {
 				By("loading the " + grant + " grant")
-				res, err := load.Run(ctx, t, grant, steps())
-				framework.ExpectNoError(err, "load "+grant)
+				res, err := load.Run(ctx, t, grant, steps(r.Settings))
+				s.ExpectNoError(err, "load "+grant)
 				rep.Results = append(rep.Results, res...)
-				for _, r := range res {
-					checks = append(checks, contract.Check{Promise: fmt.Sprintf("%s at %d/s", grant, r.Rate), Class: report.Extra,
-						Expected: "fewer than 1% errors", Sent: summary(r), Result: map[bool]report.Result{true: report.Pass, false: report.Fail}[r.Success >= 0.99]})
+				for _, step := range res {
+					chk := contract.GrantUnderLoad.Check(s.Subject(c), "fewer than 1% errors", summary(step), step.Success >= 0.99)
+					checks = append(checks, contract.Qualified(chk, fmt.Sprintf("%s at %d/s", grant, step.Rate)))
 				}
 			}
 			b, err := json.MarshalIndent(rep, "", "  ")
 			Expect(err).NotTo(HaveOccurred())
-			Expect(os.WriteFile(filepath.Join(framework.ReportDir(), "load-"+cfg.Version+".json"), b, 0o644)).To(Succeed())
+			Expect(os.WriteFile(filepath.Join(s.Run.Settings.ReportDir, "load-"+cfg.Version+".json"), b, 0o644)).To(Succeed())
 			AddReportEntry("load", rep.Table())
 			framework.ExpectKept("load", nil, checks)
 		}, SpecTimeout(20*time.Minute))

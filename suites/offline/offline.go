@@ -16,24 +16,23 @@ import (
 
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
-	"kcconform/pkg/report"
+	"kcconform/pkg/run"
 	"kcconform/pkg/tokenflow"
 )
 
 // Suite is the offline suite.
 var Suite = framework.Suite{Name: "offline", Description: "kcconform: offline tokens", Register: register}
 
-// storedPromise is the promise the procedure makes to an operator who
-// stores the refresh token and uses it whenever a new access token is
-// needed; two steps check it.
+// The two steps that check the promise the procedure makes to an operator
+// who stores the refresh token and uses it whenever a new access token is
+// needed (contract.StoredToken).
 const (
-	storedPromise  = "the stored refresh token works again"
 	storedAgain    = "stored token, after the chained cycles"
 	storedAfterGet = "stored token, after a new get"
 )
 
-func register() {
-	s := framework.Bootstrap("offline", framework.NeedRealm)
+func register(r *run.Run) {
+	s := framework.Bootstrap(r, "offline", framework.NeedRealm, framework.ServerOptions{})
 
 	Describe("the documented get request (grant_type=client_credentials, scope=offline_access)", Label(framework.LabelOffline), func() {
 		It("answers with an offline token that keeps every promise of the procedure, of RFC 6749 §5.1 and of OIDC", func(ctx SpecContext) {
@@ -48,7 +47,7 @@ func register() {
 	Describe("the documented refresh request (grant_type=refresh_token)", Label(framework.LabelOffline), func() {
 		It("keeps the contract for three refresh cycles in a row, each with a new access token the server accepts, and then takes the stored refresh token again, also after a new get", func(ctx SpecContext) {
 			c := s.Realm.Client
-			cx := s.Context(c)
+			sub := s.Subject(c)
 			first := s.GetOffline(ctx, c)
 			framework.ExpectKept("get", first, offlineChecks(ctx, s, c, first))
 			stored := first.RefreshToken
@@ -57,17 +56,15 @@ func register() {
 				By(fmt.Sprintf("refresh cycle %d with the newest refresh token", cycle))
 				step := fmt.Sprintf("refresh #%d", cycle)
 				resp, err := c.Flow.Refresh(ctx, prev.RefreshToken)
-				framework.ExpectToken(step, cx, err)
+				s.ExpectToken(contract.Refresh, step, sub, err)
 				s.RevokeAtEnd(c, resp)
-				checks := append(offlineChecks(ctx, s, c, resp), contract.Check{
-					Promise: "refreshed access token", Class: report.Procedure, Expected: "new (differs from the previous one)",
-					Sent:   map[bool]string{true: "a new one", false: "the previous one again"}[resp.AccessToken != prev.AccessToken],
-					Result: map[bool]report.Result{true: report.Pass, false: report.Fail}[resp.AccessToken != prev.AccessToken],
-				})
+				fresh := resp.AccessToken != prev.AccessToken
+				checks := append(offlineChecks(ctx, s, c, resp), contract.RefreshedAccessToken.Check(sub, "new (differs from the previous one)",
+					map[bool]string{true: "a new one", false: "the previous one again"}[fresh], fresh))
 				By("introspecting the refreshed access token")
 				claims, err := c.Flow.Introspect(ctx, resp.AccessToken)
-				framework.ExpectNoError(err, "introspect the refreshed access token")
-				checks = append(checks, contract.Introspection(cx, resp, claims, s.Realm.Owned))
+				s.ExpectNoError(err, "introspect the refreshed access token")
+				checks = append(checks, contract.IntrospectionCheck(sub, resp, claims, s.Realm.Owned))
 				framework.ExpectKept(step, resp, checks)
 				if resp.RefreshToken != "" {
 					prev = resp
@@ -79,16 +76,16 @@ func register() {
 			// not the newest.
 			By("presenting the stored (first) refresh token again")
 			again, err := c.Flow.Refresh(ctx, stored)
-			framework.Record(storedAgain, []contract.Check{contract.StoredToken(storedPromise, cx, err)})
-			Expect(err).NotTo(HaveOccurred(), "%s (%s)", storedPromise, storedAgain)
+			framework.Record(storedAgain, []contract.Check{contract.StoredTokenCheck(sub, err)})
+			Expect(err).NotTo(HaveOccurred(), "%s (%s)", contract.StoredToken.Title(), storedAgain)
 			s.RevokeAtEnd(c, again)
 			framework.ExpectKept(storedAgain, again, offlineChecks(ctx, s, c, again))
 
 			By("taking a new token, then presenting the stored refresh token once more")
 			s.GetOffline(ctx, c)
 			once, err := c.Flow.Refresh(ctx, stored)
-			framework.Record(storedAfterGet, []contract.Check{contract.StoredToken(storedPromise, cx, err)})
-			Expect(err).NotTo(HaveOccurred(), "%s (%s)", storedPromise, storedAfterGet)
+			framework.Record(storedAfterGet, []contract.Check{contract.StoredTokenCheck(sub, err)})
+			Expect(err).NotTo(HaveOccurred(), "%s (%s)", contract.StoredToken.Title(), storedAfterGet)
 			s.RevokeAtEnd(c, once)
 			framework.ExpectKept(storedAfterGet, once, offlineChecks(ctx, s, c, once))
 		})
@@ -98,23 +95,22 @@ func register() {
 		It("serves the get and the refresh with client_secret_basic as it does with the procedure's client_secret_post", func(ctx SpecContext) {
 			c := s.Realm.Client
 			basic := &framework.Client{ClientID: c.ClientID, UUID: c.UUID, ServiceAccountID: c.ServiceAccountID, Flow: c.Flow.WithAuth(tokenflow.AuthBasic)}
-			cx := s.Context(basic)
-			const promise = "HTTP Basic client authentication"
+			sub := s.Subject(basic)
 			resp, err := basic.Flow.ClientCredentials(ctx, "offline_access")
 			if err == nil {
 				s.RevokeAtEnd(basic, resp)
 			}
-			check := contract.TokenAnswer(promise, cx, err)
-			check.Class, check.Expected = report.RFC6749, "HTTP 200 with a token response for client_secret_basic (servers must accept it, §2.3.1)"
-			if check.Failed() {
-				check.Hint = contract.Hint(promise, cx)
+			const expected = "HTTP 200 with a token response for client_secret_basic (servers must accept it, §2.3.1)"
+			sent := expected
+			if err != nil {
+				sent = contract.SentOf(err)
 			}
-			framework.Record("get with HTTP Basic", []contract.Check{check})
-			Expect(err).NotTo(HaveOccurred(), promise)
+			framework.Record("get with HTTP Basic", []contract.Check{contract.BasicAuth.Check(sub, expected, sent, err == nil)})
+			Expect(err).NotTo(HaveOccurred(), contract.BasicAuth.Title())
 			framework.ExpectKept("get with HTTP Basic", resp, offlineChecks(ctx, s, basic, resp))
 
 			refreshed, err := basic.Flow.Refresh(ctx, resp.RefreshToken)
-			framework.ExpectToken("refresh with HTTP Basic", cx, err)
+			s.ExpectToken(contract.BasicAuth, "refresh with HTTP Basic", sub, err)
 			s.RevokeAtEnd(basic, refreshed)
 			framework.ExpectKept("refresh with HTTP Basic", refreshed, offlineChecks(ctx, s, basic, refreshed))
 		})
@@ -124,47 +120,47 @@ func register() {
 		It("is an ordinary expiring token when scope=offline_access is not asked for", func(ctx SpecContext) {
 			c := s.Realm.Client
 			resp, err := c.Flow.ClientCredentials(ctx, "")
-			framework.ExpectToken("online get", s.Context(c), err)
-			framework.ExpectKept("online", resp, contract.Online(s.Context(c), resp))
+			s.ExpectToken(contract.OnlineGet, "online get", s.Subject(c), err)
+			framework.ExpectKept("online", resp, contract.Online(s.Subject(c), resp))
 		})
 	})
 
 	Describe("the offline session's idle timeout", Label(framework.LabelOffline, framework.LabelAdmin), func() {
 		It("is at least KC_EXPECT_OFFLINE_IDLE_MIN (default 30 days): the token never expires by itself only while it is used that often", func() {
 			s.RequireAdmin()
-			framework.ExpectKept("idle timeout", nil, []contract.Check{contract.IdleTimeout(s.Profile, s.Context(s.Realm.Client))})
+			framework.ExpectKept("idle timeout", nil, []contract.Check{contract.IdleTimeoutCheck(s.Profile, s.Subject(s.Realm.Client))})
 		})
 	})
 
 	Describe("requests the server must refuse", Label(framework.LabelOffline, framework.LabelNegative), func() {
 		It("refuses a wrong client secret with 401", func(ctx SpecContext) {
 			c := s.Realm.Client
-			bad := tokenflow.NewClient(c.Flow.Endpoints, c.ClientID, framework.Bogus("wrong-secret"), c.Flow.HTTP, framework.Redactor)
+			bad := tokenflow.NewClient(c.Flow.Endpoints, c.ClientID, framework.Bogus("wrong-secret"), c.Flow.HTTP, s.Run.Redactor)
 			_, err := bad.ClientCredentials(ctx, "offline_access")
-			framework.ExpectRefusal("wrong client secret", report.RFC6749, err, http.StatusUnauthorized, s.Profile.BadSecretErrors...)
+			framework.ExpectRefusal(contract.WrongSecretRefused, "wrong client secret", s.Subject(c), err, http.StatusUnauthorized, s.Profile.BadSecretErrors...)
 		})
 
 		It("refuses a garbage refresh token with 400 invalid_grant", func(ctx SpecContext) {
 			_, err := s.Realm.Client.Flow.Refresh(ctx, framework.Bogus("not-a-refresh-token"))
-			framework.ExpectRefusal("garbage refresh token", report.RFC6749, err, http.StatusBadRequest, "invalid_grant")
+			framework.ExpectRefusal(contract.GarbageRefreshRefused, "garbage refresh token", s.Subject(s.Realm.Client), err, http.StatusBadRequest, "invalid_grant")
 		})
 
 		It("refuses a refresh token presented by another client with invalid_grant", Label(framework.LabelAdmin, framework.LabelOwnRealm), func(ctx SpecContext) {
 			s.RequireOwnRealm()
 			resp := s.GetOffline(ctx, s.Realm.Client)
-			other := s.CreateClient(ctx, framework.ResourcePrefix+"other-"+framework.RunID())
+			other := s.CreateClient(ctx, framework.ResourcePrefix+"other-"+s.Run.ID())
 			_, err := other.Flow.Refresh(ctx, resp.RefreshToken)
-			framework.ExpectRefusal("refresh token of another client", report.RFC6749, err, http.StatusBadRequest, "invalid_grant")
+			framework.ExpectRefusal(contract.ForeignRefreshRefused, "refresh token of another client", s.Subject(other), err, http.StatusBadRequest, "invalid_grant")
 
 			By("the token still refreshes for its own client")
 			again, err := s.Realm.Client.Flow.Refresh(ctx, resp.RefreshToken)
-			framework.ExpectToken("refresh by its own client", s.Context(s.Realm.Client), err)
+			s.ExpectToken(contract.Refresh, "refresh by its own client", s.Subject(s.Realm.Client), err)
 			s.RevokeAtEnd(s.Realm.Client, again)
 		})
 
 		It("refuses an offline token to a client whose service account lacks the offline_access role", Label(framework.LabelAdmin, framework.LabelOwnRealm), func(ctx SpecContext) {
 			s.RequireOwnRealm()
-			c := s.CreateClient(ctx, framework.ResourcePrefix+"norole-"+framework.RunID())
+			c := s.CreateClient(ctx, framework.ResourcePrefix+"norole-"+s.Run.ID())
 			// A new service account holds offline_access only through the
 			// realm's default roles; take those away.
 			Expect(s.Admin.RevokeRealmRole(ctx, s.Realm.Name, c.ServiceAccountID, "default-roles-"+s.Realm.Name)).To(Succeed())
@@ -176,7 +172,7 @@ func register() {
 			if err == nil && resp.RefreshToken != "" {
 				s.RevokeAtEnd(c, resp)
 			}
-			framework.ExpectRefusal("client without offline_access role", report.Procedure, err, http.StatusBadRequest, "not_allowed", "invalid_scope")
+			framework.ExpectRefusal(contract.NoRoleRefused, "client without offline_access role", s.Subject(c), err, http.StatusBadRequest, "not_allowed", "invalid_scope")
 		})
 	})
 
@@ -194,7 +190,7 @@ func register() {
 			Expect(s.Admin.DeleteSession(ctx, s.Realm.Name, resp.SessionState, true)).To(Succeed())
 
 			_, err = c.Flow.Refresh(ctx, resp.RefreshToken)
-			framework.ExpectRefusal("refresh after its offline session was deleted", report.Procedure, err, http.StatusBadRequest, "invalid_grant")
+			framework.ExpectRefusal(contract.AdminRevocation, "refresh after its offline session was deleted", s.Subject(c), err, http.StatusBadRequest, "invalid_grant")
 			sessions, err = s.Admin.OfflineSessions(ctx, s.Realm.Name, c.ServiceAccountID, c.UUID)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(sessions).NotTo(ContainElement(HaveField("ID", resp.SessionState)), "the offline session is gone")
@@ -206,11 +202,12 @@ func register() {
 // token's signature against the realm's JWKS.
 func offlineChecks(ctx context.Context, s *framework.Session, c *framework.Client, resp *tokenflow.Response) []contract.Check {
 	_, err := c.Flow.VerifyAccessToken(ctx, resp.AccessToken)
-	sig := contract.Check{Promise: "access token signature", Class: report.OIDC, Expected: "valid against the realm's JWKS", Sent: "a valid signature", Result: report.Pass}
+	sent := "a valid signature"
 	if err != nil {
-		sig.Sent, sig.Result, sig.Hint = framework.ErrString(err), report.Fail, contract.Hint("access token signature", s.Context(c))
+		sent = s.ErrString(err)
 	}
-	return append(contract.Offline(s.Profile, s.Context(c), resp), sig)
+	sig := contract.Signature.Check(s.Subject(c), "valid against the realm's JWKS", sent, err == nil)
+	return append(contract.Offline(s.Profile, s.Subject(c), resp), sig)
 }
 
 // issuerChecks compare the access token's iss with the realm's discovery
@@ -218,10 +215,10 @@ func offlineChecks(ctx context.Context, s *framework.Session, c *framework.Clien
 // URL of KC_URL.
 func issuerChecks(ctx context.Context, s *framework.Session, c *framework.Client, resp *tokenflow.Response) []contract.Check {
 	d, err := c.Flow.Discover(ctx)
-	framework.ExpectNoError(err, "read the realm's discovery document")
+	s.ExpectNoError(err, "read the realm's discovery document")
 	expected, from := c.Flow.Endpoints.Issuer, "the realm URL of the server's base URL"
 	if s.Profile.Issuer != "" {
 		expected, from = s.Profile.Issuer, "KC_EXPECT_ISSUER"
 	}
-	return contract.Issuer(s.Context(c), resp, d.Issuer, expected, from)
+	return contract.IssuerChecks(s.Subject(c), resp, d.Issuer, expected, from)
 }

@@ -14,6 +14,7 @@ import (
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/run"
 )
 
 // Suite is the restart suite.
@@ -34,30 +35,31 @@ var (
 	crash    = how{"a crash (SIGKILL)", true}
 )
 
-func register() {
+func register(r *run.Run) {
+	base := framework.NewSession(r)
 	var srv keycloak.Server
 	AfterEach(func() {
 		if CurrentSpecReport().Failed() && srv != nil {
-			framework.AttachServerLog(srv.Info())
+			base.AttachServerLog(srv.Info())
 		}
 	})
 
 	DescribeTable("an offline token across a server restart still refreshes under the contract",
 		Label(framework.LabelRestart),
 		func(ctx SpecContext, h how, postgres bool) {
-			cfg := framework.RequireLifecycleTarget()
-			opts := keycloak.Options{}
+			cfg := base.RequireLifecycleTarget()
+			var database keycloak.Database
 			db := "the dev-file H2 database"
 			if postgres {
-				opts.Database = framework.StartDatabase(ctx, cfg)
-				db = opts.Database.Describe()
+				database = base.StartDatabase(ctx, cfg)
+				db = database.Describe()
 			}
-			srv = framework.NewServer(cfg, opts)
-			framework.StartServer(ctx, srv, fmt.Sprintf("Keycloak %s on %s", cfg.Version, db))
-			s := framework.ForServer(srv, cfg)
+			srv = base.NewServer(cfg, database, keycloak.Options{})
+			base.StartServer(ctx, srv, fmt.Sprintf("Keycloak %s on %s", cfg.Version, db))
+			s := base.ForServer(srv, cfg)
 			realm := s.ProvisionRealm(ctx, "restart")
 			tok := s.GetOffline(ctx, realm.Client)
-			framework.ExpectKept("before restart", tok, contract.Offline(s.Profile, s.Context(realm.Client), tok))
+			framework.ExpectKept("before restart", tok, contract.Offline(s.Profile, s.Subject(realm.Client), tok))
 
 			if h.crash && !postgres {
 				// H2 (dev-file) commits to disk after a write delay: a crash
@@ -68,22 +70,22 @@ func register() {
 			}
 			By("stopping Keycloak with " + h.name)
 			if h.crash {
-				framework.ExpectNoError(srv.Kill(ctx), "kill Keycloak")
+				s.ExpectNoError(srv.Kill(ctx), "kill Keycloak")
 			} else {
-				framework.ExpectNoError(srv.Stop(ctx), "stop Keycloak")
+				s.ExpectNoError(srv.Stop(ctx), "stop Keycloak")
 			}
-			framework.StartServer(ctx, srv, "Keycloak again on the same database")
-			s = framework.ForServer(srv, cfg)
+			s.StartServer(ctx, srv, "Keycloak again on the same database")
+			s = s.ForServer(srv, cfg)
 
 			step := fmt.Sprintf("refresh after %s (%s)", h.name, db)
 			resp, err := realm.Client.Flow.Refresh(ctx, tok.RefreshToken)
-			framework.ExpectToken(step, s.Context(realm.Client), err)
+			s.ExpectToken(contract.SurvivesRestart, step, s.Subject(realm.Client), err)
 			s.RevokeAtEnd(realm.Client, resp)
-			framework.ExpectKept(step, resp, contract.Offline(s.Profile, s.Context(realm.Client), resp))
+			framework.ExpectKept(step, resp, contract.Offline(s.Profile, s.Subject(realm.Client), resp))
 
 			By("a new offline token on the restarted server")
 			fresh := s.GetOffline(ctx, realm.Client)
-			framework.ExpectKept("new token after restart", fresh, contract.Offline(s.Profile, s.Context(realm.Client), fresh))
+			framework.ExpectKept("new token after restart", fresh, contract.Offline(s.Profile, s.Subject(realm.Client), fresh))
 		},
 		func(h how, postgres bool) string {
 			db := "dev-file H2"

@@ -16,7 +16,7 @@ import (
 
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
-	"kcconform/pkg/report"
+	"kcconform/pkg/run"
 	"kcconform/pkg/tokenflow"
 )
 
@@ -37,14 +37,14 @@ type action struct {
 
 func now() int64 { return time.Now().Unix() }
 
-func register() {
-	s := framework.Bootstrap("revocation", framework.NeedRealm)
+func register(r *run.Run) {
+	s := framework.Bootstrap(r, "revocation", framework.NeedRealm, framework.ServerOptions{})
 
 	DescribeTable("an administrator revokes an offline token: the next refresh is refused with 400 invalid_grant, and a control token of another client keeps working",
 		Label(framework.LabelRevoke, framework.LabelAdmin, framework.LabelOwnRealm),
 		func(ctx SpecContext, name string, a action) {
 			s.RequireOwnRealm()
-			id := fmt.Sprintf("%s-%s-%d", framework.RunID(), randomSuffix(), GinkgoParallelProcess())
+			id := fmt.Sprintf("%s-%s-%d", s.Run.ID(), randomSuffix(), GinkgoParallelProcess())
 			target := s.CreateClient(ctx, framework.ResourcePrefix+"target-"+id)
 			control := s.CreateClient(ctx, framework.ResourcePrefix+"control-"+id)
 
@@ -64,16 +64,16 @@ func register() {
 			a.revoke(ctx, s, target, tok)
 
 			_, err := target.Flow.Refresh(ctx, tok.RefreshToken)
-			framework.ExpectRefusal("after "+name, report.Procedure, err, http.StatusBadRequest, "invalid_grant")
+			framework.ExpectRefusal(contract.AdminRevocation, "after "+name, s.Subject(target), err, http.StatusBadRequest, "invalid_grant")
 
 			By("the control token of another client in the realm still refreshes")
 			if a.realmWide {
 				ctl = s.GetOffline(ctx, control)
 			}
 			resp, err := control.Flow.Refresh(ctx, ctl.RefreshToken)
-			framework.ExpectToken("control after "+name, s.Context(control), err)
+			s.ExpectToken(contract.Refresh, "control after "+name, s.Subject(control), err)
 			s.RevokeAtEnd(control, resp)
-			framework.ExpectKept("control after "+name, resp, contract.Offline(s.Profile, s.Context(control), resp))
+			framework.ExpectKept("control after "+name, resp, contract.Offline(s.Profile, s.Subject(control), resp))
 		},
 		func(name string, _ action) string { return "after " + name },
 		Entry(nil, "a consent delete (DELETE /users/{id}/consents/{client})", action{revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {

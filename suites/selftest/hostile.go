@@ -17,7 +17,7 @@ import (
 // and nothing a broken or hostile server sends puts one in clear text
 // anywhere. The hostile behaviour is a proxy's, in front of the real
 // Keycloak, on loopback.
-func registerHostile() {
+func (s selfTest) registerHostile() {
 	Describe("a hostile or broken server", Serial, Label(framework.LabelSelf, framework.LabelSecurity), func() {
 		It("gets no credential re-sent when its token endpoint redirects to another host: the run fails saying so", func(ctx SpecContext) {
 			rec := newRecorder()
@@ -30,12 +30,12 @@ func registerHostile() {
 				}
 				return false
 			}, nil)
-			realm, c := handmadeRealm(ctx, "redirect", nil)
-			r := framework.Conformance(ctx, p.URL(), clientEnv(realm, c))
+			realm, c := s.handmadeRealm(ctx, "redirect", nil)
+			r := s.Conformance(ctx, p.URL(), clientEnv(realm, c))
 			Expect(r.ExitCode).NotTo(Equal(0))
 			Expect(verdictOf(r)).To(ContainSubstring("redirected to " + target + "; credentials not re-sent"))
 			Expect(rec.received()).To(BeEmpty(), "the redirect target got requests")
-			framework.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
+			s.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
 		}, SpecTimeout(nestedTimeout))
 
 		It("gets its opaque tokens kept out of every output when an answer has a wrong-typed field: the run fails naming the field", func(ctx SpecContext) {
@@ -48,11 +48,11 @@ func registerHostile() {
 				}
 				return nil
 			})
-			realm, c := handmadeRealm(ctx, "opaque", nil)
-			r := framework.Conformance(ctx, p.URL(), clientEnv(realm, c))
+			realm, c := s.handmadeRealm(ctx, "opaque", nil)
+			r := s.Conformance(ctx, p.URL(), clientEnv(realm, c))
 			Expect(r.ExitCode).NotTo(Equal(0))
 			Expect(verdictOf(r)).To(ContainSubstring("expires_in: expected a whole number of seconds, got a string"))
-			framework.ExpectNoLeak(r, append(opaque, c.Flow.ClientSecret, s.Server.Admin.Password)...)
+			s.ExpectNoLeak(r, append(opaque, c.Flow.ClientSecret, s.Server.Admin.Password)...)
 		}, SpecTimeout(nestedTimeout))
 
 		It("gets a huge answer read up to 1 MiB and shown cut, with its size: the run fails saying so, and its output stays small", func(ctx SpecContext) {
@@ -62,17 +62,17 @@ func registerHostile() {
 				}
 				return nil
 			})
-			realm, c := handmadeRealm(ctx, "huge", nil)
-			r := framework.Conformance(ctx, p.URL(), clientEnv(realm, c))
+			realm, c := s.handmadeRealm(ctx, "huge", nil)
+			r := s.Conformance(ctx, p.URL(), clientEnv(realm, c))
 			Expect(r.ExitCode).NotTo(Equal(0))
 			Expect(verdictOf(r)).To(ContainSubstring("larger than the 1 MiB kcconform reads"))
 			Expect(len(r.Output)).To(BeNumerically("<", 512<<10), "the output of a run against a huge answer")
-			framework.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
+			s.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
 		}, SpecTimeout(nestedTimeout))
 
 		It("is refused before any connection when KC_URL is plain http to a host that is not loopback, naming KC_ALLOW_PLAIN_HTTP", func(ctx SpecContext) {
 			began := time.Now()
-			r := framework.Conformance(ctx, "http://kc.example.invalid", adminEnv())
+			r := s.Conformance(ctx, "http://kc.example.invalid", s.adminEnv())
 			expectVerdict(r, report.StatusCouldNot, `KC_URL: http://kc.example.invalid is plain http to a host that is not loopback.*KC_ALLOW_PLAIN_HTTP`)
 			Expect(time.Since(began)).To(BeNumerically("<", 20*time.Second))
 			Expect(r.Output).NotTo(ContainSubstring(s.Server.Admin.Password))

@@ -14,6 +14,7 @@ import (
 
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/report"
 )
 
 // interrupt starts a nested run through a gate, waits until the run has its
@@ -21,10 +22,10 @@ import (
 // halfWay is true, sends sig to the command the user ran (its first process
 // only, as kill(1) would), lets the held requests go once the run reacted,
 // and waits until every process of the run has exited.
-func interrupt(ctx context.Context, env map[string]string, sig syscall.Signal, halfWay func() bool) framework.NestedRun {
+func (s selfTest) interrupt(ctx context.Context, env map[string]string, sig syscall.Signal, halfWay func() bool) framework.NestedRun {
 	GinkgoHelper()
 	g := newGate(s.Server.BaseURL)
-	cmd, reports, out := framework.NestedCommand(ctx, g.URL(), env)
+	cmd, reports, out := s.NestedCommand(ctx, g.URL(), env)
 	Expect(cmd.Start()).To(Succeed())
 	pgid := cmd.Process.Pid
 	var err error
@@ -45,7 +46,7 @@ func interrupt(ctx context.Context, env map[string]string, sig syscall.Signal, h
 	Eventually(ctx, func() bool {
 		select {
 		case <-exited:
-			StopTrying("the run ended before it got half-way:\n" + framework.LastLines(out.String(), 30)).Now()
+			StopTrying("the run ended before it got half-way:\n" + report.LastLines(out.String(), 30)).Now()
 		default:
 		}
 		return g.Waiting() && halfWay()
@@ -88,7 +89,7 @@ func waitGone(gone func() bool, d time.Duration) bool {
 
 // runRealmsWithOfflineSessions reports whether a realm of the run has an
 // offline session, of whichever client.
-func runRealmsWithOfflineSessions(ctx context.Context, run string) bool {
+func (s selfTest) runRealmsWithOfflineSessions(ctx context.Context, run string) bool {
 	realms, err := s.Admin.Realms(ctx)
 	if err != nil {
 		return false
@@ -124,13 +125,13 @@ func processesOf(run string) []string {
 	return out
 }
 
-func registerInterrupts() {
+func (s selfTest) registerInterrupts() {
 	Describe("an interrupted run", Serial, Label(framework.LabelSelf), func() {
 		It("leaves no realm, client or offline session on the server when its command gets SIGTERM half-way", func(ctx SpecContext) {
-			run := "term" + framework.RunID()
-			env := adminEnv()
+			run := "term" + s.Run.ID()
+			env := s.adminEnv()
 			env["KC_RUN_ID"] = run
-			r := interrupt(ctx, env, syscall.SIGTERM, func() bool { return runRealmsWithOfflineSessions(ctx, run) })
+			r := s.interrupt(ctx, env, syscall.SIGTERM, func() bool { return s.runRealmsWithOfflineSessions(ctx, run) })
 			Expect(r.ExitCode).NotTo(Equal(0), "an interrupted run does not pass")
 			Expect(r.Output).To(ContainSubstring("verdict: INTERRUPTED"))
 			realms, err := s.Admin.Realms(ctx)
@@ -138,30 +139,30 @@ func registerInterrupts() {
 			for _, name := range realms {
 				Expect(keycloak.OfRun(name, run)).To(BeFalse(), "realm %s (with its clients and offline sessions) of the interrupted run is left", name)
 			}
-			framework.ExpectNoLeak(r, s.Server.Admin.Password)
+			s.ExpectNoLeak(r, s.Server.Admin.Password)
 		}, SpecTimeout(nestedTimeout))
 
 		It("revokes the offline sessions it took on a client set up by hand when its command gets SIGINT half-way", func(ctx SpecContext) {
-			realm, c := handmadeRealm(ctx, "sigint", nil)
+			realm, c := s.handmadeRealm(ctx, "sigint", nil)
 			count := func() int {
 				n, err := s.Admin.OfflineSessionCount(ctx, realm)
 				Expect(err).NotTo(HaveOccurred())
 				return n
 			}
-			r := interrupt(ctx, clientEnv(realm, c), syscall.SIGINT, func() bool { return count() > 0 })
+			r := s.interrupt(ctx, clientEnv(realm, c), syscall.SIGINT, func() bool { return count() > 0 })
 			Expect(r.ExitCode).NotTo(Equal(0))
 			Expect(count()).To(BeZero(), "offline sessions of the interrupted run are left")
-			framework.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
+			s.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
 		}, SpecTimeout(nestedTimeout))
 
 		It("leaves no Keycloak or PostgreSQL process running a few seconds after the harness is killed with SIGKILL", func(ctx SpecContext) {
-			cfg := framework.Config()
+			cfg := s.Config
 			if cfg.Target != keycloak.TargetProcess {
 				Skip("starts a nested run on the process target, which this machine's target is not")
 			}
-			run := "kill" + framework.RunID()
+			run := "kill" + s.Run.ID()
 			// A run that starts Keycloak and PostgreSQL itself.
-			cmd, reports, out := framework.NestedCommand(ctx, "", map[string]string{"KC_TARGET": "process", "KC_RUN_ID": run},
+			cmd, reports, out := s.NestedCommand(ctx, "", map[string]string{"KC_TARGET": "process", "KC_RUN_ID": run},
 				"--suite", "restart", "--focus", "crash.*PostgreSQL")
 			Expect(cmd.Start()).To(Succeed())
 			pgid := cmd.Process.Pid
@@ -185,7 +186,7 @@ func registerInterrupts() {
 			By("killing the harness, every process of its group, with SIGKILL")
 			Expect(syscall.Kill(-pgid, syscall.SIGKILL)).To(Succeed())
 			_ = cmd.Wait()
-			AddReportEntry("killed run", framework.LastLines(out.String(), 30))
+			AddReportEntry("killed run", report.LastLines(out.String(), 30))
 			Eventually(func() []string { return processesOf(run) }).WithPolling(200*time.Millisecond).WithTimeout(15*time.Second).
 				Should(BeEmpty(), "processes of the killed run are left")
 			Eventually(func() []string {

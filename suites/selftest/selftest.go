@@ -24,32 +24,33 @@ import (
 
 	"kcconform/pkg/framework"
 	"kcconform/pkg/report"
+	"kcconform/pkg/run"
 )
 
 // Suite is the self-test suite.
 var Suite = framework.Suite{Name: "selftest", Description: "kcconform: self-test", Register: register}
 
-// s is the self-test's session: one Keycloak with admin rights.
-var s *framework.Session
+// selfTest is the self-test's session: one Keycloak with admin rights.
+type selfTest struct{ *framework.Session }
 
-func register() {
+func register(r *run.Run) {
 	// A nested run's verdict is long: show all of it when an assertion on
 	// it fails.
 	format.MaxLength = 64 << 10
-	s = framework.Bootstrap("selftest", framework.NeedServer)
-	registerVerdicts()
-	registerTrust()
-	registerHostile()
-	registerInterrupts()
-	registerTools()
+	s := selfTest{framework.Bootstrap(r, "selftest", framework.NeedServer, framework.ServerOptions{})}
+	s.registerVerdicts()
+	s.registerTrust()
+	s.registerHostile()
+	s.registerInterrupts()
+	s.registerTools()
 }
 
-func conformance(ctx context.Context, env map[string]string, args ...string) framework.NestedRun {
+func (s selfTest) conformance(ctx context.Context, env map[string]string, args ...string) framework.NestedRun {
 	GinkgoHelper()
-	return framework.Conformance(ctx, s.Server.BaseURL, env, args...)
+	return s.Conformance(ctx, s.Server.BaseURL, env, args...)
 }
 
-func adminEnv() map[string]string {
+func (s selfTest) adminEnv() map[string]string {
 	return map[string]string{"KC_ADMIN_USER": s.Server.Admin.Username, "KC_ADMIN_PASSWORD": s.Server.Admin.Password}
 }
 
@@ -60,8 +61,8 @@ func clientEnv(realm string, c *framework.Client) map[string]string {
 
 // auditEnv is the audit mode: admin rights and an existing client, whose
 // secret the run reads itself.
-func auditEnv(realm, clientID string) map[string]string {
-	env := adminEnv()
+func (s selfTest) auditEnv(realm, clientID string) map[string]string {
+	env := s.adminEnv()
 	env["KC_REALM"], env["KC_CLIENT_ID"] = realm, clientID
 	return env
 }
@@ -69,10 +70,10 @@ func auditEnv(realm, clientID string) map[string]string {
 // handmadeRealm creates a realm from the fixture, as an operator would set
 // up the procedure's client by hand, with change applied, and returns its
 // name and client. It is deleted at the end.
-func handmadeRealm(ctx context.Context, suffix string, change func(realm map[string]any)) (string, *framework.Client) {
+func (s selfTest) handmadeRealm(ctx context.Context, suffix string, change func(realm map[string]any)) (string, *framework.Client) {
 	GinkgoHelper()
-	name := framework.ResourcePrefix + "handmade-" + suffix + "-" + framework.RunID()
-	rep, err := framework.RealmFixture(name, change)
+	name := framework.ResourcePrefix + "handmade-" + suffix + "-" + s.Run.ID()
+	rep, err := s.RealmFixture(name, change)
 	Expect(err).NotTo(HaveOccurred())
 	r := s.CreateRealm(ctx, name, rep)
 	return name, r.Client
@@ -86,9 +87,9 @@ func withoutAudienceMapper(realm map[string]any) {
 
 // fixtureWith writes the standard realm fixture with changes applied, for a
 // nested run's KC_FIXTURE.
-func fixtureWith(change func(realm map[string]any)) string {
+func (s selfTest) fixtureWith(change func(realm map[string]any)) string {
 	GinkgoHelper()
-	b, err := framework.Fixture()
+	b, err := s.Fixture()
 	Expect(err).NotTo(HaveOccurred())
 	var realm map[string]any
 	Expect(json.Unmarshal(b, &realm)).To(Succeed())
@@ -101,7 +102,7 @@ func fixtureWith(change func(realm map[string]any)) string {
 }
 
 // expectNoRealmsLeft checks that no realm a nested run created remains.
-func expectNoRealmsLeft(ctx context.Context) {
+func (s selfTest) expectNoRealmsLeft(ctx context.Context) {
 	GinkgoHelper()
 	realms, err := s.Admin.Realms(ctx)
 	Expect(err).NotTo(HaveOccurred())
@@ -112,7 +113,7 @@ func expectNoRealmsLeft(ctx context.Context) {
 
 // expectNoOfflineSessions checks that a nested run gave back every offline
 // token it took in a realm it did not own.
-func expectNoOfflineSessions(ctx context.Context, realm string) {
+func (s selfTest) expectNoOfflineSessions(ctx context.Context, realm string) {
 	GinkgoHelper()
 	n, err := s.Admin.OfflineSessionCount(ctx, realm)
 	Expect(err).NotTo(HaveOccurred())
@@ -138,9 +139,8 @@ func headline(r framework.NestedRun) string {
 // expectVerdict checks the exit code and the verdict's first line.
 func expectVerdict(r framework.NestedRun, status report.Status, pattern string) {
 	GinkgoHelper()
-	Expect(headline(r)).To(MatchRegexp(`^verdict: `+regexp.QuoteMeta(string(status))+`: `+pattern), framework.LastLines(r.Output, 40))
-	want := map[report.Status]int{report.StatusPass: 0, report.StatusFail: 1, report.StatusCouldNot: 2}[status]
-	Expect(r.ExitCode).To(Equal(want), framework.LastLines(r.Output, 40))
+	Expect(headline(r)).To(MatchRegexp(`^verdict: `+regexp.QuoteMeta(string(status))+`: `+pattern), report.LastLines(r.Output, 40))
+	Expect(r.ExitCode).To(Equal(status.ExitCode()), report.LastLines(r.Output, 40))
 }
 
 const nestedTimeout = 10 * time.Minute

@@ -14,11 +14,11 @@ import (
 	"kcconform/pkg/report"
 )
 
-func registerTools() {
+func (s selfTest) registerTools() {
 	Describe("the kcconform command copied to a machine with no Go, Maven or Java", Serial, Label(framework.LabelSelf), func() {
 		It("runs the offline suite against an external Keycloak, with and without admin rights, from a folder outside the repository with an empty PATH, and writes the reports", func(ctx SpecContext) {
 			dir := GinkgoT().TempDir()
-			b, err := os.ReadFile(framework.Binary())
+			b, err := os.ReadFile(s.Binary())
 			Expect(err).NotTo(HaveOccurred())
 			bin := filepath.Join(dir, "kcconform")
 			Expect(os.WriteFile(bin, b, 0o755)).To(Succeed())
@@ -38,15 +38,15 @@ func registerTools() {
 			for _, setting := range []string{"--url", "KC_URL", "--client-secret", "KC_CLIENT_SECRET", "--expect-offline-idle-min", "--allow-plain-http"} {
 				Expect(help).To(ContainSubstring(setting))
 			}
-			code, out, reports := run(adminEnv())
-			Expect(code).To(Equal(0), framework.LastLines(out, 30))
+			code, out, reports := run(s.adminEnv())
+			Expect(code).To(Equal(0), report.LastLines(out, 30))
 			Expect(out).To(ContainSubstring("verdict: PASS"))
 			for _, f := range []string{"conformance.json", "conformance.xml", "conformance.html", "summary.md", "verdict.txt"} {
 				Expect(filepath.Join(reports, f)).To(BeAnExistingFile())
 			}
-			realm, c := handmadeRealm(ctx, "portable", nil)
+			realm, c := s.handmadeRealm(ctx, "portable", nil)
 			code, out, _ = run(clientEnv(realm, c))
-			Expect(code).To(Equal(0), framework.LastLines(out, 30))
+			Expect(code).To(Equal(0), report.LastLines(out, 30))
 			Expect(out).To(ContainSubstring("verdict: PASS"))
 			Expect(out).To(ContainSubstring("client-only"))
 		}, SpecTimeout(nestedTimeout))
@@ -54,8 +54,8 @@ func registerTools() {
 
 	Describe("make clean-server", Serial, Label(framework.LabelSelf), func() {
 		It("removes the realms earlier runs left, and nothing else", func(ctx SpecContext) {
-			left := framework.ResourcePrefix + "offline-leftover" + framework.RunID() + "-p1"
-			rep, err := framework.RealmFixture(left, nil)
+			left := framework.ResourcePrefix + "offline-leftover" + s.Run.ID() + "-p1"
+			rep, err := s.RealmFixture(left, nil)
 			Expect(err).NotTo(HaveOccurred())
 			s.CreateRealm(ctx, left, rep)
 
@@ -76,12 +76,12 @@ func registerTools() {
 
 	Describe("a failed spec's replay command", Serial, Label(framework.LabelSelf), func() {
 		It("sends the same request again when pasted into a shell with the variables set", func(ctx SpecContext) {
-			realm, c := handmadeRealm(ctx, "replay", func(rep map[string]any) {
+			realm, c := s.handmadeRealm(ctx, "replay", func(rep map[string]any) {
 				framework.FixtureClient(rep)["attributes"].(map[string]any)["access.token.lifespan"] = "300"
 			})
-			r := conformance(ctx, clientEnv(realm, c))
+			r := s.conformance(ctx, clientEnv(realm, c))
 			Expect(r.ExitCode).NotTo(Equal(0))
-			framework.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
+			s.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
 
 			replay := replayOfGet(filepath.Join(r.Reports, "conformance.json"))
 			Expect(replay).To(ContainSubstring(`client_secret="${CLIENT_SECRET}"`))
@@ -98,7 +98,7 @@ func registerTools() {
 			Expect(sent).To(HaveKey("refresh_token"))
 			// The replay took an offline token of its own: give it back.
 			rt, _ := sent["refresh_token"].(string)
-			framework.Redactor.AddToken(rt)
+			s.Run.Redactor.AddToken(rt)
 			Expect(c.Flow.Revoke(ctx, rt)).To(Succeed())
 		}, SpecTimeout(nestedTimeout))
 	})

@@ -14,20 +14,20 @@ import (
 
 // registerVerdicts: a healthy server passes in every mode; a misconfigured
 // one fails naming the promise and the value sent.
-func registerVerdicts() {
+func (s selfTest) registerVerdicts() {
 	Describe("the kcconform command against an external Keycloak", Serial, Label(framework.LabelSelf), func() {
 		It("passes a healthy server with admin rights in a realm of its own, leaving nothing behind and leaking nothing, reports the 30-day idle timeout, and appends its table to GITHUB_STEP_SUMMARY", func(ctx SpecContext) {
 			summary := filepath.Join(GinkgoT().TempDir(), "step-summary.md")
 			Expect(os.WriteFile(summary, []byte("earlier steps\n"), 0o600)).To(Succeed())
-			env := adminEnv()
+			env := s.adminEnv()
 			env["GITHUB_STEP_SUMMARY"] = summary
-			r := conformance(ctx, env)
+			r := s.conformance(ctx, env)
 			expectVerdict(r, report.StatusPass, `the server keeps the procedure's promises`)
 			Expect(verdictOf(r)).To(MatchRegexp(`\d+ passed, 0 failed, 0 skipped`))
 			Expect(verdictOf(r)).To(ContainSubstring("external target"))
 			Expect(verdictOf(r)).To(ContainSubstring("offline tokens keep working while used at least every 30 days"))
-			expectNoRealmsLeft(ctx)
-			framework.ExpectNoLeak(r, s.Server.Admin.Password)
+			s.expectNoRealmsLeft(ctx)
+			s.ExpectNoLeak(r, s.Server.Admin.Password)
 			md, err := os.ReadFile(summary)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(string(md)).To(HavePrefix("earlier steps\n"), "appended, not overwritten")
@@ -36,8 +36,8 @@ func registerVerdicts() {
 		}, SpecTimeout(nestedTimeout))
 
 		It("passes a client set up by hand exactly as the procedure needs (no audience mapper) with only its credentials, marking introspection not applicable with the reason", func(ctx SpecContext) {
-			realm, c := handmadeRealm(ctx, "plain", withoutAudienceMapper)
-			r := conformance(ctx, clientEnv(realm, c))
+			realm, c := s.handmadeRealm(ctx, "plain", withoutAudienceMapper)
+			r := s.conformance(ctx, clientEnv(realm, c))
 			expectVerdict(r, report.StatusPass, `the server keeps`)
 			Expect(verdictOf(r)).To(MatchRegexp(`[1-9]\d* passed, 0 failed, [1-9]\d* skipped`))
 			Expect(verdictOf(r)).To(MatchRegexp(`harness extra\s+introspection\s+(n/a|pass)`))
@@ -45,35 +45,35 @@ func registerVerdicts() {
 				Expect(verdictOf(r)).To(ContainSubstring("not applicable: introspection: client my-test-client is not in the token's aud"))
 				Expect(verdictOf(r)).To(ContainSubstring("add an audience mapper"))
 			}
-			expectNoOfflineSessions(ctx, realm)
-			framework.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
+			s.expectNoOfflineSessions(ctx, realm)
+			s.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
 		}, SpecTimeout(nestedTimeout))
 
 		It("fails naming expires_in, the value sent and the setting when the client's access.token.lifespan is 300", func(ctx SpecContext) {
-			fixture := fixtureWith(func(realm map[string]any) {
+			fixture := s.fixtureWith(func(realm map[string]any) {
 				framework.FixtureClient(realm)["attributes"].(map[string]any)["access.token.lifespan"] = "300"
 			})
-			env := adminEnv()
+			env := s.adminEnv()
 			env["KC_FIXTURE"] = fixture
-			r := conformance(ctx, env)
+			r := s.conformance(ctx, env)
 			expectVerdict(r, report.StatusFail, `the server breaks \d+ promise\(s\): .*expires_in`)
 			Expect(verdictOf(r)).To(MatchRegexp(`procedure\s+expires_in\s+FAIL\s+31536000 \(the configured access token lifetime, or 1 s less\)\s+300`))
 			Expect(verdictOf(r)).To(ContainSubstring("hint for expires_in: client attribute access.token.lifespan"))
 			Expect(verdictOf(r)).To(ContainSubstring("read: access.token.lifespan 300 s"))
-			expectNoRealmsLeft(ctx)
-			framework.ExpectNoLeak(r, s.Server.Admin.Password)
+			s.expectNoRealmsLeft(ctx)
+			s.ExpectNoLeak(r, s.Server.Admin.Password)
 		}, SpecTimeout(nestedTimeout))
 
 		It("fails naming refresh_expires_in, the value sent and Offline Session Max Limited when the realm limits offline sessions", func(ctx SpecContext) {
-			fixture := fixtureWith(func(realm map[string]any) { realm["offlineSessionMaxLifespanEnabled"] = true })
-			env := adminEnv()
+			fixture := s.fixtureWith(func(realm map[string]any) { realm["offlineSessionMaxLifespanEnabled"] = true })
+			env := s.adminEnv()
 			env["KC_FIXTURE"] = fixture
-			r := conformance(ctx, env)
+			r := s.conformance(ctx, env)
 			expectVerdict(r, report.StatusFail, `the server breaks \d+ promise\(s\): .*refresh_expires_in`)
 			Expect(verdictOf(r)).To(MatchRegexp(`procedure\s+refresh_expires_in\s+FAIL\s+0 \(offline refresh tokens do not expire\)\s+[1-9]\d*`))
 			Expect(verdictOf(r)).To(ContainSubstring("Offline Session Max Limited"))
 			Expect(verdictOf(r)).To(ContainSubstring("read: offlineSessionMaxLifespanEnabled true"))
-			expectNoRealmsLeft(ctx)
+			s.expectNoRealmsLeft(ctx)
 		}, SpecTimeout(nestedTimeout))
 	})
 }

@@ -8,7 +8,6 @@ package upgrade
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -18,25 +17,12 @@ import (
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/run"
 	"kcconform/pkg/tokenflow"
-	"kcconform/pkg/versions"
 )
 
 // Suite is the upgrade suite.
 var Suite = framework.Suite{Name: "upgrade", Description: "kcconform: upgrade", Register: register}
-
-// Versions are the upgrade path: KC_UPGRADE_FROM and KC_UPGRADE_TO, by
-// default the versions pkg/versions names.
-func Versions() (from, to string) {
-	from, to = os.Getenv("KC_UPGRADE_FROM"), os.Getenv("KC_UPGRADE_TO")
-	if from == "" {
-		from = versions.UpgradeFrom
-	}
-	if to == "" {
-		to = keycloak.DefaultVersion
-	}
-	return from, to
-}
 
 // clientsPerUpgrade is how many clients take offline tokens before the
 // upgrade: the fixture's and two more. One more client's offline session is
@@ -52,48 +38,49 @@ func refreshAfter(ctx context.Context, s *framework.Session, c *framework.Client
 	step := fmt.Sprintf("issued by %s, refreshed by %s (%s)", from, to, c.ClientID)
 	resp, err := c.Flow.Refresh(ctx, tok.RefreshToken)
 	if err != nil {
-		framework.Record(step, []contract.Check{contract.TokenAnswer(step, s.Context(c), err)})
+		framework.Record(step, []contract.Check{contract.TokenAnswer(contract.SurvivesUpgrade, s.Subject(c), err)})
 		e, _ := tokenflow.AsError(err)
 		if e == nil {
-			e = &tokenflow.Error{Cause: framework.ErrString(err)}
+			e = &tokenflow.Error{Cause: s.ErrString(err)}
 		}
 		Expect(err).NotTo(HaveOccurred(), "offline token issued by %s was refused after upgrade to %s: %s %q", from, to, e.Code, e.Description)
 	}
 	s.RevokeAtEnd(c, resp)
-	framework.ExpectKept(step, resp, contract.Offline(s.Profile, s.Context(c), resp))
+	framework.ExpectKept(step, resp, contract.Offline(s.Profile, s.Subject(c), resp))
 	return resp
 }
 
-func register() {
+func register(r *run.Run) {
+	base := framework.NewSession(r)
 	Describe("the upgrade path on PostgreSQL", Label(framework.LabelUpgrade), func() {
 		It("keeps offline tokens issued before the upgrade refreshing after it, and issues new ones; a token whose offline session was deleted from the database during the upgrade is refused, naming both versions", func(ctx SpecContext) {
-			from, to := Versions()
-			cfg := framework.RequireLifecycleTarget()
+			from, to := r.Settings.UpgradeFrom, r.Settings.UpgradeTo
+			cfg := base.RequireLifecycleTarget()
 			AddReportEntry("upgrade", fmt.Sprintf("from %s to %s on PostgreSQL (%s target)", from, to, cfg.Target))
-			db := framework.StartDatabase(ctx, cfg)
+			db := base.StartDatabase(ctx, cfg)
 			cfgFrom, cfgTo := cfg, cfg
 			cfgFrom.Version, cfgTo.Version = from, to
-			old := framework.NewServer(cfgFrom, keycloak.Options{Database: db})
+			old := base.NewServer(cfgFrom, db, keycloak.Options{})
 			// Prepared now, so that its removal runs after the realm's
 			// deletion (clean-ups run last in, first out). It takes over
 			// old's place: the same ports (tokens carry the issuer URL) and
 			// the administrator FROM stored in the database.
-			next := framework.NewServer(cfgTo, keycloak.Options{Database: db, Follow: old})
-			framework.StartServer(ctx, old, fmt.Sprintf("Keycloak %s on %s", from, db.Describe()))
-			s := framework.ForServer(old, cfgFrom)
+			next := base.Successor(old, cfg, to)
+			base.StartServer(ctx, old, fmt.Sprintf("Keycloak %s on %s", from, db.Describe()))
+			s := base.ForServer(old, cfgFrom)
 			s.Realm = s.ProvisionRealm(ctx, "upgrade")
 			clients := []*framework.Client{s.Realm.Client}
 			for i := 2; i <= clientsPerUpgrade+1; i++ {
-				clients = append(clients, s.CreateClient(ctx, fmt.Sprintf("%supgrade-%s-%d", framework.ResourcePrefix, framework.RunID(), i)))
+				clients = append(clients, s.CreateClient(ctx, fmt.Sprintf("%supgrade-%s-%d", framework.ResourcePrefix, s.Run.ID(), i)))
 			}
 			kept, lost := clients[:clientsPerUpgrade], clients[clientsPerUpgrade]
 			toks := make([]*tokenflow.Response, len(clients))
 			for i, c := range clients {
 				toks[i] = s.GetOffline(ctx, c)
-				framework.ExpectKept(fmt.Sprintf("issued by %s (%s)", from, c.ClientID), toks[i], contract.Offline(s.Profile, s.Context(c), toks[i]))
+				framework.ExpectKept(fmt.Sprintf("issued by %s (%s)", from, c.ClientID), toks[i], contract.Offline(s.Profile, s.Subject(c), toks[i]))
 			}
 			By("stopping Keycloak " + from)
-			framework.ExpectNoError(old.Stop(ctx), "stop Keycloak "+from)
+			s.ExpectNoError(old.Stop(ctx), "stop Keycloak "+from)
 			n, err := db.SQL(ctx, "select count(*) from offline_user_session")
 			Expect(err).NotTo(HaveOccurred())
 			Expect(strconv.Atoi(n)).To(BeNumerically(">=", len(clients)), "offline sessions stored in PostgreSQL by %s", from)
@@ -103,8 +90,8 @@ func register() {
 				delete from offline_client_session where client_id = '%[1]s'`, lost.UUID))
 			Expect(err).NotTo(HaveOccurred())
 
-			framework.StartServer(ctx, next, fmt.Sprintf("Keycloak %s on the same database", to))
-			s = framework.ForServer(next, cfgTo)
+			s.StartServer(ctx, next, fmt.Sprintf("Keycloak %s on the same database", to))
+			s = s.ForServer(next, cfgTo)
 			Expect(s.Server.Version).To(Equal(to))
 			for i, c := range kept {
 				refreshAfter(ctx, s, c, toks[i], from, to)
@@ -112,12 +99,12 @@ func register() {
 			By("the token whose offline session was deleted: the check can fail")
 			msg := InterceptGomegaFailure(func() { refreshAfter(ctx, s, lost, toks[clientsPerUpgrade], from, to) })
 			Expect(msg).To(MatchError(ContainSubstring(fmt.Sprintf("offline token issued by %s was refused after upgrade to %s: invalid_grant", from, to))))
-			AddReportEntry("the self-check's failure, as intended", framework.Redactor.String(msg.Error()))
+			AddReportEntry("the self-check's failure, as intended", s.Run.Redactor.String(msg.Error()))
 
 			By("new offline tokens on " + to)
 			for _, c := range clients {
 				fresh := s.GetOffline(ctx, c)
-				framework.ExpectKept(fmt.Sprintf("issued by %s (%s)", to, c.ClientID), fresh, contract.Offline(s.Profile, s.Context(c), fresh))
+				framework.ExpectKept(fmt.Sprintf("issued by %s (%s)", to, c.ClientID), fresh, contract.Offline(s.Profile, s.Subject(c), fresh))
 			}
 		}, SpecTimeout(15*time.Minute))
 	})

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"kcconform/pkg/admin"
-	"kcconform/pkg/postgres"
+	"kcconform/pkg/ports"
 	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 )
@@ -84,11 +83,82 @@ func pgTemplateDir(home string, major int) string {
 	return filepath.Join(home, fmt.Sprintf("template-pg%d", major))
 }
 
+// trainingOptions are the JVM options of the start that makes a build's
+// class-data-sharing archive (written at the JVM's graceful exit).
+func trainingOptions(home string) []string {
+	return []string{"-XX:ArchiveClassesAtExit=" + filepath.Join(home, archive+".tmp"), "--add-modules=jdk.jfr", "-XX:TieredStopAtLevel=1"}
+}
+
+// pgTemplateDB is what the PostgreSQL template needs of a database
+// (*postgres.Server).
+type pgTemplateDB interface {
+	Empty(ctx context.Context) (bool, error)
+	Restore(ctx context.Context, src string) error
+	Dump(ctx context.Context, dst string) error
+}
+
+// fastBoot is what the fast boot does around a first start: the password
+// the template's administrator has until finish gives it the run's, and
+// the PostgreSQL template to save once the server is ready.
+type fastBoot struct {
+	password string
+	savePG   string
+	db       pgTemplateDB
+}
+
+// fromPGTemplate restores the PostgreSQL template in dir into the database
+// of a first start when that database is empty, or marks the start to save
+// the template. A server that follows another (an upgrade) finds the
+// database full and starts on it as it is.
+func fromPGTemplate(ctx context.Context, db pgTemplateDB, dir string, red *redact.Redactor) (fastBoot, error) {
+	boot := fastBoot{db: db}
+	empty, err := db.Empty(ctx)
+	if err != nil || !empty {
+		return boot, err
+	}
+	t, ok := loadTemplate(dir)
+	if !ok {
+		boot.savePG = dir
+		return boot, nil
+	}
+	if err := db.Restore(ctx, t.dump); err != nil {
+		// A broken template must not fail runs: start on the empty
+		// database (the restore is one transaction) and save a new one.
+		progress("the PostgreSQL template in %s did not restore (%v); starting on an empty database", dir, err)
+		os.RemoveAll(dir)
+		boot.savePG = dir
+		return boot, nil
+	}
+	red.AddSecret(t.password)
+	boot.password = t.password
+	return boot, nil
+}
+
+// finish completes the fast boot of a server that has just become ready:
+// it saves the PostgreSQL template where one is due, and gives the
+// administrator the run's password in place of the template's.
+func (b fastBoot) finish(ctx context.Context, p *Process, ph *phases) error {
+	if b.savePG != "" {
+		if err := savePGTemplate(ctx, p.info, b.db, b.savePG, p.opts.AdminPassword, p.red); err != nil {
+			progress("no PostgreSQL template for Keycloak %s (later runs create the database again): %v", p.cfg.Version, err)
+		}
+		ph.done("template save")
+	}
+	if b.password != "" {
+		if err := takeOverAdmin(ctx, p.info, b.password, p.opts.AdminPassword, p.red); err != nil {
+			return err
+		}
+		p.info.Admin.Password = p.opts.AdminPassword
+		ph.done("administrator")
+	}
+	return nil
+}
+
 // savePGTemplate dumps the database of a server that has just become ready
 // on an empty database, with its administrator's password changed to a
 // template password for the dump and back afterwards. Concurrent runs may
 // both save; the first rename wins.
-func savePGTemplate(ctx context.Context, info Info, db *postgres.Server, dir, password string, red *redact.Redactor) error {
+func savePGTemplate(ctx context.Context, info Info, db pgTemplateDB, dir, password string, red *redact.Redactor) error {
 	tpl := random.Secret()
 	red.AddSecret(tpl)
 	if err := takeOverAdmin(ctx, info, password, tpl, red); err != nil {
@@ -105,7 +175,14 @@ func savePGTemplate(ctx context.Context, info Info, db *postgres.Server, dir, pa
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "admin-password"), []byte(tpl), 0o600); err != nil {
+	return commitTemplate(tmp, dir, tpl)
+}
+
+// commitTemplate marks the template in tmp complete, with its
+// administrator's password, and moves it to dir; where another run saved
+// one first, that one stays.
+func commitTemplate(tmp, dir, password string) error {
+	if err := os.WriteFile(filepath.Join(tmp, "admin-password"), []byte(password), 0o600); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "ready"), nil, 0o644); err != nil {
@@ -113,7 +190,7 @@ func savePGTemplate(ctx context.Context, info Info, db *postgres.Server, dir, pa
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if _, ok := loadTemplate(dir); ok {
-			return nil // another run saved it first
+			return nil
 		}
 		return err
 	}
@@ -137,49 +214,55 @@ func ensureTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *
 		return
 	}
 	began := time.Now()
-	Progress("preparing Keycloak %s's database template and class-data-sharing archive (once for this build)", cfg.Version)
+	progress("preparing Keycloak %s's database template and class-data-sharing archive (once for this build)", cfg.Version)
 	if err := makeTemplate(ctx, cfg, home, jdk, red); err != nil {
-		Progress("no database template for Keycloak %s (runs start on a fresh database): %v", cfg.Version, err)
+		progress("no database template for Keycloak %s (runs start on a fresh database): %v", cfg.Version, err)
 		return
 	}
-	Progress("prepared the database template and archive in %.1fs", time.Since(began).Seconds())
+	progress("prepared the database template and archive in %.1fs", time.Since(began).Seconds())
 }
 
+// makeTemplate is the training start: on a fresh database in a run
+// directory of its own, stopped gracefully once ready, so that the JVM
+// writes its archive; the database it created becomes the template.
 func makeTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *redact.Redactor) error {
 	password := random.Secret()
 	red.AddSecret(password)
-	p := &Process{cfg: cfg, red: red, home: home, opts: Options{AdminPassword: password, Redactor: red}, training: true}
-	p.cfg.LogDir = "" // the training run's log is no report
-	defer p.removeDir()
-	if err := p.prepareRunDir(home); err != nil {
+	dir, err := newRunDir(home)
+	if err != nil {
 		return err
 	}
-	var err error
-	for _, port := range []*int{&p.httpPort, &p.managementPort} {
-		if *port, err = freePort(); err != nil {
+	defer os.RemoveAll(dir)
+	s := jvmStart{runDir: dir, jdk: jdk, version: cfg.Version, adminPassword: password, javaOptions: trainingOptions(home)}
+	for _, port := range []*int{&s.httpPort, &s.managementPort} {
+		if *port, err = ports.Free(); err != nil {
 			return err
 		}
 	}
-	if err := p.run(ctx, jdk, startPhases()); err != nil {
+	r, err := startJVM(s)
+	if err != nil {
 		return err
 	}
-	if err := p.Stop(ctx); err != nil {
+	info := Info{BaseURL: s.baseURL(), Admin: admin.Credentials{Username: AdminUser, Password: password}, Timeout: cfg.Timeout}
+	if err := waitReady(ctx, info, s.healthURL(), cfg.BootTimeout, r, red, startPhases()); err != nil {
+		return r.failed(err, red)
+	}
+	err = r.terminate(20 * time.Second)
+	r.guard.Release()
+	if err != nil {
 		return err
 	}
-	dir := filepath.Join(home, templateDir)
-	tmp := dir + ".tmp"
+	if _, err := os.Stat(filepath.Join(home, archive+".tmp")); err == nil {
+		_ = os.Rename(filepath.Join(home, archive+".tmp"), filepath.Join(home, archive))
+	}
+	tpl := filepath.Join(home, templateDir)
+	tmp := tpl + ".tmp"
 	os.RemoveAll(tmp)
-	if err := copyTree(filepath.Join(p.runDir, "data", "h2"), filepath.Join(tmp, "h2")); err != nil {
+	if err := copyTree(filepath.Join(dir, "data", "h2"), filepath.Join(tmp, "h2")); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "admin-password"), []byte(password), 0o600); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "ready"), nil, 0o644); err != nil {
-		return err
-	}
-	os.RemoveAll(dir)
-	return os.Rename(tmp, dir)
+	os.RemoveAll(tpl)
+	return commitTemplate(tmp, tpl, password)
 }
 
 // useTemplate copies the template's database into a run directory.
@@ -211,33 +294,4 @@ func takeOverAdmin(ctx context.Context, info Info, from, to string, red *redact.
 		return fmt.Errorf("keycloak: give the administrator the run's password: %w", err)
 	}
 	return nil
-}
-
-// copyTree copies a folder of regular files (an H2 database without its
-// lock and trace files).
-func copyTree(src, dst string) error {
-	return walkTree(src, dst, func(path, _, target string, d fs.DirEntry) error {
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case strings.HasSuffix(path, ".lock.db"), strings.HasSuffix(path, ".trace.db"):
-			return nil
-		}
-		return copyFile(path, target)
-	})
-}
-
-// walkTree calls fn for each entry under src with its path relative to src
-// and the path it maps to under dst.
-func walkTree(src, dst string, fn func(path, rel, target string, d fs.DirEntry) error) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		return fn(path, rel, filepath.Join(dst, rel), d)
-	})
 }

@@ -1,16 +1,16 @@
-package main
+package settings
 
-// setting is one KC_* setting: its variable, the flag that mirrors it,
-// its default and what it means. --help lists them all; a flag given on the
-// command line sets its variable for the run.
-type setting struct {
+// Setting is one KC_* setting: its variable, the flag that mirrors it, its
+// default and what it means. kcconform --help lists them all.
+type Setting struct {
 	Env, Flag, Default, Meaning string
-	Secret                      bool // never echoed
+	// Secret settings are never echoed.
+	Secret bool
 }
 
-// settings is every setting kcconform reads (settings_test.go checks the
-// source for any it does not list).
-var settings = []setting{
+// Table is every setting a user gives kcconform (Parse reads no other
+// user setting: settings_test.go proves it).
+var Table = []Setting{
 	{"KC_TARGET", "target", "container where a Docker API answers, else process", "process: the official distribution on loopback; container: testcontainers-go with KC_IMAGE; external: an already running server at KC_URL", false},
 	{"KC_URL", "url", "", "base URL of an external Keycloak, with any path prefix, e.g. https://api-gw-service-nmn.local/keycloak", false},
 	{"KC_REALM", "realm", "", "realm of an existing client to test (the procedure's shasta); with admin rights: an audit that changes nothing in it", false},
@@ -50,3 +50,21 @@ var settings = []setting{
 	{"KC_RUN_ID", "run-id", "random", "tag of this run's objects on the server (lower-case letters, digits, dashes)", false},
 	{"KC_REPORT_DIR", "report-dir", "reports", "folder of the reports and server logs", false},
 }
+
+// Variables a run hands to its own processes (the command to its suites,
+// make test to Ginkgo's processes); no user sets them.
+const (
+	// RunKeyEnv is the run's secret key, from which the passwords of the
+	// servers it starts are derived.
+	RunKeyEnv = "KC_RUN_KEY"
+	// FingerprintsEnv is a folder where every process of the run records the
+	// fingerprints of the credentials it learns, for the leak scan.
+	FingerprintsEnv = "KC_LEAK_FINGERPRINTS"
+	// BinaryEnv is the kcconform command the self-checks run.
+	BinaryEnv = "KC_BINARY"
+	// ColorEnv asks the suites' output for terminal colours.
+	ColorEnv = "KC_COLOR"
+)
+
+// internal lists the variables above.
+var internal = []string{RunKeyEnv, FingerprintsEnv, BinaryEnv, ColorEnv}

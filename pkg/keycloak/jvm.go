@@ -1,0 +1,214 @@
+package keycloak
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"kcconform/pkg/admin"
+	"kcconform/pkg/ports"
+	"kcconform/pkg/reaper"
+	"kcconform/pkg/redact"
+	"kcconform/pkg/report"
+)
+
+// jvmStart is one start of a server from a run directory: every way the
+// process target starts a JVM (a run's server, a training start) goes
+// through startJVM with one.
+type jvmStart struct {
+	runDir string
+	jdk    JDK
+	// version decides the administrator's bootstrap variables.
+	version string
+	// httpPort and managementPort are on 127.0.0.1; https serves HTTPS only.
+	httpPort, managementPort int
+	https                    *TLSFiles
+	// adminPassword is the bootstrap administrator's (used only on a fresh
+	// database).
+	adminPassword string
+	// javaOptions go to JAVA_OPTS_APPEND; env is added to the environment.
+	javaOptions []string
+	env         []string
+}
+
+// args are kc.sh's arguments: an optimized start on loopback.
+func (s jvmStart) args() []string {
+	args := []string{"start", "--optimized", "--http-host=127.0.0.1", "--hostname-strict=false",
+		fmt.Sprintf("--http-management-port=%d", s.managementPort)}
+	if s.https != nil {
+		args = append(args, "--http-enabled=false", fmt.Sprintf("--https-port=%d", s.httpPort),
+			"--https-certificate-file="+s.https.Cert, "--https-certificate-key-file="+s.https.Key)
+	} else {
+		args = append(args, "--http-enabled=true", fmt.Sprintf("--http-port=%d", s.httpPort))
+	}
+	return append(args, localCache...)
+}
+
+func (s jvmStart) scheme() string {
+	if s.https != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// baseURL and healthURL are where the started server answers.
+func (s jvmStart) baseURL() string {
+	return fmt.Sprintf("%s://127.0.0.1:%d", s.scheme(), s.httpPort)
+}
+
+func (s jvmStart) healthURL() string {
+	return fmt.Sprintf("%s://127.0.0.1:%d/health/ready", s.scheme(), s.managementPort)
+}
+
+// processRun is one running JVM, supervised: its exit is noticed at once,
+// and a watchdog kills it (and removes its run directory) should the
+// harness die.
+type processRun struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // set before exited is closed
+	guard  *reaper.Guard
+	log    string
+}
+
+// localCache is given at every start: a single node needs no cluster
+// discovery, and 26.7 ignores the build-time value.
+var localCache = []string{"--cache=local"}
+
+// startJVM starts kc.sh in its own process group, its output appended to
+// server.log in the run directory.
+func startJVM(s jvmStart) (*processRun, error) {
+	logPath := filepath.Join(s.runDir, "server.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("keycloak: server log: %w", err)
+	}
+	cmd := exec.Command(filepath.Join(s.runDir, "bin", "kc.sh"), s.args()...)
+	cmd.Dir = s.runDir
+	cmd.Env = append(append(os.Environ(), "JAVA_HOME="+s.jdk.Home), BootstrapAdminEnv(s.version, AdminUser, s.adminPassword)...)
+	cmd.Env = append(append(cmd.Env, "JAVA_OPTS_APPEND="+strings.Join(s.javaOptions, " ")), s.env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Own process group: kc.sh forks java, and both must get the signal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("keycloak: start %s: %w", cmd.Path, err)
+	}
+	r := &processRun{cmd: cmd, exited: make(chan struct{}), log: logPath}
+	go func() { r.err = cmd.Wait(); logFile.Close(); close(r.exited) }()
+	if r.guard, err = reaper.Watch(reaper.KillGroup(cmd.Process.Pid) + reaper.RemoveDir(s.runDir)); err != nil {
+		_ = r.terminate(time.Second)
+		return nil, err
+	}
+	return r, nil
+}
+
+// failed stops a start that did not become ready and explains why, with
+// the log's last lines; a port another program took is a portInUseError.
+func (r *processRun) failed(err error, red *redact.Redactor) error {
+	_ = r.terminate(20 * time.Second)
+	r.guard.Release()
+	logTail := report.TailFile(r.log, 30)
+	err = fmt.Errorf("%w\nserver log (last lines):\n%s", err, red.String(logTail))
+	if ports.InUse(logTail) {
+		return &portInUseError{err}
+	}
+	return err
+}
+
+// portInUseError is a start that failed because a port was already bound.
+type portInUseError struct{ err error }
+
+func (e *portInUseError) Error() string { return e.err.Error() }
+func (e *portInUseError) Unwrap() error { return e.err }
+
+// errExited is waitReady's answer when the server exited first.
+var errExited = errors.New("keycloak: server exited before it was ready")
+
+// terminate sends SIGTERM to the process group, then SIGKILL after grace.
+func (r *processRun) terminate(grace time.Duration) error {
+	pgid := -r.cmd.Process.Pid
+	_ = syscall.Kill(pgid, syscall.SIGTERM)
+	select {
+	case <-r.exited:
+		return nil
+	case <-time.After(grace):
+	}
+	_ = syscall.Kill(pgid, syscall.SIGKILL)
+	select {
+	case <-r.exited:
+		return fmt.Errorf("keycloak: did not stop within %s of SIGTERM; killed", grace)
+	case <-time.After(10 * time.Second):
+		return errors.New("keycloak: did not exit even after SIGKILL")
+	}
+}
+
+// kill stops the process group at once with SIGKILL.
+func (r *processRun) kill() {
+	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+	<-r.exited
+}
+
+// waitReady polls the readiness endpoint until it answers 200, then checks
+// that an admin token can be obtained: /health/ready has been seen to answer
+// before the bootstrap admin existed.
+func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Duration, r *processRun, red *redact.Redactor, ph *phases) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	hc, err := info.HTTPClient()
+	if err != nil {
+		return err
+	}
+	hc.Timeout = 5 * time.Second
+	ac, err := admin.New(info.BaseURL, info.Admin, hc, red)
+	if err != nil {
+		return err
+	}
+	ready := false
+	var last string
+	for {
+		if !ready {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, healthURL, nil)
+			if resp, err := hc.Do(req); err == nil {
+				resp.Body.Close()
+				ready = resp.StatusCode == http.StatusOK
+				last = fmt.Sprintf("HTTP %d", resp.StatusCode)
+				if ready {
+					ph.done("start")
+				}
+			} else {
+				last = err.Error()
+			}
+		}
+		if ready {
+			if _, err = ac.Token(ctx); err == nil {
+				ph.done("admin ready")
+				return nil
+			}
+			last = err.Error()
+		}
+		select {
+		case <-r.exited:
+			return fmt.Errorf("%w: %v", errExited, r.err)
+		case <-ctx.Done():
+			return fmt.Errorf("keycloak: not ready within %s (raise KC_BOOT_TIMEOUT) at %s: last answer: %s", timeout, healthURL, red.String(last))
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// BootstrapAdminEnv is the environment that creates the first administrator:
+// KC_BOOTSTRAP_ADMIN_* from 26.0, KEYCLOAK_ADMIN* before.
+func BootstrapAdminEnv(version, user, password string) []string {
+	if CompareVersions(version, "26.0.0") >= 0 {
+		return []string{"KC_BOOTSTRAP_ADMIN_USERNAME=" + user, "KC_BOOTSTRAP_ADMIN_PASSWORD=" + password}
+	}
+	return []string{"KEYCLOAK_ADMIN=" + user, "KEYCLOAK_ADMIN_PASSWORD=" + password}
+}

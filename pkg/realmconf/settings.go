@@ -1,0 +1,190 @@
+// Package realmconf reads, with admin rights, the realm and client settings
+// that decide the procedure's promises (token lifespans, the offline
+// session's idle timeout and maximum lifespan, refresh-token rotation, the
+// client's refresh-token switches, scopes and the service account's roles),
+// and uses them to explain a verdict: where a promise breaks, which setting
+// is most likely responsible and what value it has.
+package realmconf
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"kcconform/pkg/admin"
+)
+
+// Keycloak's defaults for what a realm representation may leave out.
+const (
+	DefaultOfflineSessionIdle = 30 * 24 * time.Hour
+	DefaultOfflineSessionMax  = 60 * 24 * time.Hour
+)
+
+// Settings are what the realm and the client say about the procedure's
+// promises. Zero durations in client fields mean "not set on the client".
+type Settings struct {
+	Realm    string
+	ClientID string
+
+	AccessTokenLifespan              time.Duration
+	OfflineSessionIdleTimeout        time.Duration
+	OfflineSessionMaxLifespanEnabled bool
+	OfflineSessionMaxLifespan        time.Duration
+	RevokeRefreshToken               bool
+	RefreshTokenMaxReuse             int
+
+	ClientAccessTokenLifespan time.Duration // access.token.lifespan
+	ClientOfflineIdle         time.Duration // client.offline.session.idle.timeout
+	ClientOfflineMax          time.Duration // client.offline.session.max.lifespan
+	UseRefreshTokenForCC      bool          // client_credentials.use_refresh_token
+	UseRefreshTokens          bool          // use.refresh.tokens (default on)
+	ServiceAccountsEnabled    bool
+	DefaultScopes             []string
+	OptionalScopes            []string
+	ServiceAccountRoles       []string
+	// SelfAudience is whether a protocol mapper puts the client in its own
+	// tokens' aud (needed for introspection by the client on 26.6+).
+	SelfAudience bool
+}
+
+// Read reads a realm's and one of its clients' settings.
+func Read(ctx context.Context, ac *admin.Client, realm, clientID string) (*Settings, error) {
+	rrep, err := ac.Realm(ctx, realm)
+	if err != nil {
+		return nil, fmt.Errorf("read realm %s: %w", realm, err)
+	}
+	cl, err := ac.FindClient(ctx, realm, clientID)
+	if err != nil {
+		return nil, fmt.Errorf("read client %s: %w", clientID, err)
+	}
+	crep, err := ac.ClientRepresentation(ctx, realm, cl.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read client %s: %w", clientID, err)
+	}
+	s := &Settings{Realm: realm, ClientID: clientID}
+	s.AccessTokenLifespan = seconds(rrep["accessTokenLifespan"])
+	s.OfflineSessionIdleTimeout = seconds(rrep["offlineSessionIdleTimeout"])
+	if s.OfflineSessionIdleTimeout == 0 {
+		s.OfflineSessionIdleTimeout = DefaultOfflineSessionIdle
+	}
+	s.OfflineSessionMaxLifespanEnabled, _ = rrep["offlineSessionMaxLifespanEnabled"].(bool)
+	s.OfflineSessionMaxLifespan = seconds(rrep["offlineSessionMaxLifespan"])
+	if s.OfflineSessionMaxLifespan == 0 {
+		s.OfflineSessionMaxLifespan = DefaultOfflineSessionMax
+	}
+	s.RevokeRefreshToken, _ = rrep["revokeRefreshToken"].(bool)
+	s.RefreshTokenMaxReuse = int(seconds(rrep["refreshTokenMaxReuse"]) / time.Second) // a count, held like seconds
+
+	attrs, _ := crep["attributes"].(map[string]any)
+	attr := func(k string) string { v, _ := attrs[k].(string); return v }
+	s.ClientAccessTokenLifespan = seconds(attr("access.token.lifespan"))
+	s.ClientOfflineIdle = seconds(attr("client.offline.session.idle.timeout"))
+	s.ClientOfflineMax = seconds(attr("client.offline.session.max.lifespan"))
+	s.UseRefreshTokenForCC = attr("client_credentials.use_refresh_token") == "true"
+	s.UseRefreshTokens = attr("use.refresh.tokens") != "false"
+	s.ServiceAccountsEnabled, _ = crep["serviceAccountsEnabled"].(bool)
+	mappers, _ := crep["protocolMappers"].([]any)
+	for _, m := range mappers {
+		mm, _ := m.(map[string]any)
+		cfg, _ := mm["config"].(map[string]any)
+		if mm["protocolMapper"] == "oidc-audience-mapper" && cfg["included.client.audience"] == clientID && cfg["access.token.claim"] != "false" {
+			s.SelfAudience = true
+		}
+	}
+	if s.DefaultScopes, s.OptionalScopes, err = ac.ClientScopes(ctx, realm, cl.ID); err != nil {
+		return nil, fmt.Errorf("read client scopes of %s: %w", clientID, err)
+	}
+	if s.ServiceAccountsEnabled {
+		sa, err := ac.ServiceAccountUser(ctx, realm, cl.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read service account of %s: %w", clientID, err)
+		}
+		roles, err := ac.EffectiveRealmRoles(ctx, realm, sa.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read roles of %s's service account: %w", clientID, err)
+		}
+		for _, r := range roles {
+			s.ServiceAccountRoles = append(s.ServiceAccountRoles, r.Name)
+		}
+		slices.Sort(s.ServiceAccountRoles)
+	}
+	return s, nil
+}
+
+// seconds reads a number of seconds that a representation holds as a JSON
+// number or a string.
+func seconds(v any) time.Duration {
+	switch x := v.(type) {
+	case float64:
+		return time.Duration(x) * time.Second
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return time.Duration(n) * time.Second
+	}
+	return 0
+}
+
+// OfflineIdle is the effective offline session idle timeout: the client's
+// override when it is set and shorter, else the realm's. source names the
+// setting it comes from.
+func (s *Settings) OfflineIdle() (d time.Duration, source string) {
+	if s.ClientOfflineIdle > 0 && s.ClientOfflineIdle < s.OfflineSessionIdleTimeout {
+		return s.ClientOfflineIdle, fmt.Sprintf("client %s attribute client.offline.session.idle.timeout (Clients → %s → Advanced → Advanced settings → Client Offline Session Idle)", s.ClientID, s.ClientID)
+	}
+	return s.OfflineSessionIdleTimeout, fmt.Sprintf("realm %s offlineSessionIdleTimeout (Realm settings → Sessions → Offline Session Idle)", s.Realm)
+}
+
+// Lines describe the settings for the report.
+func (s *Settings) Lines() []string {
+	idle, source := s.OfflineIdle()
+	lines := []string{
+		fmt.Sprintf("offline tokens keep working while used at least every %s: idle timeout %d s, from the %s", Days(idle), int64(idle/time.Second), source),
+	}
+	if s.OfflineSessionMaxLifespanEnabled || s.ClientOfflineMax > 0 {
+		lines = append(lines, fmt.Sprintf("offline sessions end after at most %s (offlineSessionMaxLifespanEnabled %t, offlineSessionMaxLifespan %d s, client.offline.session.max.lifespan %d s): refresh_expires_in is then > 0",
+			Days(s.effectiveMax()), s.OfflineSessionMaxLifespanEnabled, int64(s.OfflineSessionMaxLifespan/time.Second), int64(s.ClientOfflineMax/time.Second)))
+	} else {
+		lines = append(lines, "offline sessions have no maximum lifespan (offlineSessionMaxLifespanEnabled false): refresh_expires_in 0")
+	}
+	lines = append(lines,
+		fmt.Sprintf("access token lifespan: %s", s.accessLifespanText()),
+		fmt.Sprintf("revokeRefreshToken %t (refreshTokenMaxReuse %d): %s", s.RevokeRefreshToken, s.RefreshTokenMaxReuse, map[bool]string{
+			true:  "a stored refresh token works only as often as the reuse count allows",
+			false: "a stored refresh token keeps working"}[s.RevokeRefreshToken]),
+		fmt.Sprintf("client %s: client_credentials.use_refresh_token %t, use.refresh.tokens %t, serviceAccountsEnabled %t, audience mapper for itself %t",
+			s.ClientID, s.UseRefreshTokenForCC, s.UseRefreshTokens, s.ServiceAccountsEnabled, s.SelfAudience),
+		fmt.Sprintf("client scopes: default %v, optional %v", s.DefaultScopes, s.OptionalScopes),
+		fmt.Sprintf("service account realm roles: %v", s.ServiceAccountRoles),
+	)
+	return lines
+}
+
+func (s *Settings) effectiveMax() time.Duration {
+	if s.ClientOfflineMax > 0 && (!s.OfflineSessionMaxLifespanEnabled || s.ClientOfflineMax < s.OfflineSessionMaxLifespan) {
+		return s.ClientOfflineMax
+	}
+	return s.OfflineSessionMaxLifespan
+}
+
+func (s *Settings) accessLifespanText() string {
+	if s.ClientAccessTokenLifespan > 0 {
+		return fmt.Sprintf("%d s, from client attribute access.token.lifespan (realm accessTokenLifespan %d s)", int64(s.ClientAccessTokenLifespan/time.Second), int64(s.AccessTokenLifespan/time.Second))
+	}
+	return fmt.Sprintf("%d s, from the realm's accessTokenLifespan (the client sets no access.token.lifespan)", int64(s.AccessTokenLifespan/time.Second))
+}
+
+// Days writes a duration in days when it is a whole number of them, else in
+// hours, minutes or seconds.
+func Days(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%d days", int64(d/(24*time.Hour)))
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", int64(d/time.Hour))
+	case d >= time.Minute && d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", int64(d/time.Minute))
+	}
+	return fmt.Sprintf("%d s", int64(d/time.Second))
+}

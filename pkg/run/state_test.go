@@ -1,0 +1,155 @@
+package run
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// notState are the package-level variables of the module that hold no run
+// state: values fixed at build or start-up, made once and never changed.
+// Each says why. Anything else at package level would be state shared by
+// every run of a process; a run's state belongs in a Run.
+var notState = map[string]string{
+	"cmd/kcconform.ansiCodes":         "a compiled pattern",
+	"cmd/kcconform.version":           "set at build time (-ldflags -X)",
+	"fixtures.Offline":                "the embedded realm fixture",
+	"pkg/contract.catalogue":          "the declared promises",
+	"pkg/report.classRank":            "the classes' order",
+	"pkg/kccontainer._":               "interface assertions",
+	"pkg/kccontainer.tagVersion":      "a compiled pattern",
+	"pkg/keycloak.DefaultVersion":     "from the embedded versions file",
+	"pkg/keycloak.ansi":               "a compiled pattern",
+	"pkg/keycloak.jdkRoots":           "where JDKs are installed",
+	"pkg/keycloak.ErrNotControlled":   "an error value",
+	"pkg/keycloak.runSuffix":          "a compiled pattern",
+	"pkg/keycloak.localCache":         "a fixed option list",
+	"pkg/keycloak.errExited":          "an error value",
+	"pkg/ports.mu":                    "guards issued",
+	"pkg/ports.issued":                "ports this process handed out: the kernel's view is per process too, not per run",
+	"pkg/profile.named":               "the predefined profiles",
+	"pkg/redact.tokenCandidate":       "a compiled pattern",
+	"pkg/redact.jwtInClear":           "a compiled pattern",
+	"pkg/redact.jwtPattern":           "a compiled pattern",
+	"pkg/redact.tokenKeys":            "field names",
+	"pkg/redact.secretKeys":           "field names",
+	"pkg/report.pageTemplate":         "a parsed template",
+	"pkg/settings.versionPattern":     "a compiled pattern",
+	"pkg/settings.namePattern":        "a compiled pattern",
+	"pkg/settings.runIDPattern":       "a compiled pattern",
+	"pkg/settings.Table":              "the declared settings",
+	"pkg/settings.internal":           "the declared internal variables",
+	"pkg/tokenflow.signingAlgs":       "the accepted algorithms",
+	"pkg/transport.ErrBodyTooLarge":   "an error value",
+	"pkg/versions.envFile":            "the embedded versions file",
+	"pkg/versions.sumsFile":           "the embedded checksums",
+	"pkg/versions.Default":            "from the embedded versions file",
+	"pkg/versions.UpgradeFrom":        "from the embedded versions file",
+	"pkg/versions.PostgresImage":      "from the embedded versions file",
+	"pkg/versions.LocalPostgresImage": "from the embedded versions file",
+	"scripts/benchcompare.metrics":    "the metrics compared",
+	"scripts/htmlcheck.states":        "the states checked",
+	"suites.All":                      "the declared suites",
+	"suites/idle.probes":              "the delays probed",
+	"suites/restart.graceful":         "a declared way to stop",
+	"suites/restart.crash":            "a declared way to stop",
+}
+
+// sources parses every non-test Go file of the module.
+func sources(t *testing.T, fn func(pkg string, f *ast.File, fset *token.FileSet)) {
+	t.Helper()
+	root := filepath.Join("..", "..")
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && p != root || d.Name() == "bin" || d.Name() == "reports") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, 0)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(p))
+		fn(filepath.ToSlash(rel), f, fset)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// No package-level variable holds run state: every one the module declares
+// is listed above, with the reason it is not state.
+func TestNoPackageVariableHoldsRunState(t *testing.T) {
+	seen := 0
+	var found []string
+	sources(t, func(pkg string, f *ast.File, _ *token.FileSet) {
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range g.Specs {
+				for _, n := range spec.(*ast.ValueSpec).Names {
+					seen++
+					// A suite's definition (framework.Suite) is declared, not state.
+					suite := strings.HasPrefix(pkg, "suites/") && n.Name == "Suite"
+					if _, ok := notState[pkg+"."+n.Name]; !ok && !suite {
+						found = append(found, pkg+"."+n.Name)
+					}
+				}
+			}
+		}
+	})
+	if seen < len(notState)/2 {
+		t.Fatalf("found only %d package-level variables: the walk is broken", seen)
+	}
+	sort.Strings(found)
+	for _, v := range found {
+		t.Errorf("package-level variable %s: run state belongs in a run.Run (or, if it is not state, say why in notState)", v)
+	}
+}
+
+// Only package settings reads the KC_* variables: every other package is
+// given what it needs.
+func TestOnlySettingsReadsTheEnvironment(t *testing.T) {
+	calls := 0
+	sources(t, func(pkg string, f *ast.File, fset *token.FileSet) {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "Getenv" && sel.Sel.Name != "LookupEnv" {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "os" {
+				return true
+			}
+			calls++
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || pkg == "pkg/settings" {
+				return true
+			}
+			if v, _ := strconv.Unquote(lit.Value); strings.HasPrefix(v, "KC_") {
+				t.Errorf("%s: os.%s(%s) outside package settings", fset.Position(call.Pos()), sel.Sel.Name, lit.Value)
+			}
+			return true
+		})
+	})
+	if calls == 0 {
+		t.Fatal("found no os.Getenv call at all: the walk is broken")
+	}
+}

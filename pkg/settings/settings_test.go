@@ -1,0 +1,144 @@
+package settings
+
+import (
+	"strings"
+	"testing"
+
+	"kcconform/pkg/keycloak"
+)
+
+func env(m map[string]string) Lookup { return func(k string) string { return m[k] } }
+
+// server parses every setting and returns the target's configuration.
+func server(get Lookup) (keycloak.Config, error) {
+	s, err := Parse(get)
+	return s.Server, err
+}
+
+func TestFromEnvNamesTheBadSetting(t *testing.T) {
+	cases := map[string]map[string]string{
+		"KC_TARGET":            {"KC_TARGET": "vm"},
+		"KC_VERSION":           {"KC_TARGET": "process", "KC_VERSION": "latest"},
+		"KC_TIMEOUT":           {"KC_TARGET": "process", "KC_TIMEOUT": "soon"},
+		"KC_URL":               {"KC_TARGET": "external"},
+		"KC_REALM":             {"KC_TARGET": "external", "KC_URL": "https://gw/keycloak"},
+		"KC_CLIENT_SECRET":     {"KC_TARGET": "external", "KC_URL": "https://gw/keycloak", "KC_REALM": "shasta", "KC_CLIENT_ID": "my-test-client"},
+		"KC_ADMIN_PASSWORD":    {"KC_TARGET": "external", "KC_URL": "https://gw/keycloak", "KC_ADMIN_USER": "admin"},
+		"KC_BOOT_TIMEOUT":      {"KC_TARGET": "process", "KC_BOOT_TIMEOUT": "9223372037"},
+		"KC_EXPECT_EXPIRES_IN": {"KC_TARGET": "process", "KC_EXPECT_EXPIRES_IN": "-3"},
+		"KC_RUN_ID":            {"KC_TARGET": "process", "KC_RUN_ID": "Bad/Id"},
+		"KC_CA_FILE":           {"KC_TARGET": "process", "KC_CA_FILE": "/nonexistent/ca.pem"},
+	}
+	for field, m := range cases {
+		m["KC_CACHE_DIR"] = t.TempDir()
+		_, err := server(env(m))
+		if err == nil || !strings.HasPrefix(err.Error(), field+":") {
+			t.Errorf("%s: err = %v, want one starting with the field's name", field, err)
+		}
+	}
+}
+
+func TestFromEnvExternalKeepsPathPrefix(t *testing.T) {
+	c, err := server(env(map[string]string{"KC_TARGET": "external", "KC_URL": "https://gw.example/keycloak/",
+		"KC_REALM": "shasta", "KC_CLIENT_ID": "my-test-client", "KC_CLIENT_SECRET": "x", "KC_CACHE_DIR": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.URL != "https://gw.example/keycloak" || c.Client == nil || c.Client.Realm != "shasta" || c.Mode() != keycloak.ModeClientOnly {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+// KC_TIMEOUT beyond what a duration holds is refused, not wrapped around
+// to a negative deadline.
+func TestDurationsDoNotOverflow(t *testing.T) {
+	_, err := server(env(map[string]string{"KC_TARGET": "process", "KC_TIMEOUT": "9223372037", "KC_CACHE_DIR": t.TempDir()}))
+	if err == nil || !strings.HasPrefix(err.Error(), "KC_TIMEOUT:") {
+		t.Fatalf("err = %v", err)
+	}
+	c, err := server(env(map[string]string{"KC_TARGET": "process", "KC_TIMEOUT": "90", "KC_BOOT_TIMEOUT": "5m", "KC_CACHE_DIR": t.TempDir()}))
+	if err != nil || c.Timeout.Seconds() != 90 || c.BootTimeout.Minutes() != 5 {
+		t.Fatalf("c = %+v, err = %v", c, err)
+	}
+}
+
+// Credentials never go over plain http to a host that is not loopback,
+// unless KC_ALLOW_PLAIN_HTTP says so; a URL with user info, a query or a
+// fragment is refused.
+func TestExternalURLIsCheckedBeforeAnyRequest(t *testing.T) {
+	admin := map[string]string{"KC_TARGET": "external", "KC_ADMIN_USER": "admin", "KC_ADMIN_PASSWORD": "pw"}
+	for url, want := range map[string]string{
+		"http://kc.example.invalid":        "KC_ALLOW_PLAIN_HTTP",
+		"https://user:pw@kc.example/":      "user info",
+		"https://kc.example/keycloak?x=1":  "query",
+		"https://kc.example/keycloak#frag": "fragment",
+		"ftp://kc.example":                 "http or https",
+	} {
+		m := map[string]string{"KC_URL": url, "KC_CACHE_DIR": t.TempDir()}
+		for k, v := range admin {
+			m[k] = v
+		}
+		_, err := server(env(m))
+		if err == nil || !strings.HasPrefix(err.Error(), "KC_URL:") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want one naming KC_URL and %q", url, err, want)
+		}
+	}
+	for _, url := range []string{"http://127.0.0.1:8080", "http://localhost:8080/keycloak", "http://[::1]:8080"} {
+		m := map[string]string{"KC_URL": url, "KC_CACHE_DIR": t.TempDir()}
+		for k, v := range admin {
+			m[k] = v
+		}
+		if _, err := server(env(m)); err != nil {
+			t.Errorf("%s: %v", url, err)
+		}
+	}
+	m := map[string]string{"KC_URL": "http://kc.example.invalid", "KC_ALLOW_PLAIN_HTTP": "true", "KC_CACHE_DIR": t.TempDir()}
+	for k, v := range admin {
+		m[k] = v
+	}
+	if c, err := server(env(m)); err != nil || c.Mode() != keycloak.ModeProvisioned {
+		t.Fatalf("allowed plain http: %v", err)
+	}
+}
+
+func TestAuditModeNeedsNoSecret(t *testing.T) {
+	c, err := server(env(map[string]string{"KC_TARGET": "external", "KC_URL": "https://gw/keycloak", "KC_ADMIN_USER": "admin",
+		"KC_ADMIN_PASSWORD": "pw", "KC_REALM": "shasta", "KC_CLIENT_ID": "my-test-client", "KC_CACHE_DIR": t.TempDir()}))
+	if err != nil || c.Mode() != keycloak.ModeAudit {
+		t.Fatalf("mode %q, err %v", c.Mode(), err)
+	}
+}
+
+func TestDocumentedIsTheProcedure(t *testing.T) {
+	p, err := parseProfile(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ExpiresIn != 31536000 || p.RefreshExpiresIn != 0 || p.TokenType != "bearer" || p.ScopeContains[0] != "offline_access" {
+		t.Fatalf("documented profile = %+v", p)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	p, err := parseProfile(env(map[string]string{"KC_EXPECT_EXPIRES_IN": "300", "KC_EXPECT_REFRESH_EXPIRES_IN": "2592000", "KC_EXPECT_SCOPE": "offline_access,email"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ExpiresIn != 300 || p.RefreshExpiresIn != 2592000 || len(p.ScopeContains) != 2 {
+		t.Fatalf("overrides not applied: %+v", p)
+	}
+}
+
+func TestBadSettingsNameTheField(t *testing.T) {
+	cases := map[string]map[string]string{
+		"KC_PROFILE":                 {"KC_PROFILE": "nope"},
+		"KC_EXPECT_EXPIRES_IN":       {"KC_EXPECT_EXPIRES_IN": "one year"},
+		"KC_EXPECT_TOKEN_TYPE_EXACT": {"KC_EXPECT_TOKEN_TYPE_EXACT": "maybe"},
+	}
+	for field, m := range cases {
+		_, err := parseProfile(env(m))
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: err = %v, want one naming the field", field, err)
+		}
+	}
+}
