@@ -67,50 +67,50 @@ type Promise struct {
 	What string
 	// hint names the Keycloak setting most likely responsible when the
 	// promise breaks, with the values read where admin rights allowed.
-	hint func(Subject) string
+	hint hint
 }
 
 // catalogue describes every promise.
 var catalogue = [lastID]Promise{
-	Get:                    {"get", "get", report.Procedure, "the procedure's get request (client_credentials, scope=offline_access) is answered with HTTP 200 and a token response", refusalSettings},
-	Refresh:                {"refresh", "refresh", report.Procedure, "the procedure's refresh request is answered with HTTP 200 and a token response", refusalSettings},
-	AccessToken:            {"access-token", "access_token", report.Procedure, "present", gatewayBody},
-	RefreshToken:           {"refresh-token", "refresh_token", report.Procedure, "present (the procedure refreshes with it)", refreshTokenSettings},
-	Scope:                  {"scope", "scope", report.Procedure, "contains offline_access (KC_EXPECT_SCOPE)", scopeSettings},
-	RefreshExpiresIn:       {"refresh-expires-in", "refresh_expires_in", report.Procedure, "0: the refresh token never expires by itself (KC_EXPECT_REFRESH_EXPIRES_IN)", offlineMaxSettings},
-	ExpiresIn:              {"expires-in", "expires_in", report.Procedure, "31536000, or 1 s less (KC_EXPECT_EXPIRES_IN)", lifespanSettings},
-	TokenType:              {"token-type", "token_type", report.Procedure, "bearer, case-insensitively (KC_EXPECT_TOKEN_TYPE)", tokenTypeSetting},
-	NotBeforePolicy:        {"not-before-policy", "not-before-policy", report.Procedure, "a number, as in the procedure's example answer", gatewayBody},
-	AccessLifetime:         {"access-lifetime", "access token exp - iat", report.Procedure, "equals expires_in (±1 s)", lifespanSettings},
-	RefreshTyp:             {"refresh-typ", "refresh token typ", report.Procedure, `"Offline"`, scopeSettings},
-	RefreshExp:             {"refresh-exp", "refresh token exp", report.Procedure, "absent: the refresh token never expires by itself", offlineMaxSettings},
-	RefreshedAccessToken:   {"refreshed-access-token", "refreshed access token", report.Procedure, "each refresh gives a new access token", gatewayBody},
-	StoredToken:            {"stored-token", "the stored refresh token works again", report.Procedure, "the first refresh token, stored as the procedure says, refreshes again after the chained cycles and after a new get", reuseSettings},
-	IdleTimeout:            {"idle-timeout", "offline session idle timeout", report.Procedure, ">= KC_EXPECT_OFFLINE_IDLE_MIN (30 days), read with admin rights", idleSettings},
-	IdleExpiry:             {"idle-expiry", "offline session idle", report.Procedure, "a token used within the idle timeout keeps working; one unused past it is refused (idle suite)", idleSettings},
-	AdminRevocation:        {"admin-revocation", "administrative revocation", report.Procedure, "after an administrator's revocation the next refresh gets 400 invalid_grant", revocationSettings},
-	NoRoleRefused:          {"no-role-refused", "client without offline_access role", report.Procedure, "an offline token is refused to a service account without the offline_access role", roleSettings},
-	SurvivesRestart:        {"survives-restart", "offline token after a restart", report.Procedure, "a token refreshes after the server is stopped or killed and started on the same database (restart suite)", persistenceSettings},
-	SurvivesUpgrade:        {"survives-upgrade", "offline token after an upgrade", report.Procedure, "a token issued by KC_UPGRADE_FROM refreshes after the upgrade to KC_UPGRADE_TO (upgrade suite)", persistenceSettings},
-	CacheControl:           {"cache-control", "Cache-Control header", report.RFC6749, "no-store on every token answer (§5.1)", gatewayHeaders},
-	Pragma:                 {"pragma", "Pragma header", report.RFC6749, "no-cache on every token answer (§5.1)", gatewayHeaders},
-	ContentType:            {"content-type", "Content-Type header", report.RFC6749, "application/json on every token answer (§5.1)", gatewayHeaders},
-	BasicAuth:              {"basic-auth", "HTTP Basic client authentication", report.RFC6749, "get and refresh work with client_secret_basic (§2.3.1)", basicAuthSetting},
-	WrongSecretRefused:     {"wrong-secret", "wrong client secret", report.RFC6749, "a wrong secret gets 401 (§5.2; KC_EXPECT_BAD_SECRET_ERROR)", authenticatorSetting},
-	GarbageRefreshRefused:  {"garbage-refresh", "garbage refresh token", report.RFC6749, "a garbage refresh token gets 400 invalid_grant (§5.2)", gatewayBody},
-	ForeignRefreshRefused:  {"foreign-refresh", "refresh token of another client", report.RFC6749, "another client's refresh token gets 400 invalid_grant (§6)", gatewayBody},
-	Issuer:                 {"issuer", "access token iss", report.OIDC, "the realm URL of KC_URL (or KC_EXPECT_ISSUER)", issuerSettings},
-	DiscoveryIssuer:        {"discovery-issuer", "discovery issuer", report.OIDC, "the discovery document's issuer equals the tokens' iss (OIDC Discovery §4.3)", issuerSettings},
-	Azp:                    {"azp", "access token azp", report.OIDC, "the client that asked", azpSetting},
-	Signature:              {"signature", "access token signature", report.OIDC, "valid against the realm's JWKS", signatureSettings},
-	Introspection:          {"introspection", "introspection", report.Extra, "active for a fresh token (not applicable where the client is not in the token's aud)", audienceSetting},
-	OnlineGet:              {"online-get", "online get", report.Extra, "without scope=offline_access: HTTP 200 with a token response", refusalSettings},
-	OnlineScope:            {"online-scope", "online scope", report.Extra, "without scope=offline_access: no offline_access in scope", scopeSettings},
-	OnlineRefreshToken:     {"online-refresh-token", "online refresh_token", report.Extra, "without scope=offline_access: a refresh token too", refreshTokenSettings},
-	OnlineRefreshExpiresIn: {"online-refresh-expires-in", "online refresh_expires_in", report.Extra, "without scope=offline_access: > 0 (online refresh tokens expire)", sessionSettings},
-	OnlineRefreshTyp:       {"online-refresh-typ", "online refresh token typ", report.Extra, `without scope=offline_access: "Refresh"`, sessionSettings},
-	OnlineRefreshExp:       {"online-refresh-exp", "online refresh token exp", report.Extra, "without scope=offline_access: an exp", sessionSettings},
-	GrantUnderLoad:         {"grant-under-load", "grant under load", report.Extra, "fewer than 1% errors at each rate (load suite)", loadSettings},
+	Get:                    {"get", "get", report.Procedure, "the procedure's get request (client_credentials, scope=offline_access) is answered with HTTP 200 and a token response", hint{clientText, nil}},
+	Refresh:                {"refresh", "refresh", report.Procedure, "the procedure's refresh request is answered with HTTP 200 and a token response", hint{clientText, nil}},
+	AccessToken:            {"access-token", "access_token", report.Procedure, "present", hint{gatewayBodyText, nil}},
+	RefreshToken:           {"refresh-token", "refresh_token", report.Procedure, "present (the procedure refreshes with it)", hint{refreshTokenText, readRefreshTokens}},
+	Scope:                  {"scope", "scope", report.Procedure, "contains offline_access (KC_EXPECT_SCOPE)", hint{scopeText, readScopes}},
+	RefreshExpiresIn:       {"refresh-expires-in", "refresh_expires_in", report.Procedure, "0: the refresh token never expires by itself (KC_EXPECT_REFRESH_EXPIRES_IN)", hint{offlineMaxText, readOfflineMax}},
+	ExpiresIn:              {"expires-in", "expires_in", report.Procedure, "31536000, or 1 s less (KC_EXPECT_EXPIRES_IN)", hint{lifespanText, readLifespans}},
+	TokenType:              {"token-type", "token_type", report.Procedure, "bearer, case-insensitively (KC_EXPECT_TOKEN_TYPE)", hint{tokenTypeText, nil}},
+	NotBeforePolicy:        {"not-before-policy", "not-before-policy", report.Procedure, "a number, as in the procedure's example answer", hint{gatewayBodyText, nil}},
+	AccessLifetime:         {"access-lifetime", "access token exp - iat", report.Procedure, "equals expires_in (±1 s)", hint{lifespanText, readLifespans}},
+	RefreshTyp:             {"refresh-typ", "refresh token typ", report.Procedure, `"Offline"`, hint{scopeText, readScopes}},
+	RefreshExp:             {"refresh-exp", "refresh token exp", report.Procedure, "absent: the refresh token never expires by itself", hint{offlineMaxText, readOfflineMax}},
+	RefreshedAccessToken:   {"refreshed-access-token", "refreshed access token", report.Procedure, "each refresh gives a new access token", hint{gatewayBodyText, nil}},
+	StoredToken:            {"stored-token", "the stored refresh token works again", report.Procedure, "the first refresh token, stored as the procedure says, refreshes again after the chained cycles and after a new get", hint{reuseText, readReuse}},
+	IdleTimeout:            {"idle-timeout", "offline session idle timeout", report.Procedure, ">= KC_EXPECT_OFFLINE_IDLE_MIN (30 days), read with admin rights", hint{idleText, readIdle}},
+	IdleExpiry:             {"idle-expiry", "offline session idle", report.Procedure, "a token used within the idle timeout keeps working; one unused past it is refused (idle suite)", hint{idleText, readIdle}},
+	AdminRevocation:        {"admin-revocation", "administrative revocation", report.Procedure, "after an administrator's revocation the next refresh gets 400 invalid_grant", hint{revocationText, nil}},
+	NoRoleRefused:          {"no-role-refused", "client without offline_access role", report.Procedure, "an offline token is refused to a service account without the offline_access role", hint{roleText, readRoles}},
+	SurvivesRestart:        {"survives-restart", "offline token after a restart", report.Procedure, "a token refreshes after the server is stopped or killed and started on the same database (restart suite)", hint{persistenceText, nil}},
+	SurvivesUpgrade:        {"survives-upgrade", "offline token after an upgrade", report.Procedure, "a token issued by KC_UPGRADE_FROM refreshes after the upgrade to KC_UPGRADE_TO (upgrade suite)", hint{persistenceText, nil}},
+	CacheControl:           {"cache-control", "Cache-Control header", report.RFC6749, "no-store on every token answer (§5.1)", hint{headersText, nil}},
+	Pragma:                 {"pragma", "Pragma header", report.RFC6749, "no-cache on every token answer (§5.1)", hint{headersText, nil}},
+	ContentType:            {"content-type", "Content-Type header", report.RFC6749, "application/json on every token answer (§5.1)", hint{headersText, nil}},
+	BasicAuth:              {"basic-auth", "HTTP Basic client authentication", report.RFC6749, "get and refresh work with client_secret_basic (§2.3.1)", hint{basicAuthText, nil}},
+	WrongSecretRefused:     {"wrong-secret", "wrong client secret", report.RFC6749, "a wrong secret gets 401 (§5.2; KC_EXPECT_BAD_SECRET_ERROR)", hint{wrongSecretText, nil}},
+	GarbageRefreshRefused:  {"garbage-refresh", "garbage refresh token", report.RFC6749, "a garbage refresh token gets 400 invalid_grant (§5.2)", hint{gatewayBodyText, nil}},
+	ForeignRefreshRefused:  {"foreign-refresh", "refresh token of another client", report.RFC6749, "another client's refresh token gets 400 invalid_grant (§6)", hint{gatewayBodyText, nil}},
+	Issuer:                 {"issuer", "access token iss", report.OIDC, "the realm URL of KC_URL (or KC_EXPECT_ISSUER)", hint{issuerText, nil}},
+	DiscoveryIssuer:        {"discovery-issuer", "discovery issuer", report.OIDC, "the discovery document's issuer equals the tokens' iss (OIDC Discovery §4.3)", hint{issuerText, nil}},
+	Azp:                    {"azp", "access token azp", report.OIDC, "the client that asked", hint{azpText, nil}},
+	Signature:              {"signature", "access token signature", report.OIDC, "valid against the realm's JWKS", hint{signatureText, nil}},
+	Introspection:          {"introspection", "introspection", report.Extra, "active for a fresh token (not applicable where the client is not in the token's aud)", hint{audienceText, nil}},
+	OnlineGet:              {"online-get", "online get", report.Extra, "without scope=offline_access: HTTP 200 with a token response", hint{clientText, nil}},
+	OnlineScope:            {"online-scope", "online scope", report.Extra, "without scope=offline_access: no offline_access in scope", hint{scopeText, readScopes}},
+	OnlineRefreshToken:     {"online-refresh-token", "online refresh_token", report.Extra, "without scope=offline_access: a refresh token too", hint{refreshTokenText, readRefreshTokens}},
+	OnlineRefreshExpiresIn: {"online-refresh-expires-in", "online refresh_expires_in", report.Extra, "without scope=offline_access: > 0 (online refresh tokens expire)", hint{sessionText, nil}},
+	OnlineRefreshTyp:       {"online-refresh-typ", "online refresh token typ", report.Extra, `without scope=offline_access: "Refresh"`, hint{sessionText, nil}},
+	OnlineRefreshExp:       {"online-refresh-exp", "online refresh token exp", report.Extra, "without scope=offline_access: an exp", hint{sessionText, nil}},
+	GrantUnderLoad:         {"grant-under-load", "grant under load", report.Extra, "fewer than 1% errors at each rate (load suite)", hint{loadText, nil}},
 }
 
 // Catalogue lists every promise, in the verdict's order.
@@ -139,12 +139,7 @@ func (id ID) Class() report.Class { return id.Promise().Class }
 // Hint names the Keycloak setting most likely responsible when the promise
 // breaks: where it is in the admin console and in the representation, with
 // the value read where admin rights allowed.
-func (id ID) Hint(sub Subject) string {
-	if h := id.Promise().hint; h != nil {
-		return h(sub)
-	}
-	return ""
-}
+func (id ID) Hint(sub Subject) string { return id.Promise().hint.For(sub) }
 
 // Check is the check of this promise: expected and sent, a pass or a FAIL
 // (with the hint).

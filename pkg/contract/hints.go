@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"kcconform/pkg/realmconf"
 	"kcconform/pkg/tokenflow"
 )
 
@@ -19,118 +20,79 @@ func (sub Subject) client() string {
 	return sub.ClientID
 }
 
-// The hints of the catalogue: each names the Keycloak setting most likely
-// responsible, where it is in the admin console and in the representation,
-// and appends the values read where admin rights allowed.
+// hint is where a broken promise most likely comes from: the Keycloak
+// setting, where it is in the admin console and in the representation
+// ("{client}" stands for the client's id), and, where admin rights allowed
+// reading them, the values of the settings it names (read).
+type hint struct {
+	text string
+	read func(s *realmconf.Settings) string
+}
 
-func refreshTokenSettings(sub Subject) string {
-	h := fmt.Sprintf("client attribute client_credentials.use_refresh_token must be \"true\" (Clients → %s → Advanced → OpenID Connect Compatibility Modes → Use refresh tokens for client credentials grant); for a refresh, use.refresh.tokens (Use refresh tokens)", sub.client())
-	if s := sub.Settings; s != nil {
-		h += fmt.Sprintf("; read: client_credentials.use_refresh_token %t, use.refresh.tokens %t", s.UseRefreshTokenForCC, s.UseRefreshTokens)
+// For is the hint for a subject.
+func (h hint) For(sub Subject) string {
+	t := strings.ReplaceAll(h.text, "{client}", sub.client())
+	if h.read != nil && sub.Settings != nil {
+		t += "; read: " + h.read(sub.Settings)
 	}
-	return h
+	return t
 }
 
-func scopeSettings(sub Subject) string {
-	h := fmt.Sprintf("the client scope offline_access must be assigned to the client (Clients → %s → Client scopes → Add client scope → offline_access, Optional) and the service account must hold the realm role offline_access", sub.client())
-	if s := sub.Settings; s != nil {
-		h += fmt.Sprintf("; read: default scopes %v, optional scopes %v, service account roles %v", s.DefaultScopes, s.OptionalScopes, s.ServiceAccountRoles)
-	}
-	return h
+// The hints' texts.
+const (
+	refreshTokenText = "client attribute client_credentials.use_refresh_token must be \"true\" (Clients → {client} → Advanced → OpenID Connect Compatibility Modes → Use refresh tokens for client credentials grant); for a refresh, use.refresh.tokens (Use refresh tokens)"
+	scopeText        = "the client scope offline_access must be assigned to the client (Clients → {client} → Client scopes → Add client scope → offline_access, Optional) and the service account must hold the realm role offline_access"
+	offlineMaxText   = "realm offlineSessionMaxLifespanEnabled (Realm settings → Sessions → Offline Session Max Limited) or client attribute client.offline.session.max.lifespan (Clients → {client} → Advanced → Client Offline Session Max) gives offline tokens an end: turn it off for refresh_expires_in 0"
+	lifespanText     = "client attribute access.token.lifespan (Clients → {client} → Advanced → Advanced settings → Access Token Lifespan), else the realm's accessTokenLifespan (Realm settings → Tokens → Access Token Lifespan); an offline max lifespan, when limited, caps it"
+	tokenTypeText    = "client attribute token.response.type.bearer.lower-case (Clients → {client} → Advanced → OpenID Connect Compatibility Modes → Use lower-case bearer type in token responses); or set KC_EXPECT_TOKEN_TYPE_EXACT=false"
+	gatewayBodyText  = "Keycloak sends this in every token answer as the procedure shows: a gateway in front of it may have rewritten the body"
+	headersText      = "Keycloak sends Cache-Control: no-store, Pragma: no-cache and Content-Type: application/json itself: a proxy or gateway in front of it changes them"
+	reuseText        = "realm revokeRefreshToken (Realm settings → Tokens → Revoke Refresh Token) makes a refresh token single-use (refreshTokenMaxReuse counts the extra uses): an operator who stores the token as the procedure says loses it after one use"
+	idleText         = "the realm's offlineSessionIdleTimeout (Realm settings → Sessions → Offline Session Idle), or a client's client.offline.session.idle.timeout (Clients → {client} → Advanced → Client Offline Session Idle)"
+	revocationText   = "Keycloak refuses a revoked offline token with 400 invalid_grant; a server that still refreshes it keeps the session in a cache that did not see the revocation (nodes that do not form a cluster, an external session store)"
+	roleText         = "the service account must hold the realm role offline_access (Clients → {client} → Service account roles), usually through default-roles-<realm>"
+	persistenceText  = "offline sessions are kept in the database (offline_user_session, offline_client_session): a database reset, a migration that dropped them, or a realm re-imported at start loses them"
+	basicAuthText    = "Keycloak's client-secret authenticator (clientAuthenticatorType client-secret) accepts HTTP Basic: a gateway that drops or rewrites the Authorization header breaks it"
+	wrongSecretText  = "Keycloak answers a wrong secret with 401 for a confidential client whose authenticator is Client Id and Secret (Clients → {client} → Credentials); set KC_EXPECT_BAD_SECRET_ERROR if a gateway answers otherwise"
+	issuerText       = "Keycloak builds iss from its hostname: the server option --hostname (KC_HOSTNAME, a full URL with any path prefix in 26.x), --proxy-headers behind a proxy, or the realm's Frontend URL (Realm settings → General, attribute frontendUrl); if the public issuer differs from KC_URL on purpose, set KC_EXPECT_ISSUER"
+	azpText          = "the token was issued to another client: check KC_CLIENT_ID, or a gateway that swaps credentials"
+	signatureText    = "the realm's signing keys (Realm settings → Keys); a gateway that alters tokens breaks the signature"
+	audienceText     = "introspection by a client that is not in the token's aud answers active:false in Keycloak 26.6+: add an audience mapper (Clients → {client} → Client scopes → {client}-dedicated → Add mapper → By configuration → Audience, Included Client Audience {client})"
+	sessionText      = "the realm's SSO session settings (Realm settings → Sessions → SSO Session Idle/Max) give online refresh tokens their end"
+	loadText         = "errors under load: the server's CPU and database pool (KC_DB_POOL_MAX_SIZE), or the load generator's own share (GEN-CPU in the table)"
+	clientText       = "the client must be enabled, confidential, with service accounts on and Client Id and Secret as its authenticator (Clients → {client} → Capability config, Credentials); check KC_CLIENT_ID and KC_CLIENT_SECRET"
+)
+
+// What the hints read where admin rights allowed.
+
+func readRefreshTokens(s *realmconf.Settings) string {
+	return fmt.Sprintf("client_credentials.use_refresh_token %t, use.refresh.tokens %t", s.UseRefreshTokenForCC, s.UseRefreshTokens)
 }
 
-func offlineMaxSettings(sub Subject) string {
-	h := "realm offlineSessionMaxLifespanEnabled (Realm settings → Sessions → Offline Session Max Limited) or client attribute client.offline.session.max.lifespan (Clients → " + sub.client() + " → Advanced → Client Offline Session Max) gives offline tokens an end: turn it off for refresh_expires_in 0"
-	if s := sub.Settings; s != nil {
-		h += fmt.Sprintf("; read: offlineSessionMaxLifespanEnabled %t, offlineSessionMaxLifespan %d s, client.offline.session.max.lifespan %d s",
-			s.OfflineSessionMaxLifespanEnabled, int64(s.OfflineSessionMaxLifespan.Seconds()), int64(s.ClientOfflineMax.Seconds()))
-	}
-	return h
+func readScopes(s *realmconf.Settings) string {
+	return fmt.Sprintf("default scopes %v, optional scopes %v, service account roles %v", s.DefaultScopes, s.OptionalScopes, s.ServiceAccountRoles)
 }
 
-func lifespanSettings(sub Subject) string {
-	h := "client attribute access.token.lifespan (Clients → " + sub.client() + " → Advanced → Advanced settings → Access Token Lifespan), else the realm's accessTokenLifespan (Realm settings → Tokens → Access Token Lifespan); an offline max lifespan, when limited, caps it"
-	if s := sub.Settings; s != nil {
-		h += fmt.Sprintf("; read: access.token.lifespan %d s, realm accessTokenLifespan %d s", int64(s.ClientAccessTokenLifespan.Seconds()), int64(s.AccessTokenLifespan.Seconds()))
-	}
-	return h
+func readOfflineMax(s *realmconf.Settings) string {
+	return fmt.Sprintf("offlineSessionMaxLifespanEnabled %t, offlineSessionMaxLifespan %d s, client.offline.session.max.lifespan %d s",
+		s.OfflineSessionMaxLifespanEnabled, int64(s.OfflineSessionMaxLifespan.Seconds()), int64(s.ClientOfflineMax.Seconds()))
 }
 
-func tokenTypeSetting(sub Subject) string {
-	return "client attribute token.response.type.bearer.lower-case (Clients → " + sub.client() + " → Advanced → OpenID Connect Compatibility Modes → Use lower-case bearer type in token responses); or set KC_EXPECT_TOKEN_TYPE_EXACT=false"
+func readLifespans(s *realmconf.Settings) string {
+	return fmt.Sprintf("access.token.lifespan %d s, realm accessTokenLifespan %d s", int64(s.ClientAccessTokenLifespan.Seconds()), int64(s.AccessTokenLifespan.Seconds()))
 }
 
-func gatewayBody(Subject) string {
-	return "Keycloak sends this in every token answer as the procedure shows: a gateway in front of it may have rewritten the body"
+func readReuse(s *realmconf.Settings) string {
+	return fmt.Sprintf("revokeRefreshToken %t, refreshTokenMaxReuse %d", s.RevokeRefreshToken, s.RefreshTokenMaxReuse)
 }
 
-func gatewayHeaders(Subject) string {
-	return "Keycloak sends Cache-Control: no-store, Pragma: no-cache and Content-Type: application/json itself: a proxy or gateway in front of it changes them"
+func readRoles(s *realmconf.Settings) string {
+	return fmt.Sprintf("service account roles %v", s.ServiceAccountRoles)
 }
 
-func reuseSettings(sub Subject) string {
-	h := "realm revokeRefreshToken (Realm settings → Tokens → Revoke Refresh Token) makes a refresh token single-use (refreshTokenMaxReuse counts the extra uses): an operator who stores the token as the procedure says loses it after one use"
-	if s := sub.Settings; s != nil {
-		h += fmt.Sprintf("; read: revokeRefreshToken %t, refreshTokenMaxReuse %d", s.RevokeRefreshToken, s.RefreshTokenMaxReuse)
-	}
-	return h
-}
-
-func idleSettings(Subject) string {
-	return "the realm's offlineSessionIdleTimeout (Realm settings → Sessions → Offline Session Idle), or a client's client.offline.session.idle.timeout (Clients → Advanced → Client Offline Session Idle)"
-}
-
-func revocationSettings(Subject) string {
-	return "Keycloak refuses a revoked offline token with 400 invalid_grant; a server that still refreshes it keeps the session in a cache that did not see the revocation (nodes that do not form a cluster, an external session store)"
-}
-
-func roleSettings(sub Subject) string {
-	h := "the service account must hold the realm role offline_access (Clients → " + sub.client() + " → Service account roles), usually through default-roles-<realm>"
-	if s := sub.Settings; s != nil {
-		h += fmt.Sprintf("; read: service account roles %v", s.ServiceAccountRoles)
-	}
-	return h
-}
-
-func persistenceSettings(Subject) string {
-	return "offline sessions are kept in the database (offline_user_session, offline_client_session): a database reset, a migration that dropped them, or a realm re-imported at start loses them"
-}
-
-func basicAuthSetting(Subject) string {
-	return "Keycloak's client-secret authenticator (clientAuthenticatorType client-secret) accepts HTTP Basic: a gateway that drops or rewrites the Authorization header breaks it"
-}
-
-func authenticatorSetting(sub Subject) string {
-	return "Keycloak answers a wrong secret with 401 for a confidential client whose authenticator is Client Id and Secret (Clients → " + sub.client() + " → Credentials); set KC_EXPECT_BAD_SECRET_ERROR if a gateway answers otherwise"
-}
-
-func issuerSettings(Subject) string {
-	return "Keycloak builds iss from its hostname: the server option --hostname (KC_HOSTNAME, a full URL with any path prefix in 26.x), --proxy-headers behind a proxy, or the realm's Frontend URL (Realm settings → General, attribute frontendUrl); if the public issuer differs from KC_URL on purpose, set KC_EXPECT_ISSUER"
-}
-
-func azpSetting(Subject) string {
-	return "the token was issued to another client: check KC_CLIENT_ID, or a gateway that swaps credentials"
-}
-
-func signatureSettings(Subject) string {
-	return "the realm's signing keys (Realm settings → Keys); a gateway that alters tokens breaks the signature"
-}
-
-func audienceSetting(sub Subject) string {
-	c := sub.client()
-	return fmt.Sprintf("introspection by a client that is not in the token's aud answers active:false in Keycloak 26.6+: add an audience mapper (Clients → %s → Client scopes → %s-dedicated → Add mapper → By configuration → Audience, Included Client Audience %s)", c, c, c)
-}
-
-func sessionSettings(Subject) string {
-	return "the realm's SSO session settings (Realm settings → Sessions → SSO Session Idle/Max) give online refresh tokens their end"
-}
-
-func loadSettings(Subject) string {
-	return "errors under load: the server's CPU and database pool (KC_DB_POOL_MAX_SIZE), or the load generator's own share (GEN-CPU in the table)"
-}
-
-func refusalSettings(sub Subject) string {
-	return "the client must be enabled, confidential, with service accounts on and Client Id and Secret as its authenticator (Clients → " + sub.client() + " → Capability config, Credentials); check KC_CLIENT_ID and KC_CLIENT_SECRET"
+func readIdle(s *realmconf.Settings) string {
+	idle, source := s.OfflineIdle()
+	return fmt.Sprintf("offline idle timeout %d s (%s)", int64(idle.Seconds()), source)
 }
 
 // refusalHint explains why the get or refresh request was refused, from the
@@ -144,9 +106,9 @@ func refusalHint(err error, sub Subject) string {
 	client := sub.client()
 	switch {
 	case e.Code == "invalid_scope":
-		return scopeSettings(sub)
+		return hint{scopeText, readScopes}.For(sub)
 	case e.Code == "not_allowed" || strings.Contains(e.Description, "Offline tokens not allowed"):
-		return roleSettings(sub)
+		return hint{roleText, readRoles}.For(sub)
 	case e.Code == "unauthorized_client" && e.Status == 400:
 		return "the client must allow the client-credentials grant: serviceAccountsEnabled (Clients → " + client + " → Capability config → Service accounts roles)"
 	case e.Status == 401 || e.Code == "invalid_client" || e.Code == "unauthorized_client":
@@ -162,7 +124,7 @@ func refusalHint(err error, sub Subject) string {
 		return ""
 	}
 	if s != nil && !slices.Contains(append(s.DefaultScopes, s.OptionalScopes...), "offline_access") {
-		return scopeSettings(sub)
+		return hint{scopeText, readScopes}.For(sub)
 	}
 	return ""
 }

@@ -108,9 +108,10 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 			opts.AdminPassword = r.Password(sh.Label)
 		}
 		var srv keycloak.Server
-		if so.HTTPS {
+		switch {
+		case so.HTTPS:
 			srv = keycloak.NewProcess(cfg, opts, keycloak.ProcessOptions{HTTPS: &keycloak.TLSFiles{Cert: sh.Certs.CertFile, Key: sh.Certs.KeyFile}})
-		} else {
+		default:
 			var err error
 			srv, err = keycloak.New(cfg, opts)
 			s.ExpectNoError(err, "kcconform settings")

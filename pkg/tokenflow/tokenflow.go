@@ -151,7 +151,7 @@ func (c *Client) exchange(ctx context.Context, req Request, do func(context.Cont
 	_, err := do(ctx)
 	ex := rec.last()
 	fail := func(e *Error) (*Response, error) {
-		e.Endpoint, e.Replay = c.Endpoints.Token, replay
+		e.Method, e.Endpoint, e.Replay = http.MethodPost, c.Endpoints.Token, replay
 		if ex != nil {
 			e.Status, e.Body, e.Size = ex.status, c.Redactor.Body(ex.body), len(ex.body)
 		}
@@ -205,6 +205,9 @@ func describeStatus(ex *exchangeRecord) string {
 // Error is a request that did not give a usable answer. Its text is one line
 // naming the endpoint, what came back and why; every field is redacted.
 type Error struct {
+	// Method and Endpoint are the request's (a token request is a POST;
+	// discovery and JWKS are GETs).
+	Method      string
 	Endpoint    string
 	Status      int    // 0 when no response arrived
 	Code        string // OAuth "error"
@@ -218,13 +221,17 @@ type Error struct {
 
 // Error is the one-line cause.
 func (e *Error) Error() string {
+	method := e.Method
+	if method == "" {
+		method = http.MethodPost
+	}
 	switch {
 	case e.Status == 0:
-		return fmt.Sprintf("POST %s: %s", e.Endpoint, e.Cause)
+		return fmt.Sprintf("%s %s: %s", method, e.Endpoint, e.Cause)
 	case e.Code != "":
-		return fmt.Sprintf("POST %s: HTTP %d %s %q", e.Endpoint, e.Status, e.Code, e.Description)
+		return fmt.Sprintf("%s %s: HTTP %d %s %q", method, e.Endpoint, e.Status, e.Code, e.Description)
 	default:
-		return fmt.Sprintf("POST %s: HTTP %d: %s", e.Endpoint, e.Status, e.Cause)
+		return fmt.Sprintf("%s %s: HTTP %d: %s", method, e.Endpoint, e.Status, e.Cause)
 	}
 }
 
@@ -365,7 +372,7 @@ func (c *Client) postForm(ctx context.Context, endpoint string, form url.Values)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, &Error{Endpoint: endpoint, Cause: err.Error()}
+		return nil, &Error{Method: http.MethodPost, Endpoint: endpoint, Cause: err.Error()}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return c.do(req)
@@ -391,7 +398,7 @@ func (c *Client) getJSON(ctx context.Context, endpoint string, out any) error {
 
 func (c *Client) do(req *http.Request) ([]byte, error) {
 	fail := func(e *Error) ([]byte, error) {
-		e.Endpoint = req.URL.String()
+		e.Method, e.Endpoint = req.Method, req.URL.String()
 		return nil, e
 	}
 	resp, err := c.HTTP.Do(req)

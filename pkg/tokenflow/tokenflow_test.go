@@ -241,3 +241,16 @@ func ExampleClient_Replay() {
 	fmt.Println(c.Replay(tokenflow.Request{Grant: "client_credentials", Scope: "offline_access"}))
 	// Output: curl -s -d grant_type=client_credentials -d client_id=my-test-client -d client_secret="${CLIENT_SECRET}" -d scope=offline_access https://api-gw-service-nmn.local/keycloak/realms/shasta/protocol/openid-connect/token | jq
 }
+
+// An error names the request's method: discovery is a GET, a token request
+// a POST.
+func TestErrorNamesTheMethod(t *testing.T) {
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusNotFound) })
+	c := client(t, srv.URL)
+	if _, err := c.Discover(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "GET "+srv.URL+"/realms/shasta/.well-known/openid-configuration: HTTP 404") {
+		t.Errorf("discovery: %v", err)
+	}
+	if _, err := c.ClientCredentials(context.Background(), "offline_access"); err == nil || !strings.HasPrefix(err.Error(), "POST "+srv.URL+"/realms/shasta/protocol/openid-connect/token") {
+		t.Errorf("token request: %v", err)
+	}
+}
