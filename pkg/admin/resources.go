@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -311,4 +312,30 @@ func (c *Client) RemoveOptionalClientScope(ctx context.Context, realm, clientUUI
 	}
 	return &Error{Method: "GET", Path: realmPath(realm, "clients", clientUUID, "optional-client-scopes"), Status: 404,
 		Body: fmt.Sprintf("client has no optional client scope %q", scope)}
+}
+
+// AddOptionalClientScope assigns a realm client scope, by name, to a client
+// as optional.
+func (c *Client) AddOptionalClientScope(ctx context.Context, realm, clientUUID, scope string) error {
+	var scopes []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := c.Do(ctx, "GET", realmPath(realm, "client-scopes"), nil, &scopes); err != nil {
+		return err
+	}
+	for _, s := range scopes {
+		if s.Name == scope {
+			return c.Do(ctx, "PUT", realmPath(realm, "clients", clientUUID, "optional-client-scopes", s.ID), nil, nil)
+		}
+	}
+	return &Error{Method: "GET", Path: realmPath(realm, "client-scopes"), Status: 404, Body: fmt.Sprintf("realm has no client scope %q", scope)}
+}
+
+// PartialExport is the realm as the admin console's partial export gives it
+// (clients, groups and roles; secrets masked).
+func (c *Client) PartialExport(ctx context.Context, realm string) (json.RawMessage, error) {
+	var rep json.RawMessage
+	err := c.Do(ctx, "POST", realmPath(realm, "partial-export")+"?exportClients=true&exportGroupsAndRoles=true", nil, &rep)
+	return rep, err
 }

@@ -189,9 +189,13 @@ func TokenAnswer(id ID, sub Subject, err error) Check {
 		return id.Check(sub, expected, expected, true)
 	}
 	c := id.Check(sub, expected, SentOf(err), false)
-	if h := refusalHint(err, sub); h != "" {
-		c.Hint = h
+	cause, ok := RefusalCause(err, sub)
+	if ok && cause.Text != "" {
+		c.Hint = cause.Text
 	}
+	// A refused get is the root cause of every other check that failed with
+	// the same answer.
+	c.Root = id == Get && ok
 	return c
 }
 
@@ -229,13 +233,13 @@ func IssuerChecks(sub Subject, r *tokenflow.Response, discovered, expected, expe
 	}
 }
 
-// IntrospectionCheck checks that the realm's introspection endpoint says a fresh
-// access token is active. It is a harness extra: Keycloak 26.6 and later
-// answer active:false to a client that is not in the token's aud, and the
-// procedure configures no audience. Where the client is not in aud and the
-// answer is inactive, the check does not apply; strict (a realm the harness
-// provisioned, whose client is in aud) makes it apply anyway.
-func IntrospectionCheck(sub Subject, r *tokenflow.Response, claims tokenflow.Claims, strict bool) Check {
+// IntrospectionCheck checks that the realm's introspection endpoint says a
+// fresh access token is active. It is a harness extra: Keycloak 26.6 and
+// later answer active:false to a client that is not in the token's aud, and
+// the procedure configures no audience. One rule in every mode, whoever
+// made the realm: where the client is not in aud and the answer is
+// inactive, the check does not apply.
+func IntrospectionCheck(sub Subject, r *tokenflow.Response, claims tokenflow.Claims) Check {
 	active, _ := claims["active"].(bool)
 	sent := fmt.Sprintf("active %v", claims["active"])
 	if cid, ok := claims["client_id"].(string); ok {
@@ -245,7 +249,7 @@ func IntrospectionCheck(sub Subject, r *tokenflow.Response, claims tokenflow.Cla
 	inAud := audienceContains(r.AccessClaims["aud"], sub.ClientID)
 	switch {
 	case active:
-	case !inAud && !strict:
+	case !inAud:
 		c.Result = report.NotApplicable
 		c.Hint = fmt.Sprintf("client %s is not in the token's aud (%v), and Keycloak 26.6+ answers active:false to such a client (CVE-2026-37979); the procedure configures no audience. To check introspection, add an audience mapper: Clients → %s → Client scopes → %s-dedicated → Add mapper → By configuration → Audience (Included Client Audience %s, Add to access token on)",
 			sub.ClientID, r.AccessClaims["aud"], sub.ClientID, sub.ClientID, sub.ClientID)

@@ -99,21 +99,19 @@ func TestIssuerNamesBothValues(t *testing.T) {
 }
 
 // Introspection answering inactive to a client not in aud does not apply
-// (with the fix in the reason); with the client in aud, or strict, it fails.
+// (with the fix in the reason), whoever made the realm; with the client in
+// aud it fails.
 func TestIntrospectionApplicability(t *testing.T) {
 	notInAud := response(t, map[string]any{"access_token": jwt(map[string]any{"aud": "account"})})
 	inAud := response(t, map[string]any{"access_token": jwt(map[string]any{"aud": []any{"account", "my-test-client"}})})
 	inactive := tokenflow.Claims{"active": false}
-	if c := IntrospectionCheck(cx, notInAud, inactive, false); c.Result != report.NotApplicable || !strings.Contains(c.Hint, "audience mapper") {
+	if c := IntrospectionCheck(cx, notInAud, inactive); c.Result != report.NotApplicable || !strings.Contains(c.Hint, "audience mapper") {
 		t.Fatalf("client not in aud: %+v", c)
 	}
-	if c := IntrospectionCheck(cx, notInAud, inactive, true); c.Result != report.Fail {
-		t.Fatalf("strict: %+v", c)
-	}
-	if c := IntrospectionCheck(cx, inAud, inactive, false); c.Result != report.Fail {
+	if c := IntrospectionCheck(cx, inAud, inactive); c.Result != report.Fail {
 		t.Fatalf("client in aud: %+v", c)
 	}
-	if c := IntrospectionCheck(cx, notInAud, tokenflow.Claims{"active": true}, false); c.Result != report.Pass {
+	if c := IntrospectionCheck(cx, notInAud, tokenflow.Claims{"active": true}); c.Result != report.Pass {
 		t.Fatalf("active: %+v", c)
 	}
 }
@@ -176,5 +174,55 @@ func TestEveryPromiseHasAHint(t *testing.T) {
 		if c.ID != p.Key || c.Promise != p.Title || c.Class != p.Class || c.Rank != int(id) || c.Hint == "" {
 			t.Errorf("promise %q: its failed check is %+v", p.Title, c)
 		}
+	}
+}
+
+// A refused get is explained by the client's settings where they were read,
+// else by the server's answer; a refused client authentication that nothing
+// read explains is the run's to mend (credentials), never the server's.
+func TestRefusalCause(t *testing.T) {
+	unauthorized := &tokenflow.Error{Status: 401, Code: "unauthorized_client", Description: "Invalid client or Invalid client credentials"}
+	jwtClient := &tokenflow.Error{Status: 400, Code: "invalid_client", Description: "Parameter client_assertion_type is missing"}
+	noScope := &tokenflow.Error{Status: 400, Code: "invalid_scope", Description: "Invalid scopes: offline_access"}
+	healthy := func() *realmconf.Settings {
+		return &realmconf.Settings{Enabled: true, Authenticator: "client-secret", ServiceAccountsEnabled: true,
+			OptionalScopes: []string{"offline_access"}, ServiceAccountRoles: []string{"offline_access"}}
+	}
+	for _, tc := range []struct {
+		name        string
+		err         error
+		settings    func(*realmconf.Settings)
+		want        string
+		credentials bool
+	}{
+		{"wrong secret, client-only", unauthorized, nil, "check KC_CLIENT_ID and KC_CLIENT_SECRET first", true},
+		{"jwt authenticator, client-only", jwtClient, nil, "authenticates with a signed JWT", false},
+		{"no offline_access, client-only", noScope, nil, "the client scope offline_access must be assigned", false},
+		{"disabled, audit", unauthorized, func(s *realmconf.Settings) { s.Enabled = false }, "is disabled (read with admin rights: enabled false", false},
+		{"jwt authenticator, audit", jwtClient, func(s *realmconf.Settings) { s.Authenticator = "client-secret-jwt" }, "clientAuthenticatorType client-secret-jwt", false},
+		{"public, audit", unauthorized, func(s *realmconf.Settings) { s.PublicClient = true }, "is public", false},
+		{"secret differs, audit", unauthorized, func(s *realmconf.Settings) { s.SecretDiffers = true }, "KC_CLIENT_SECRET is not the secret of client c", true},
+		{"no offline_access, audit", noScope, func(s *realmconf.Settings) { s.OptionalScopes = nil }, "read: default scopes [], optional scopes []", false},
+		{"no role, audit", unauthorized, func(s *realmconf.Settings) { s.ServiceAccountRoles = nil }, "must hold the realm role offline_access", false},
+		{"nothing read explains it, audit", unauthorized, func(*realmconf.Settings) {}, "check KC_CLIENT_ID and KC_CLIENT_SECRET first", true},
+	} {
+		sub := Subject{ClientID: "c"}
+		if tc.settings != nil {
+			sub.Settings = healthy()
+			tc.settings(sub.Settings)
+		}
+		cause, ok := RefusalCause(tc.err, sub)
+		if !ok || !strings.Contains(cause.Text, tc.want) || cause.Credentials != tc.credentials {
+			t.Errorf("%s: cause %+v (ok %v), want %q, credentials %v", tc.name, cause, ok, tc.want, tc.credentials)
+		}
+	}
+	if _, ok := RefusalCause(errors.New("dial tcp: refused"), cx); ok {
+		t.Error("a transport error has an OAuth cause")
+	}
+	if c := TokenAnswer(Get, cx, jwtClient); !c.Root || !c.Failed() {
+		t.Errorf("a refused get is not the root cause: %+v", c)
+	}
+	if c := TokenAnswer(Refresh, cx, jwtClient); c.Root {
+		t.Errorf("a refused refresh is a root cause: %+v", c)
 	}
 }

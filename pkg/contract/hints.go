@@ -95,36 +95,79 @@ func readIdle(s *realmconf.Settings) string {
 	return fmt.Sprintf("offline idle timeout %d s (%s)", int64(idle.Seconds()), source)
 }
 
-// refusalHint explains why the get or refresh request was refused, from the
-// OAuth error the server sent.
-func refusalHint(err error, sub Subject) string {
+// Cause is why the server refused a request of the procedure, as far as
+// the answer and the settings read can tell.
+type Cause struct {
+	// Text names the cause and the setting to change.
+	Text string
+	// Credentials marks a refusal of the client's credentials that is the
+	// run's to mend, not the server's to answer for: a KC_CLIENT_SECRET that
+	// is not the client's, or a refusal nothing read explains (the server
+	// answers alike for an unknown client and a wrong secret).
+	Credentials bool
+}
+
+// credentialsText is the cause of a refused client authentication that
+// nothing read explains.
+const credentialsText = "the server refused the client's credentials: check KC_CLIENT_ID and KC_CLIENT_SECRET first; " +
+	"Keycloak answers alike for an unknown client, a disabled one and a wrong secret, so this run cannot tell them apart " +
+	"(give admin credentials, KC_ADMIN_USER and KC_ADMIN_PASSWORD, for an audit that reads the client's settings)"
+
+// RefusalCause explains a refused get or refresh: from the client's settings
+// where admin rights allowed reading them, else from the OAuth error the
+// server sent. ok is false when err is no answer of the server.
+func RefusalCause(err error, sub Subject) (c Cause, ok bool) {
 	e, ok := tokenflow.AsError(err)
-	if !ok {
-		return ""
+	if !ok || e.Status == 0 {
+		return Cause{}, false
 	}
-	s := sub.Settings
+	if s := sub.Settings; s != nil {
+		if c, ok := causeRead(s, sub); ok {
+			return c, true
+		}
+	}
 	client := sub.client()
 	switch {
 	case e.Code == "invalid_scope":
-		return hint{scopeText, readScopes}.For(sub)
+		return Cause{Text: hint{scopeText, readScopes}.For(sub)}, true
 	case e.Code == "not_allowed" || strings.Contains(e.Description, "Offline tokens not allowed"):
-		return hint{roleText, readRoles}.For(sub)
+		return Cause{Text: hint{roleText, readRoles}.For(sub)}, true
+	case strings.Contains(e.Description, "client_assertion"):
+		return Cause{Text: "client " + client + " authenticates with a signed JWT (the server asks for a client_assertion: clientAuthenticatorType client-secret-jwt or client-jwt): the procedure sends client_secret, which needs \"Client Id and Secret\" (Clients → " + client + " → Credentials → Client Authenticator)"}, true
 	case e.Code == "unauthorized_client" && e.Status == 400:
-		return "the client must allow the client-credentials grant: serviceAccountsEnabled (Clients → " + client + " → Capability config → Service accounts roles)"
+		return Cause{Text: "the client must allow the client-credentials grant: serviceAccountsEnabled (Clients → " + client + " → Capability config → Service accounts roles)"}, true
 	case e.Status == 401 || e.Code == "invalid_client" || e.Code == "unauthorized_client":
-		return "the client id or secret is wrong (KC_CLIENT_ID, KC_CLIENT_SECRET), or the client is not confidential"
+		return Cause{Text: credentialsText, Credentials: true}, true
 	case e.Code == "invalid_grant":
 		h := "the offline session is gone: revoked by an administrator, unused past the offline session idle timeout, or, with revokeRefreshToken, the token was used before"
-		if s != nil {
+		if s := sub.Settings; s != nil {
 			idle, _ := s.OfflineIdle()
 			h += fmt.Sprintf("; read: revokeRefreshToken %t, offline idle timeout %d s", s.RevokeRefreshToken, int64(idle.Seconds()))
 		}
-		return h
-	case e.Status == 0:
-		return ""
+		return Cause{Text: h}, true
 	}
-	if s != nil && !slices.Contains(append(s.DefaultScopes, s.OptionalScopes...), "offline_access") {
-		return hint{scopeText, readScopes}.For(sub)
+	return Cause{}, true
+}
+
+// causeRead is the cause the client's settings, read with admin rights,
+// show: the first of them that the procedure's get cannot work with.
+func causeRead(s *realmconf.Settings, sub Subject) (Cause, bool) {
+	client := sub.client()
+	switch {
+	case !s.Enabled:
+		return Cause{Text: "client " + client + " is disabled (read with admin rights: enabled false; Clients → " + client + " → Enabled)"}, true
+	case s.PublicClient:
+		return Cause{Text: "client " + client + " is public (read with admin rights: publicClient true): the procedure's client_secret needs a confidential client (Clients → " + client + " → Capability config → Client authentication On)"}, true
+	case s.Authenticator != "client-secret":
+		return Cause{Text: "client " + client + " authenticates with " + s.Authenticator + " (read with admin rights: clientAuthenticatorType " + s.Authenticator + "): the procedure sends client_secret, which needs \"Client Id and Secret\", client-secret (Clients → " + client + " → Credentials → Client Authenticator)"}, true
+	case s.SecretDiffers:
+		return Cause{Text: "KC_CLIENT_SECRET is not the secret of client " + client + " (compared with the one read with admin rights, Clients → " + client + " → Credentials): check KC_CLIENT_SECRET, or leave it out for the audit to read it", Credentials: true}, true
+	case !s.ServiceAccountsEnabled:
+		return Cause{Text: "client " + client + " has no service account (read with admin rights: serviceAccountsEnabled false; Clients → " + client + " → Capability config → Service accounts roles)"}, true
+	case !slices.Contains(append(slices.Clone(s.DefaultScopes), s.OptionalScopes...), "offline_access"):
+		return Cause{Text: hint{scopeText, readScopes}.For(sub)}, true
+	case !slices.Contains(s.ServiceAccountRoles, "offline_access"):
+		return Cause{Text: hint{roleText, readRoles}.For(sub)}, true
 	}
-	return ""
+	return Cause{}, false
 }

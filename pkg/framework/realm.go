@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,10 +90,36 @@ func (s *Session) ProvisionRealm(ctx context.Context, suite string) *Realm {
 	if s.Admin != nil {
 		st, err := realmconf.Read(ctx, s.Admin, r.Name, r.Client.ClientID)
 		s.ExpectNoError(err, "read the settings of realm "+r.Name)
+		if c := s.Server.Client; c != nil && c.Secret != "" && r.Client.UUID != "" {
+			// The secret given against the one the client has: a typo is
+			// the run's to mend, not the server's.
+			actual, err := s.Admin.ClientSecret(ctx, r.Name, r.Client.UUID)
+			st.SecretDiffers = err == nil && actual != c.Secret
+		}
 		s.Settings = st
 		s.RecordSettings()
 	}
+	s.probeGet(ctx, r.Client)
 	return r
+}
+
+// probeGet makes the procedure's get once, before any spec. A refusal that
+// is the run's to mend (the client's credentials: nothing read explains it,
+// or KC_CLIENT_SECRET is not the client's) stops the run as COULD NOT RUN,
+// naming the settings to check first; any other refusal is the server's to
+// answer for, and the specs' verdict names it as the root cause.
+func (s *Session) probeGet(ctx context.Context, c *Client) {
+	ginkgo.GinkgoHelper()
+	resp, err := c.Flow.ClientCredentials(ctx, "offline_access")
+	if err == nil {
+		if resp.RefreshToken != "" {
+			s.RevokeAtEnd(c, resp)
+		}
+		return
+	}
+	if cause, ok := contract.RefusalCause(err, s.Subject(c)); ok && cause.Credentials {
+		ginkgo.Fail(s.Run.Redactor.String(fmt.Sprintf("the procedure's get for client %s was refused (%s): %s", c.ClientID, contract.SentOf(err), cause.Text)))
+	}
 }
 
 // CreateRealm creates a realm from a representation and registers its
@@ -121,7 +148,9 @@ func (s *Session) CreateRealm(ctx context.Context, name string, rep []byte) *Rea
 	})
 	s.ExpectNoError(s.Admin.CreateRealm(ctx, rep), "create realm "+name)
 	created = true
-	return &Realm{Name: name, Owned: true, Client: s.LookupClient(ctx, name, FixtureClientID, "")}
+	var parsed map[string]any
+	s.ExpectNoError(json.Unmarshal(rep, &parsed), "realm representation")
+	return &Realm{Name: name, Owned: true, Client: s.LookupClient(ctx, name, ProcedureClientID(parsed), "")}
 }
 
 // LookupClient reads a client's ids and service account through the admin
@@ -131,8 +160,9 @@ func (s *Session) LookupClient(ctx context.Context, realm, clientID, secret stri
 	cl, err := s.Admin.FindClient(ctx, realm, clientID)
 	s.ExpectNoError(err, "look up client "+clientID)
 	if secret == "" {
-		secret, err = s.Admin.ClientSecret(ctx, realm, cl.ID)
-		s.ExpectNoError(err, "read the secret of client "+clientID)
+		// A client without a secret (a public one) is refused by the
+		// probe of the get, whose cause the settings read then name.
+		secret, _ = s.Admin.ClientSecret(ctx, realm, cl.ID)
 	}
 	c := &Client{ClientID: clientID, UUID: cl.ID, Flow: s.flowClient(realm, clientID, secret)}
 	if cl.ServiceAccountsEnabled {
@@ -203,7 +233,10 @@ func RenameFixture(b []byte, name string, red *redact.Redactor, change func(real
 		return nil, errors.New("KC_FIXTURE: field \"realm\": expected the realm's name")
 	}
 	rep["realm"] = name
-	delete(rep, "id")
+	// An export names its objects by id; the server this realm is created
+	// on may hold them already (it may be the server exported from).
+	stripIDs(rep)
+	dropMasked(rep)
 	clients, _ := rep["clients"].([]any)
 	for _, c := range clients {
 		if cm, ok := c.(map[string]any); ok && cm["publicClient"] != true {
@@ -222,12 +255,79 @@ func RenameFixture(b []byte, name string, red *redact.Redactor, change func(real
 	return []byte(strings.ReplaceAll(string(out), "default-roles-"+old, "default-roles-"+name)), nil
 }
 
-// FixtureClient returns the procedure's client of a realm representation,
-// to change it.
-func FixtureClient(realm map[string]any) map[string]any {
+// stripIDs removes every object's "id" from a representation, and the
+// references to ids a new realm cannot keep (a role's containerId).
+func stripIDs(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		delete(x, "id")
+		delete(x, "containerId")
+		for _, e := range x {
+			stripIDs(e)
+		}
+	case []any:
+		for _, e := range x {
+			stripIDs(e)
+		}
+	}
+}
+
+// masked is what an export shows in place of a secret.
+const masked = "**********"
+
+// dropMasked removes the components whose configuration an export masked
+// (the admin console's partial export masks key providers' private keys):
+// the new realm makes its own keys. Client secrets are replaced anyway.
+func dropMasked(rep map[string]any) {
+	comps, _ := rep["components"].(map[string]any)
+	for kind, list := range comps {
+		items, _ := list.([]any)
+		kept := items[:0]
+		for _, it := range items {
+			cm, _ := it.(map[string]any)
+			cfg, _ := cm["config"].(map[string]any)
+			hidden := false
+			for _, v := range cfg {
+				vs, _ := v.([]any)
+				hidden = hidden || slices.Contains(vs, any(masked))
+			}
+			if !hidden {
+				kept = append(kept, it)
+			}
+		}
+		comps[kind] = kept
+	}
+}
+
+// ProcedureClientID is the procedure's client in a realm representation:
+// my-test-client where there is one, else the first confidential client
+// with a service account that gets refresh tokens for client credentials
+// (an operator's export names its own).
+func ProcedureClientID(realm map[string]any) string {
 	clients, _ := realm["clients"].([]any)
 	for _, c := range clients {
 		if cm, ok := c.(map[string]any); ok && cm["clientId"] == FixtureClientID {
+			return FixtureClientID
+		}
+	}
+	for _, c := range clients {
+		cm, _ := c.(map[string]any)
+		attrs, _ := cm["attributes"].(map[string]any)
+		if id, _ := cm["clientId"].(string); id != "" && cm["serviceAccountsEnabled"] == true && cm["publicClient"] != true &&
+			attrs["client_credentials.use_refresh_token"] == "true" {
+			return id
+		}
+	}
+	return FixtureClientID
+}
+
+// FixtureClient returns the procedure's client of a realm representation,
+// to change it.
+func FixtureClient(realm map[string]any) map[string]any {
+	id := ProcedureClientID(realm)
+	clients, _ := realm["clients"].([]any)
+	for _, c := range clients {
+		if cm, ok := c.(map[string]any); ok && cm["clientId"] == id {
 			if cm["attributes"] == nil {
 				cm["attributes"] = map[string]any{}
 			}

@@ -37,11 +37,10 @@ func (s Suite) Prepare() string {
 	return s.prepare(st, err)
 }
 
-// Preview declares the suite's specs for a listing (ginkgo.PreviewSpecs):
-// with the run's settings where they parse, else with none.
+// Preview declares the suite's specs for a listing (ginkgo.PreviewSpecs),
+// which runs none: no settings are read.
 func (s Suite) Preview() {
-	st, _ := settings.FromEnvironment()
-	s.Register(run.New(st))
+	s.Register(run.New(settings.Settings{}))
 }
 
 func (s Suite) prepare(st settings.Settings, err error) string {

@@ -40,10 +40,18 @@ type Settings struct {
 	ClientOfflineMax          time.Duration // client.offline.session.max.lifespan
 	UseRefreshTokenForCC      bool          // client_credentials.use_refresh_token
 	UseRefreshTokens          bool          // use.refresh.tokens (default on)
-	ServiceAccountsEnabled    bool
-	DefaultScopes             []string
-	OptionalScopes            []string
-	ServiceAccountRoles       []string
+	Enabled                   bool
+	PublicClient              bool
+	// Authenticator is the client's clientAuthenticatorType: the procedure's
+	// client_secret needs "client-secret" (Client Id and Secret).
+	Authenticator          string
+	ServiceAccountsEnabled bool
+	// SecretDiffers marks a KC_CLIENT_SECRET that is not the secret read
+	// with admin rights (set by the harness, which knows what was given).
+	SecretDiffers       bool
+	DefaultScopes       []string
+	OptionalScopes      []string
+	ServiceAccountRoles []string
 	// SelfAudience is whether a protocol mapper puts the client in its own
 	// tokens' aud (needed for introspection by the client on 26.6+).
 	SelfAudience bool
@@ -85,6 +93,11 @@ func Read(ctx context.Context, ac *admin.Client, realm, clientID string) (*Setti
 	s.UseRefreshTokenForCC = attr("client_credentials.use_refresh_token") == "true"
 	s.UseRefreshTokens = attr("use.refresh.tokens") != "false"
 	s.ServiceAccountsEnabled, _ = crep["serviceAccountsEnabled"].(bool)
+	s.Enabled, _ = crep["enabled"].(bool)
+	s.PublicClient, _ = crep["publicClient"].(bool)
+	if s.Authenticator, _ = crep["clientAuthenticatorType"].(string); s.Authenticator == "" {
+		s.Authenticator = "client-secret"
+	}
 	mappers, _ := crep["protocolMappers"].([]any)
 	for _, m := range mappers {
 		mm, _ := m.(map[string]any)
@@ -153,8 +166,9 @@ func (s *Settings) Lines() []string {
 		fmt.Sprintf("revokeRefreshToken %t (refreshTokenMaxReuse %d): %s", s.RevokeRefreshToken, s.RefreshTokenMaxReuse, map[bool]string{
 			true:  "a stored refresh token works only as often as the reuse count allows",
 			false: "a stored refresh token keeps working"}[s.RevokeRefreshToken]),
-		fmt.Sprintf("client %s: client_credentials.use_refresh_token %t, use.refresh.tokens %t, serviceAccountsEnabled %t, audience mapper for itself %t",
-			s.ClientID, s.UseRefreshTokenForCC, s.UseRefreshTokens, s.ServiceAccountsEnabled, s.SelfAudience),
+		fmt.Sprintf("client %s: enabled %t, publicClient %t, clientAuthenticatorType %s, serviceAccountsEnabled %t", s.ClientID, s.Enabled, s.PublicClient, s.Authenticator, s.ServiceAccountsEnabled),
+		fmt.Sprintf("client %s: client_credentials.use_refresh_token %t, use.refresh.tokens %t, audience mapper for itself %t",
+			s.ClientID, s.UseRefreshTokenForCC, s.UseRefreshTokens, s.SelfAudience),
 		fmt.Sprintf("client scopes: default %v, optional %v", s.DefaultScopes, s.OptionalScopes),
 		fmt.Sprintf("service account realm roles: %v", s.ServiceAccountRoles),
 	)

@@ -117,7 +117,7 @@ func cellOf(col Column, class Class, promise string) Cell {
 	if col.Run == nil {
 		return Cell{State: CellNotRun, Sent: col.Err}
 	}
-	var pass, na, other *Row
+	var pass, na, other, notReached *Row
 	for i := range col.Run.Rows {
 		r := &col.Run.Rows[i]
 		if r.Class != class || r.Promise != promise {
@@ -130,6 +130,8 @@ func cellOf(col Column, class Class, promise string) Cell {
 			pass = r
 		case r.Result == NotApplicable && na == nil:
 			na = r
+		case r.Result == NotReached && notReached == nil:
+			notReached = r
 		case r.Failed() && other == nil:
 			other = r
 		}
@@ -143,6 +145,8 @@ func cellOf(col Column, class Class, promise string) Cell {
 		return Cell{State: string(Pass), Expected: pass.Expected, Sent: pass.Sent}
 	case na != nil:
 		return Cell{State: string(NotApplicable), Expected: na.Expected, Sent: na.Sent, Hint: na.Hint}
+	case notReached != nil:
+		return Cell{State: string(NotReached), Expected: notReached.Expected, Sent: notReached.Sent}
 	case col.Run.Skipped > 0:
 		return Cell{State: CellSkipped}
 	}
@@ -313,7 +317,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 			return "fail"
 		case string(NotApplicable):
 			return "na"
-		case CellSkipped:
+		case CellSkipped, string(NotReached):
 			return "skipped"
 		}
 		return "notrun"

@@ -46,6 +46,9 @@ const (
 	Pass          Result = "pass"
 	Fail          Result = "FAIL"
 	NotApplicable Result = "n/a"
+	// NotReached is a check that a refusal of the procedure's get (its root
+	// cause) kept from being made: shown, not counted.
+	NotReached Result = "not reached"
 )
 
 // Check is one promise held against one server answer.
@@ -65,6 +68,9 @@ type Check struct {
 	// Sent is what the server sent, redacted.
 	Sent   string `json:"sent"`
 	Result Result `json:"result"`
+	// Root marks a refusal of the procedure's get: every other check that
+	// failed with the same answer was not reached, not broken.
+	Root bool `json:"root,omitempty"`
 	// Hint is, for a FAIL, the Keycloak setting most likely responsible
 	// (admin console path and representation field), with the value read
 	// where admin rights allowed; for n/a, the reason and the fix.

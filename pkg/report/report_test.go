@@ -154,3 +154,34 @@ func TestMatrixCells(t *testing.T) {
 		}
 	}
 }
+
+// A refused get is the one cause: every other check that failed with the
+// same answer is not reached (shown, not counted), whatever order the specs
+// ran in; broken promises are listed in the catalogue's order.
+func TestRootCauseAndStableOrder(t *testing.T) {
+	refusal := `HTTP 400 invalid_scope "Invalid scopes: offline_access"`
+	get := Check{Promise: "get", Rank: 1, Class: Procedure, Expected: "HTTP 200", Sent: refusal, Result: Fail, Root: true, Hint: "assign offline_access"}
+	basic := Check{Promise: "HTTP Basic client authentication", Rank: 24, Class: RFC6749, Expected: "HTTP 200", Sent: refusal, Result: Fail, Hint: "a gateway"}
+	online := Check{Promise: "online get", Rank: 33, Class: Extra, Expected: "HTTP 200", Sent: `HTTP 200`, Result: Pass}
+	ttl := Check{Promise: "expires_in", Rank: 7, Class: Procedure, Expected: "31536000", Sent: "300", Result: Fail}
+	orders := [][]types.SpecReport{
+		{spec("basic", types.SpecStateFailed, basic), spec("get", types.SpecStateFailed, get), spec("online", types.SpecStatePassed, online), spec("ttl", types.SpecStateFailed, ttl)},
+		{spec("ttl", types.SpecStateFailed, ttl), spec("online", types.SpecStatePassed, online), spec("get", types.SpecStateFailed, get), spec("basic", types.SpecStateFailed, basic)},
+	}
+	var headlines []string
+	for _, specs := range orders {
+		r := load(t, specs...)
+		headlines = append(headlines, r.Headline())
+		var out bytes.Buffer
+		r.WriteText(&out, false)
+		if !regexp.MustCompile(`RFC 6749\s+HTTP Basic client authentication\s+not reached`).MatchString(out.String()) {
+			t.Errorf("the check the refusal kept from running is not shown as not reached:\n%s", out.String())
+		}
+		if strings.Contains(out.String(), "hint for HTTP Basic") {
+			t.Errorf("a check not reached has a hint:\n%s", out.String())
+		}
+	}
+	if headlines[0] != "FAIL: the server breaks 2 promise(s): get, expires_in" || headlines[1] != headlines[0] {
+		t.Fatalf("headlines %q", headlines)
+	}
+}

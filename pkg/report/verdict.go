@@ -111,7 +111,26 @@ func Summarize(suites []Suite) *Run {
 			}
 		}
 	}
+	markNotReached(r.Rows)
 	return r
+}
+
+// markNotReached turns every failed check that the refusal of the
+// procedure's get explains (the same answer, where the get was refused:
+// the client could not even get a token) into a check not reached: one
+// cause, counted once.
+func markNotReached(rows []Row) {
+	roots := map[string]bool{}
+	for _, row := range rows {
+		if row.Root && row.Failed() {
+			roots[row.Sent] = true
+		}
+	}
+	for i := range rows {
+		if r := &rows[i]; !r.Root && r.Failed() && roots[r.Sent] {
+			r.Result, r.Hint = NotReached, ""
+		}
+	}
 }
 
 // BrokenPromises lists the promises (not harness extras) that failed, each

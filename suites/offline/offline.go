@@ -64,7 +64,7 @@ func register(r *run.Run) {
 				By("introspecting the refreshed access token")
 				claims, err := c.Flow.Introspect(ctx, resp.AccessToken)
 				s.ExpectNoError(err, "introspect the refreshed access token")
-				checks = append(checks, contract.IntrospectionCheck(sub, resp, claims, s.Realm.Owned))
+				checks = append(checks, contract.IntrospectionCheck(sub, resp, claims))
 				framework.ExpectKept(step, resp, checks)
 				if resp.RefreshToken != "" {
 					prev = resp

@@ -43,6 +43,7 @@ func register(r *run.Run) {
 	s.registerHostile()
 	s.registerInterrupts()
 	s.registerTools()
+	s.registerCauses()
 }
 
 func (s selfTest) conformance(ctx context.Context, env map[string]string, args ...string) framework.NestedRun {

@@ -1,0 +1,114 @@
+package selftest
+
+import (
+	"os"
+	"path/filepath"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"kcconform/pkg/framework"
+	"kcconform/pkg/report"
+)
+
+// breaks starts a verdict that counts broken promises.
+const breaks = "the server breaks"
+
+// registerCauses: when the procedure's get is refused, the verdict names one
+// cause, never a user's typo as promises the server broke; each case is
+// proven both ways on the real server: as set up wrongly, and as set up
+// right again.
+func (s selfTest) registerCauses() {
+	Describe("root cause first", Serial, Label(framework.LabelSelf), func() {
+		It("does not blame the server for a mistyped KC_CLIENT_SECRET: COULD NOT RUN naming KC_CLIENT_ID and KC_CLIENT_SECRET (client-only) or the secret read (audit); the right secret passes", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "typo", withoutAudienceMapper)
+			env := clientEnv(realm, c)
+			env["KC_CLIENT_SECRET"] = framework.Bogus("mistyped-secret")
+			r := s.conformance(ctx, env)
+			expectVerdict(r, report.StatusCouldNot, `the procedure's get for client my-test-client was refused \(HTTP 401 unauthorized_client .*\): the server refused the client's credentials: check KC_CLIENT_ID and KC_CLIENT_SECRET first; Keycloak answers alike`)
+			Expect(verdictOf(r)).NotTo(ContainSubstring(breaks))
+
+			env = s.auditEnv(realm, c.ClientID)
+			env["KC_CLIENT_SECRET"] = framework.Bogus("mistyped-secret")
+			r = s.conformance(ctx, env)
+			expectVerdict(r, report.StatusCouldNot, `.*KC_CLIENT_SECRET is not the secret of client my-test-client \(compared with the one read with admin rights`)
+
+			r = s.conformance(ctx, clientEnv(realm, c))
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+			s.expectNoOfflineSessions(ctx, realm)
+		}, SpecTimeout(3*nestedTimeout))
+
+		It("fails a disabled client naming the get and, with admin rights, enabled false, and no other promise; without them it cannot tell and says what to check; enabled again, it passes", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "disabled", withoutAudienceMapper)
+			Expect(s.Admin.UpdateClient(ctx, realm, c.UUID, func(rep map[string]any) { rep["enabled"] = false })).To(Succeed())
+			r := s.conformance(ctx, s.auditEnv(realm, c.ClientID))
+			expectVerdict(r, report.StatusFail, `the server breaks 1 promise\(s\): get$`)
+			Expect(verdictOf(r)).To(ContainSubstring("hint for get: client my-test-client is disabled (read with admin rights: enabled false"))
+			Expect(verdictOf(r)).To(MatchRegexp(`HTTP Basic client authentication\s+not reached`))
+
+			r = s.conformance(ctx, clientEnv(realm, c))
+			expectVerdict(r, report.StatusCouldNot, `.*check KC_CLIENT_ID and KC_CLIENT_SECRET first`)
+
+			Expect(s.Admin.UpdateClient(ctx, realm, c.UUID, func(rep map[string]any) { rep["enabled"] = true })).To(Succeed())
+			r = s.conformance(ctx, s.auditEnv(realm, c.ClientID))
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+		}, SpecTimeout(3*nestedTimeout))
+
+		It("fails a client whose authenticator is a signed JWT naming the get and the authenticator (the setting read, or the server's answer), the same verdict line on every run; with Client Id and Secret again, it passes", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "jwt", withoutAudienceMapper)
+			Expect(s.Admin.UpdateClient(ctx, realm, c.UUID, func(rep map[string]any) { rep["clientAuthenticatorType"] = "client-secret-jwt" })).To(Succeed())
+			r := s.conformance(ctx, s.auditEnv(realm, c.ClientID))
+			expectVerdict(r, report.StatusFail, `the server breaks 1 promise\(s\): get$`)
+			Expect(verdictOf(r)).To(ContainSubstring("hint for get: client my-test-client authenticates with client-secret-jwt (read with admin rights: clientAuthenticatorType client-secret-jwt)"))
+
+			first := s.conformance(ctx, clientEnv(realm, c))
+			expectVerdict(first, report.StatusFail, `the server breaks 1 promise\(s\): get$`)
+			Expect(verdictOf(first)).To(ContainSubstring(`Parameter client_assertion_type is missing`))
+			Expect(verdictOf(first)).To(ContainSubstring("hint for get: client my-test-client authenticates with a signed JWT"))
+			second := s.conformance(ctx, clientEnv(realm, c))
+			Expect(headline(second)).To(Equal(headline(first)), "two runs against the same failing server")
+
+			Expect(s.Admin.UpdateClient(ctx, realm, c.UUID, func(rep map[string]any) { rep["clientAuthenticatorType"] = "client-secret" })).To(Succeed())
+			r = s.conformance(ctx, clientEnv(realm, c))
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+		}, SpecTimeout(4*nestedTimeout))
+
+		It("fails a client without the offline_access scope with one broken promise, the get, and its hint; with the scope again, it passes", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "noscope", withoutAudienceMapper)
+			Expect(s.Admin.RemoveOptionalClientScope(ctx, realm, c.UUID, "offline_access")).To(Succeed())
+			for _, env := range []map[string]string{clientEnv(realm, c), s.auditEnv(realm, c.ClientID)} {
+				r := s.conformance(ctx, env)
+				expectVerdict(r, report.StatusFail, `the server breaks 1 promise\(s\): get$`)
+				Expect(verdictOf(r)).To(ContainSubstring("hint for get: the client scope offline_access must be assigned to the client"))
+				Expect(verdictOf(r)).To(MatchRegexp(`HTTP Basic client authentication\s+not reached`))
+			}
+			Expect(s.Admin.AddOptionalClientScope(ctx, realm, c.UUID, "offline_access")).To(Succeed())
+			r := s.conformance(ctx, clientEnv(realm, c))
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+		}, SpecTimeout(3*nestedTimeout))
+
+		It("takes the operator's own realm as KC_FIXTURE, as the admin console's partial export gives it (secrets masked, no audience mapper), and passes in a realm of its own; the same export with a 300 s access token lifespan fails naming expires_in", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "export", withoutAudienceMapper)
+			export, err := s.Admin.PartialExport(ctx, realm)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(export)).To(ContainSubstring("**********"), "the export masks the client's secret")
+			fixture := filepath.Join(GinkgoT().TempDir(), realm+"-export.json")
+			Expect(os.WriteFile(fixture, export, 0o600)).To(Succeed())
+			env := s.adminEnv()
+			env["KC_FIXTURE"] = fixture
+			r := s.conformance(ctx, env)
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+			s.expectNoRealmsLeft(ctx)
+
+			Expect(s.Admin.UpdateClient(ctx, realm, c.UUID, func(rep map[string]any) {
+				rep["attributes"].(map[string]any)["access.token.lifespan"] = "300"
+			})).To(Succeed())
+			export, err = s.Admin.PartialExport(ctx, realm)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(os.WriteFile(fixture, export, 0o600)).To(Succeed())
+			r = s.conformance(ctx, env)
+			expectVerdict(r, report.StatusFail, `the server breaks \d+ promise\(s\): .*expires_in`)
+			s.expectNoRealmsLeft(ctx)
+		}, SpecTimeout(3*nestedTimeout))
+	})
+}
