@@ -228,11 +228,11 @@ func ensureTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *
 func makeTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *redact.Redactor) error {
 	password := random.Secret()
 	red.AddSecret(password)
-	dir, err := newRunDir(home)
+	dir, guard, err := newRunDir(home)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { os.RemoveAll(dir); guard.Release() }()
 	s := jvmStart{runDir: dir, jdk: jdk, version: cfg.Version, adminPassword: password, javaOptions: trainingOptions(home)}
 	for _, port := range []*int{&s.httpPort, &s.managementPort} {
 		if *port, err = ports.Free(); err != nil {

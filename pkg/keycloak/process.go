@@ -29,7 +29,10 @@ type Process struct {
 	// follows is the server this one takes over from (Successor).
 	follows *Process
 
-	runDir                   string
+	runDir string
+	// dirGuard removes the run directory should the harness die while no
+	// JVM runs in it (the JVM's own watchdog removes it after the JVM).
+	dirGuard                 *reaper.Guard
 	httpPort, managementPort int
 
 	running *processRun
@@ -191,27 +194,35 @@ func (p *Process) prepare(ctx context.Context, home string, jdk JDK, ph *phases)
 
 // prepareRunDir makes the server's run directory: the build, linked.
 func (p *Process) prepareRunDir(home string) error {
-	dir, err := newRunDir(home)
-	p.runDir = dir
+	dir, guard, err := newRunDir(home)
+	p.runDir, p.dirGuard = dir, guard
 	return err
 }
 
-// newRunDir makes a run directory of a build (removed again on error).
-func newRunDir(home string) (string, error) {
+// newRunDir makes a run directory of a build, watched from the start so
+// that a harness killed at any moment leaves none behind (removed again on
+// error).
+func newRunDir(home string) (string, *reaper.Guard, error) {
 	reaper.Sweep(filepath.Join(os.TempDir(), runDirPattern))
 	dir, err := os.MkdirTemp("", runDirPattern)
 	if err != nil {
-		return "", fmt.Errorf("keycloak: run dir: %w", err)
+		return "", nil, fmt.Errorf("keycloak: run dir: %w", err)
 	}
-	if err := reaper.MarkOwned(dir); err != nil {
+	guard, err := reaper.Watch(reaper.RemoveDir(dir))
+	if err == nil {
+		err = reaper.MarkOwned(dir)
+	}
+	if err == nil {
+		if err = linkTree(home, dir); err != nil {
+			err = fmt.Errorf("keycloak: prepare run dir: %w", err)
+		}
+	}
+	if err != nil {
 		os.RemoveAll(dir)
-		return "", err
+		guard.Release()
+		return "", nil, err
 	}
-	if err := linkTree(home, dir); err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("keycloak: prepare run dir: %w", err)
-	}
-	return dir, nil
+	return dir, guard, nil
 }
 
 // startOnce starts the JVM and waits until it is ready. The administrator
@@ -290,6 +301,8 @@ func (p *Process) removeDir() {
 		os.RemoveAll(p.runDir)
 		p.runDir = ""
 	}
+	p.dirGuard.Release()
+	p.dirGuard = nil
 }
 
 // saveLog copies a server log, redacted, into dir (the reports folder).

@@ -61,11 +61,19 @@ func (g *Guard) Release() {
 	g.w = nil
 }
 
-// KillGroup is a script that kills a process group with SIGKILL.
-func KillGroup(pgid int) string { return fmt.Sprintf("kill -KILL -- -%d 2>/dev/null;", pgid) }
+// KillGroup is a script that kills a process group with SIGKILL and waits,
+// up to 10 s, until it is gone: a folder its processes write is removed
+// only after them.
+func KillGroup(pgid int) string {
+	return fmt.Sprintf("kill -KILL -- -%d 2>/dev/null; for i in $(seq 100); do kill -0 -- -%d 2>/dev/null || break; sleep 0.1; done;", pgid, pgid)
+}
 
-// RemoveDir is a script that removes a folder.
-func RemoveDir(dir string) string { return "rm -rf -- " + Quote(dir) + ";" }
+// RemoveDir is a script that removes a folder, again a few times while a
+// process that is exiting still writes into it.
+func RemoveDir(dir string) string {
+	q := Quote(dir)
+	return "for i in 1 2 3 4 5 6; do rm -rf -- " + q + " 2>/dev/null; [ -e " + q + " ] || break; sleep 0.5; done;"
+}
 
 // Quote quotes s for the shell.
 func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
