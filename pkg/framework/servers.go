@@ -35,7 +35,7 @@ func (s *Session) RequireProcessTarget() keycloak.Config {
 
 // NewServer prepares a Keycloak for this spec, on db when it is given (else
 // on its own dev-file database), with the run's redactor, and registers its
-// removal; Start starts it.
+// removal; Up starts it.
 func (s *Session) NewServer(cfg keycloak.Config, db keycloak.Database, opts keycloak.Options) keycloak.Server {
 	ginkgo.GinkgoHelper()
 	opts.Redactor = s.Run.Redactor
@@ -78,7 +78,7 @@ func (s *Session) removeAtEnd(srv keycloak.Server, cfg keycloak.Config) {
 func (s *Session) StartServer(ctx context.Context, srv keycloak.Server, what string) {
 	ginkgo.GinkgoHelper()
 	ginkgo.By("starting " + what)
-	s.ExpectNoError(srv.Start(ctx), "start "+what)
+	s.ExpectNoError(srv.Up(ctx), "start "+what)
 }
 
 // StartDatabase starts a PostgreSQL server for this spec, of the kind the

@@ -120,7 +120,7 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 		Cleanup(func(ctx ginkgo.SpecContext) {
 			s.ExpectNoError(srv.Remove(ctx), "stop Keycloak")
 		})
-		s.ExpectNoError(srv.Start(ctx), "start Keycloak")
+		s.ExpectNoError(srv.Up(ctx), "start Keycloak")
 		sh.Server = srv.Info().Public()
 		b, err := json.Marshal(sh)
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())

@@ -57,7 +57,7 @@ func ImageForDatabase(ctx context.Context, img, database string) string {
 }
 
 // Container is Keycloak in a container, through kccontainer. Its host
-// ports are fixed at the first Start, so that a restarted container, or the
+// ports are fixed at the first Up, so that a restarted container, or the
 // container of an upgrade, keeps the issuer URL tokens carry.
 type Container struct {
 	cfg  Config
@@ -95,10 +95,10 @@ func (c *Container) Successor(version string) (Server, error) {
 // Info describes the server.
 func (c *Container) Info() Info { return c.info }
 
-// Start runs the container, or starts a stopped one again (data and ports
+// Up runs the container, or starts a stopped one again (data and ports
 // kept), and returns when it is ready (kccontainer's readiness: health, an
 // admin token).
-func (c *Container) Start(ctx context.Context) error {
+func (c *Container) Up(ctx context.Context) error {
 	ph := startPhases()
 	if c.ctr != nil {
 		if err := c.ctr.Start(ctx); err != nil {

@@ -27,10 +27,10 @@ func NewExternal(cfg Config, red *redact.Redactor) *External {
 	return &External{cfg: cfg, red: red}
 }
 
-// Start checks that the server answers: the realm's OIDC discovery document
+// Up checks that the server answers: the realm's OIDC discovery document
 // (the existing client's realm, or the administrator's), and an admin token
 // where admin credentials are given.
-func (e *External) Start(ctx context.Context) error {
+func (e *External) Up(ctx context.Context) error {
 	p := startPhases()
 	u, err := transport.CheckBaseURL("KC_URL", e.cfg.URL, e.cfg.AllowPlainHTTP)
 	if err != nil {

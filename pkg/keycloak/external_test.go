@@ -19,7 +19,7 @@ func TestExternalRealmMissing(t *testing.T) {
 	defer srv.Close()
 	l := &External{cfg: Config{URL: srv.URL + "/keycloak", Timeout: time.Second,
 		Client: &ExistingClient{Realm: "shasta", ClientID: "my-test-client", Secret: "s"}}, red: redact.New()}
-	err := l.Start(context.Background())
+	err := l.Up(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "/keycloak/realms/shasta/.well-known/openid-configuration: HTTP 404") ||
 		!strings.Contains(err.Error(), "realm missing") {
 		t.Fatalf("err = %v", err)
@@ -31,7 +31,7 @@ func TestExternalTLSUntrusted(t *testing.T) {
 	defer srv.Close()
 	l := &External{cfg: Config{URL: srv.URL, Timeout: time.Second,
 		Client: &ExistingClient{Realm: "shasta", ClientID: "c", Secret: "s"}}, red: redact.New()}
-	err := l.Start(context.Background())
+	err := l.Up(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "TLS verification failed") {
 		t.Fatalf("err = %v", err)
 	}
@@ -44,7 +44,7 @@ func TestExternalRedirectIsRefused(t *testing.T) {
 	}))
 	defer srv.Close()
 	l := &External{cfg: Config{URL: srv.URL, Timeout: time.Second, Client: &ExistingClient{Realm: "shasta", ClientID: "c", Secret: "s"}}, red: redact.New()}
-	if err := l.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "redirected to http://127.0.0.2:1/elsewhere") {
+	if err := l.Up(context.Background()); err == nil || !strings.Contains(err.Error(), "redirected to http://127.0.0.2:1/elsewhere") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -27,11 +27,11 @@ const AdminUser = "kcconform-admin"
 
 // Server is a Keycloak the harness starts or connects to.
 type Server interface {
-	// Start starts the server, or starts it again after Stop or Kill on the
-	// same ports and database, and returns when it is ready: health UP and
-	// an admin token. For an external server, which kcconform neither
-	// starts nor stops, it checks that the server answers.
-	Start(ctx context.Context) error
+	// Up brings the server up and returns when it is ready (health UP and
+	// an admin token): it starts it, or starts it again after Stop or Kill
+	// on the same ports and database. An external server, which kcconform
+	// neither starts nor stops, is only checked to answer.
+	Up(ctx context.Context) error
 	// Stop stops the server gracefully (SIGTERM), keeping its data.
 	Stop(ctx context.Context) error
 	// Kill stops the server at once (SIGKILL), as a crash would, keeping

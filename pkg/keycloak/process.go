@@ -18,8 +18,8 @@ import (
 // Process is the official server distribution run as a local process on
 // loopback, built once per version and database (`kc.sh build`, cached) and
 // started with `kc.sh start --optimized`. Its run directory (the dev-file
-// database with it) and its ports live from the first Start to Remove, so
-// that Start after Stop or Kill is a restart.
+// database with it) and its ports live from the first Up to Remove, so
+// that Up after Stop or Kill is a restart.
 type Process struct {
 	cfg   Config
 	opts  Options
@@ -78,10 +78,10 @@ func (p *Process) buildArgs() []string {
 	return nil
 }
 
-// Start fetches, builds (once per version and database) and starts Keycloak,
+// Up fetches, builds (once per version and database) and starts Keycloak,
 // and returns when /health/ready answers UP and an admin token can be
 // obtained.
-func (p *Process) Start(ctx context.Context) error {
+func (p *Process) Up(ctx context.Context) error {
 	if p.running != nil {
 		return errors.New("keycloak: already running")
 	}

@@ -52,7 +52,7 @@ func clean(run string, dry bool, red *redact.Redactor) error {
 	if err != nil {
 		return err
 	}
-	if err := srv.Start(ctx); err != nil {
+	if err := srv.Up(ctx); err != nil {
 		return err
 	}
 	ac, err := srv.Info().AdminClient(red)
