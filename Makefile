@@ -11,7 +11,7 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: deps build conformance test vet unit e2e e2e-container compose-check matrix-report upgrade matrix bench bench-compare fuzz clean-server release actionlint clean
+.PHONY: deps build conformance test vet unit e2e e2e-cluster e2e-container compose-check matrix-report upgrade cluster matrix bench bench-compare fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -50,13 +50,21 @@ unit:
 ## short steps here, to prove it works; make bench-compare is where it measures.
 e2e:
 	@mkdir -p $(REPORTS)
-	KC_TARGET=process KC_LOAD_RATES=$${KC_LOAD_RATES:-20,40} KC_LOAD_STEP=$${KC_LOAD_STEP:-2s} $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e.json --junit-report=e2e.xml ./suites
+	KC_TARGET=process KC_LOAD_RATES=$${KC_LOAD_RATES:-20,40} KC_LOAD_STEP=$${KC_LOAD_STEP:-2s} $(GINKGO) $(GINKGO_FLAGS) --skip-package=cluster \
+	  --json-report=e2e.json --junit-report=e2e.xml ./suites
 	go run ./scripts/verdict $(REPORTS)/e2e.json
 	@# A client set up by hand, and a realm exported from such a server as KC_FIXTURE, pass on the
 	@# older version too, where introspection needs no audience.
 	KC_TARGET=process KC_VERSION=$(firstword $(MATRIX_VERSIONS)) $(GINKGO) --fail-on-empty --output-dir=$(REPORTS) \
 	  --json-report=e2e-handmade-$(firstword $(MATRIX_VERSIONS)).json --focus 'client set up by hand exactly|operator.s own realm as KC_FIXTURE' ./suites/selftest
 	go run ./scripts/verdict $(REPORTS)/e2e-handmade-$(firstword $(MATRIX_VERSIONS)).json
+
+## e2e-cluster: the cluster suite on the process target (its own phase of make test: it starts a
+## cluster of KC_CLUSTER_NODES nodes, and two more nodes that do not form one).
+e2e-cluster:
+	@mkdir -p $(REPORTS)
+	KC_TARGET=process $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-cluster.json --junit-report=e2e-cluster.xml ./suites/cluster
+	go run ./scripts/verdict $(REPORTS)/e2e-cluster.json
 
 ## e2e-container: the container module's tests, then the offline, restart and upgrade suites on the
 ## container target, then the clean-up and no-pull checks.
@@ -86,6 +94,13 @@ upgrade: build
 	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 TO=26.7.3"; exit 2; fi
 	@bash scripts/install-deps.sh --for process >&2
 	exec bin/kcconform --suite upgrade --upgrade-from $(FROM) --upgrade-to $(TO) --report-dir $(REPORTS)
+
+## cluster: the cluster suite: NODES Keycloak nodes (default 3) of VERSION (default the default version)
+## on one PostgreSQL behind HAProxy, on the process target.
+cluster: build
+	@bash scripts/install-deps.sh --for process >&2
+	exec bin/kcconform --suite cluster --target process $(if $(NODES),--cluster-nodes $(NODES)) \
+	  $(if $(VERSION),--keycloak-version $(VERSION)) --report-dir $(REPORTS)
 
 ## matrix: the offline suite per version and the upgrade between consecutive versions, as one table.
 matrix: build

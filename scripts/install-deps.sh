@@ -7,7 +7,8 @@
 #
 # external needs nothing but Go (to build the kcconform command): no JDK,
 # Maven or PostgreSQL, and no root. process adds Maven, a JDK and
-# PostgreSQL's server (restart and upgrade suites); container adds curl
+# PostgreSQL's server (restart and upgrade suites) and HAProxy (the cluster
+# suite's gateway); container adds curl
 # (scripts/container-env.sh sets up Podman where no Docker engine runs);
 # all is what make test needs: all of it, jq, and Debian's Chromium (the
 # HTML report is checked in a real headless browser).
@@ -27,8 +28,10 @@ case "$target" in
   process|all)
     command -v mvn >/dev/null || need+=(maven)
     ls /usr/lib/jvm/*/bin/java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
-    # The restart and upgrade suites run Keycloak on a real PostgreSQL server.
+    # The restart and upgrade suites run Keycloak on a real PostgreSQL server;
+    # the cluster suite's gateway is HAProxy.
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+    command -v haproxy >/dev/null || need+=(haproxy)
     ;;&
   all)
     command -v jq >/dev/null || need+=(jq)

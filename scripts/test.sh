@@ -59,6 +59,7 @@ phase vet make -s vet
 phase unit make -s unit
 phase fuzz make -s fuzz
 phase "e2e process" make -s e2e
+phase "e2e cluster" make -s e2e-cluster
 phase "e2e container" make -s e2e-container
 phase compose make -s compose-check
 phase "matrix and HTML report" make -s matrix-report

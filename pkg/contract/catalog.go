@@ -34,6 +34,9 @@ const (
 	NoRoleRefused
 	SurvivesRestart
 	SurvivesUpgrade
+	CrossNodeRefresh
+	CrossNodeRevocation
+	SurvivesNodeLoss
 	CacheControl
 	Pragma
 	ContentType
@@ -92,6 +95,9 @@ var catalogue = [lastID]Promise{
 	NoRoleRefused:          {"no-role-refused", "client without offline_access role", report.Procedure, "an offline token is refused to a service account without the offline_access role", hint{roleText, readRoles}},
 	SurvivesRestart:        {"survives-restart", "offline token after a restart", report.Procedure, "a token refreshes after the server is stopped or killed and started on the same database (restart suite)", hint{persistenceText, nil}},
 	SurvivesUpgrade:        {"survives-upgrade", "offline token after an upgrade", report.Procedure, "a token issued by KC_UPGRADE_FROM refreshes after the upgrade to KC_UPGRADE_TO (upgrade suite)", hint{persistenceText, nil}},
+	CrossNodeRefresh:       {"cross-node-refresh", "refresh on another node", report.Procedure, "a token got on one node of a cluster refreshes on every other node, and the stored token works on every node (cluster suite)", hint{clusterText, nil}},
+	CrossNodeRevocation:    {"cross-node-revocation", "revocation on every node", report.Procedure, "an offline session an administrator deleted on one node is refused on every other node, within a bound measured and reported (cluster suite)", hint{clusterText, nil}},
+	SurvivesNodeLoss:       {"survives-node-loss", "offline token after a node is lost", report.Procedure, "the stored tokens refresh on the surviving nodes after the issuing node is killed, and on that node when it is back (keycloak#44821; cluster suite)", hint{persistenceText + "; " + clusterText, nil}},
 	CacheControl:           {"cache-control", "Cache-Control header", report.RFC6749, "no-store on every token answer (§5.1)", hint{headersText, nil}},
 	Pragma:                 {"pragma", "Pragma header", report.RFC6749, "no-cache on every token answer (§5.1)", hint{headersText, nil}},
 	ContentType:            {"content-type", "Content-Type header", report.RFC6749, "application/json on every token answer (§5.1)", hint{headersText, nil}},

@@ -60,6 +60,7 @@ const (
 	audienceText     = "introspection by a client that is not in the token's aud answers active:false in Keycloak 26.6+: add an audience mapper (Clients → {client} → Client scopes → {client}-dedicated → Add mapper → By configuration → Audience, Included Client Audience {client})"
 	sessionText      = "the realm's SSO session settings (Realm settings → Sessions → SSO Session Idle/Max) give online refresh tokens their end"
 	loadText         = "errors under load: the server's CPU and database pool (KC_DB_POOL_MAX_SIZE), or the load generator's own share (GEN-CPU in the table)"
+	clusterText      = "nodes that share a database but do not form a cluster (--cache=local, a blocked cluster port or a bind address the others cannot reach) keep serving what their own cache holds: every node needs --cache=ispn, a cluster port the others reach, and the same --hostname (else a token of one node has another issuer)"
 	clientText       = "the client must be enabled, confidential, with service accounts on and Client Id and Secret as its authenticator (Clients → {client} → Capability config, Credentials); check KC_CLIENT_ID and KC_CLIENT_SECRET"
 )
 

@@ -44,6 +44,7 @@ const (
 	LabelTLS      = "tls"
 	LabelLoad     = "load"
 	LabelSecurity = "security"
+	LabelCluster  = "cluster"
 )
 
 // ResourcePrefix starts the name of everything a run creates on a server.

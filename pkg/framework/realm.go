@@ -428,3 +428,21 @@ func WaitPastIssue(ctx context.Context, resp *tokenflow.Response) {
 		}
 	}
 }
+
+// OnNode is a flow client of c that sends its requests straight to one node
+// of a cluster (its base URL), to choose the node that serves them.
+func (s *Session) OnNode(c *Client, node string) *tokenflow.Client {
+	ginkgo.GinkgoHelper()
+	hc, err := s.Server.HTTPClient()
+	s.ExpectNoError(err, "HTTP client")
+	return tokenflow.NewClient(tokenflow.RealmEndpoints(node, c.Flow.Endpoints.Realm()), c.ClientID, c.Flow.ClientSecret, hc, s.Run.Redactor)
+}
+
+// AdminOn is an admin client that sends its requests straight to one node
+// of a cluster.
+func (s *Session) AdminOn(node string) *admin.Client {
+	ginkgo.GinkgoHelper()
+	info := s.Server
+	info.BaseURL = node
+	return s.adminClient(info)
+}

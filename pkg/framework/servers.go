@@ -22,13 +22,13 @@ func (s *Session) RequireLifecycleTarget() keycloak.Config {
 }
 
 // RequireProcessTarget returns the settings where the harness runs Keycloak
-// as a local process it configures itself (HTTPS with a test-made
-// certificate), and skips, with the reason, elsewhere.
-func (s *Session) RequireProcessTarget() keycloak.Config {
+// as local processes it configures itself (HTTPS with a test-made
+// certificate, a cluster), and skips, saying what (why) needs it, elsewhere.
+func (s *Session) RequireProcessTarget(why string) keycloak.Config {
 	ginkgo.GinkgoHelper()
 	cfg := s.RequireLifecycleTarget()
 	if cfg.Target != keycloak.TargetProcess {
-		ginkgo.Skip(fmt.Sprintf("configures the server's TLS itself: needs KC_TARGET=process, not %s", cfg.Target))
+		ginkgo.Skip(fmt.Sprintf("%s: needs KC_TARGET=process, not %s", why, cfg.Target))
 	}
 	return cfg
 }
@@ -96,4 +96,14 @@ func (s *Session) StartDatabase(ctx context.Context, cfg keycloak.Config) keyclo
 	}
 	s.ExpectNoError(err, "start PostgreSQL")
 	return db
+}
+
+// NewCluster starts a cluster of the process target for this spec, with the
+// run's redactor, and registers its removal.
+func (s *Session) NewCluster(ctx context.Context, cfg keycloak.Config, co keycloak.ClusterOptions) *keycloak.Cluster {
+	ginkgo.GinkgoHelper()
+	cl := keycloak.NewCluster(cfg, keycloak.Options{Redactor: s.Run.Redactor, Labels: s.Run.Labels()}, co)
+	s.removeAtEnd(cl, cfg)
+	s.StartServer(ctx, cl, fmt.Sprintf("a cluster of %d nodes (--cache=%s) behind a gateway", cl.Size(), co.Cache))
+	return cl
 }

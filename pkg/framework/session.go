@@ -42,6 +42,9 @@ type Session struct {
 	Settings *realmconf.Settings
 	// Certs are the certificates of a server started with HTTPS.
 	Certs Certs
+	// cluster is the cluster Bootstrap started, in the process that
+	// started it (Ginkgo's first, where Serial specs run).
+	cluster *keycloak.Cluster
 }
 
 // NewSession is a session of the run with no server yet: for suites that
@@ -69,6 +72,12 @@ type ServerOptions struct {
 	// (Session.Certs; KC_CA_FILE of the session names the CA). It needs the
 	// process target, and skips the suite elsewhere.
 	HTTPS bool
+	// Nodes > 0 starts a cluster of that many nodes of the process target on
+	// one PostgreSQL, behind a gateway (its URL is the session's server);
+	// Cache is its nodes' cache (keycloak.CacheCluster unless given). It
+	// skips the suite on other targets.
+	Nodes int
+	Cache string
 }
 
 // shared is what the first process hands to the others: nothing secret.
@@ -94,7 +103,7 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 		cfg := s.Config
 		sh := shared{RunID: r.ID()}
 		if so.HTTPS {
-			cfg = s.RequireProcessTarget()
+			cfg = s.RequireProcessTarget("configures the server's TLS itself")
 			dir, err := os.MkdirTemp("", "kcconform-certs-")
 			s.ExpectNoError(err, "certificate folder")
 			ginkgo.DeferCleanup(os.RemoveAll, dir)
@@ -109,6 +118,10 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 		}
 		var srv keycloak.Server
 		switch {
+		case so.Nodes > 0:
+			cfg = s.RequireProcessTarget("starts a cluster of Keycloak processes")
+			s.cluster = keycloak.NewCluster(cfg, opts, keycloak.ClusterOptions{Nodes: so.Nodes, Cache: so.Cache})
+			srv = s.cluster
 		case so.HTTPS:
 			srv = keycloak.NewProcess(cfg, opts, keycloak.ProcessOptions{HTTPS: &keycloak.TLSFiles{Cert: sh.Certs.CertFile, Key: sh.Certs.KeyFile}})
 		default:
@@ -158,6 +171,16 @@ func (s *Session) withSecrets(sh shared) keycloak.Info {
 		info.Admin.Password = s.Run.Password(sh.Label)
 	}
 	return info
+}
+
+// Cluster is the cluster Bootstrap started; only the process that started
+// it holds it (Serial specs run there).
+func (s *Session) Cluster() *keycloak.Cluster {
+	ginkgo.GinkgoHelper()
+	if s.cluster == nil {
+		ginkgo.Fail("the cluster is controlled from Ginkgo's first process: mark the spec Serial")
+	}
+	return s.cluster
 }
 
 // ForServer returns a session of the same run for a server a spec started

@@ -36,19 +36,52 @@ type jvmStart struct {
 	// javaOptions go to JAVA_OPTS_APPEND; env is added to the environment.
 	javaOptions []string
 	env         []string
+	// node makes the server a node of a cluster (nil: a single server).
+	node *ClusterNode
 }
 
 // args are kc.sh's arguments: an optimized start on loopback.
 func (s jvmStart) args() []string {
-	args := []string{"start", "--optimized", "--http-host=127.0.0.1", "--hostname-strict=false",
-		fmt.Sprintf("--http-management-port=%d", s.managementPort)}
+	args := []string{"start", "--optimized", "--http-host=127.0.0.1", fmt.Sprintf("--http-management-port=%d", s.managementPort)}
+	if s.node != nil && s.node.Hostname != "" {
+		args = append(args, "--hostname="+s.node.Hostname)
+	} else {
+		args = append(args, "--hostname-strict=false")
+	}
 	if s.https != nil {
 		args = append(args, "--http-enabled=false", fmt.Sprintf("--https-port=%d", s.httpPort),
 			"--https-certificate-file="+s.https.Cert, "--https-certificate-key-file="+s.https.Key)
 	} else {
 		args = append(args, "--http-enabled=true", fmt.Sprintf("--http-port=%d", s.httpPort))
 	}
+	if s.node != nil && s.node.Cache == "ispn" {
+		return append(args, "--cache=ispn", "--cache-embedded-network-bind-address=127.0.0.1",
+			fmt.Sprintf("--cache-embedded-network-bind-port=%d", s.node.BindPort))
+	}
 	return append(args, localCache...)
+}
+
+// ClusterNode is what makes a server one node of a cluster.
+type ClusterNode struct {
+	// Hostname is the URL every node gives its tokens as issuer: the
+	// gateway's, so that a token of one node validates on every other.
+	Hostname string
+	// Cache is ispn (the nodes form a cluster through the database,
+	// jdbc-ping) or local (they share the database only: what a blocked
+	// cluster port leaves, the negative control).
+	Cache string
+	// BindPort is the cluster transport's port on 127.0.0.1, and FDPort the
+	// failure detector's (JGroups' jgroups.fd.port-offset from BindPort,
+	// 50000 by default, which would land in the ephemeral range).
+	BindPort, FDPort int
+}
+
+// javaOptions are the node's JVM options.
+func (n *ClusterNode) javaOptions() []string {
+	if n == nil || n.Cache != "ispn" {
+		return nil
+	}
+	return []string{fmt.Sprintf("-Djgroups.fd.port-offset=%d", n.FDPort-n.BindPort)}
 }
 
 func (s jvmStart) scheme() string {

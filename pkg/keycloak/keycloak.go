@@ -112,8 +112,12 @@ type Info struct {
 	Version string `json:"version"`
 	// Image is the container image, for the container target.
 	Image string `json:"image,omitempty"`
-	// BaseURL is Keycloak's base URL, with any path prefix (e.g. /keycloak).
+	// BaseURL is Keycloak's base URL, with any path prefix (e.g. /keycloak):
+	// a cluster's gateway.
 	BaseURL string `json:"baseURL"`
+	// Nodes are a cluster's nodes' own base URLs, where a spec sends a
+	// request to choose the node that serves it.
+	Nodes []string `json:"nodes,omitempty"`
 	// Admin is empty where only a client's credentials are known.
 	Admin admin.Credentials `json:"admin"`
 	// Client is the existing client of an external server (client-only and

@@ -26,6 +26,7 @@ type Process struct {
 	red   *redact.Redactor
 	db    *postgres.Server // nil: the dev-file H2 database
 	https *TLSFiles
+	node  *ClusterNode
 	// follows is the server this one takes over from (Successor).
 	follows *Process
 
@@ -48,12 +49,14 @@ type ProcessOptions struct {
 	Database *postgres.Server
 	// HTTPS serves HTTPS only, with this certificate and key (PEM files).
 	HTTPS *TLSFiles
+	// Node makes the server a node of a cluster (Cluster makes them).
+	Node *ClusterNode
 }
 
 // NewProcess returns a Keycloak of the process target, not yet started.
 func NewProcess(cfg Config, opts Options, po ProcessOptions) *Process {
 	cfg, opts = opts.apply(cfg)
-	return &Process{cfg: cfg, opts: opts, red: opts.Redactor, db: po.Database, https: po.HTTPS}
+	return &Process{cfg: cfg, opts: opts, red: opts.Redactor, db: po.Database, https: po.HTTPS, node: po.Node}
 }
 
 // Successor returns a Keycloak of another version that takes over this
@@ -62,7 +65,7 @@ func NewProcess(cfg Config, opts Options, po ProcessOptions) *Process {
 func (p *Process) Successor(version string) (Server, error) {
 	opts := p.opts
 	opts.Version = version
-	n := NewProcess(p.cfg, opts, ProcessOptions{Database: p.db, HTTPS: p.https})
+	n := NewProcess(p.cfg, opts, ProcessOptions{Database: p.db, HTTPS: p.https, Node: p.node})
 	n.follows = p
 	return n, nil
 }
@@ -230,10 +233,11 @@ func newRunDir(home string) (string, *reaper.Guard, error) {
 // run's (fastBoot.finish).
 func (p *Process) startOnce(ctx context.Context, home string, jdk JDK, templatePassword string, ph *phases) error {
 	s := jvmStart{runDir: p.runDir, jdk: jdk, version: p.cfg.Version, httpPort: p.httpPort, managementPort: p.managementPort,
-		https: p.https, adminPassword: p.opts.AdminPassword, javaOptions: jvmOptions(home, p.opts.FullJIT)}
+		https: p.https, adminPassword: p.opts.AdminPassword, javaOptions: jvmOptions(home, p.opts.FullJIT), node: p.node}
 	if p.opts.NoFastBoot {
 		s.javaOptions = nil
 	}
+	s.javaOptions = append(s.javaOptions, p.node.javaOptions()...)
 	if p.db != nil {
 		s.env = p.db.KeycloakEnv()
 	}

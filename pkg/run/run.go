@@ -51,15 +51,6 @@ func New(s settings.Settings) *Run {
 	return r
 }
 
-// FromEnvironment is the run a command or a Ginkgo process was started in.
-func FromEnvironment() (*Run, error) {
-	s, err := settings.FromEnvironment()
-	if err != nil {
-		return nil, err
-	}
-	return New(s), nil
-}
-
 // ID tells this run's objects on a server apart from other runs'.
 func (r *Run) ID() string {
 	r.mu.Lock()

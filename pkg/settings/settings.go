@@ -34,6 +34,8 @@ type Settings struct {
 	// LoadRates (per second) and LoadStep are the load suite's steps.
 	LoadRates []int
 	LoadStep  time.Duration
+	// ClusterNodes is the size of the cluster suite's cluster.
+	ClusterNodes int
 	// RunID tags the run's objects on a server; empty: the run makes one.
 	RunID string
 	// RunKey is the run's secret key (see RunKeyEnv); empty: the run makes one.
@@ -108,6 +110,12 @@ func Parse(get Lookup) (Settings, error) {
 	}
 	if s.LoadRates, s.LoadStep, err = parseLoad(get); err != nil {
 		return s, err
+	}
+	s.ClusterNodes = 3
+	if v := get("KC_CLUSTER_NODES"); v != "" {
+		if s.ClusterNodes, err = strconv.Atoi(v); err != nil || s.ClusterNodes < 2 || s.ClusterNodes > 5 {
+			return s, fmt.Errorf("KC_CLUSTER_NODES: expected a number of nodes from 2 to 5, got %q", v)
+		}
 	}
 	if s.RunID = get("KC_RUN_ID"); s.RunID != "" && !runIDPattern.MatchString(s.RunID) {
 		return s, fmt.Errorf("KC_RUN_ID: expected 1 to 32 lower-case letters, digits or dashes, got %q", s.RunID)

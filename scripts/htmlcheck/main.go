@@ -47,7 +47,7 @@ type result struct {
 }
 
 // states are what a cell may show.
-var states = []string{"pass", "FAIL", "n/a", "skipped", "-", "cut short", "FAIL (as intended)"}
+var states = []string{"pass", "FAIL", "n/a", "skipped", "-", "cut short", "FAIL (as intended)", "not reached"}
 
 func check(browser, page string, want []string, shot string) (*result, error) {
 	abs, err := filepath.Abs(page)

@@ -1,0 +1,278 @@
+package keycloak
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"kcconform/pkg/ports"
+	"kcconform/pkg/postgres"
+)
+
+// Cache modes of a cluster's nodes.
+const (
+	// CacheCluster: the nodes form a cluster (Infinispan over JGroups'
+	// jdbc-ping, through the shared database).
+	CacheCluster = "ispn"
+	// CacheLocal: each node caches alone and the nodes only share the
+	// database, as nodes whose cluster port is blocked do.
+	CacheLocal = "local"
+)
+
+// ClusterOptions say what cluster to start.
+type ClusterOptions struct {
+	// Nodes is how many (3 when 0).
+	Nodes int
+	// Cache is CacheCluster (default) or CacheLocal.
+	Cache string
+}
+
+// Cluster is Keycloak nodes of the process target on one local PostgreSQL,
+// behind a gateway (HAProxy) that serves them under /keycloak and routes
+// only to nodes that are ready. Every node gives its tokens the gateway's
+// URL as issuer, so that a token of one node validates on every other, and
+// a spec can send a request straight to the node it chooses.
+type Cluster struct {
+	cfg   Config
+	opts  Options
+	cache string
+	size  int
+	// db is the nodes' PostgreSQL, which the cluster starts and removes.
+	db    *postgres.Server
+	nodes []*Process
+	// gwPort is the gateway's port, chosen before the nodes start.
+	gwPort int
+	gw     *Gateway
+	info   Info
+}
+
+// NewCluster returns a cluster of the process target, not yet started; it
+// starts its own PostgreSQL.
+func NewCluster(cfg Config, opts Options, co ClusterOptions) *Cluster {
+	cfg, opts = opts.apply(cfg)
+	if co.Nodes <= 0 {
+		co.Nodes = 3
+	}
+	if co.Cache == "" {
+		co.Cache = CacheCluster
+	}
+	return &Cluster{cfg: cfg, opts: opts, cache: co.Cache, size: co.Nodes}
+}
+
+// Node is the i-th node (from 0), to stop, kill or start again on its own.
+func (c *Cluster) Node(i int) *Process { return c.nodes[i] }
+
+// Size is the number of nodes.
+func (c *Cluster) Size() int { return c.size }
+
+// Info describes the cluster: its base URL is the gateway's, and Nodes are
+// the nodes' own.
+func (c *Cluster) Info() Info { return c.info }
+
+// Up starts the nodes (the first alone, so that it creates or restores the
+// database, then the others together), then the gateway, and returns when
+// every node is ready and, for a cluster, sees every other one: all within
+// KC_BOOT_TIMEOUT. A start after Stop or Kill starts the stopped nodes again.
+func (c *Cluster) Up(ctx context.Context) error {
+	began := time.Now()
+	ph := startPhases()
+	if c.db == nil {
+		db, err := postgres.Start(ctx, c.cfg.PGBin, c.cfg.BootTimeout, c.opts.Redactor)
+		if err != nil {
+			return err
+		}
+		c.db = db
+		for i := 0; i < c.size; i++ {
+			c.nodes = append(c.nodes, NewProcess(c.cfg, c.opts, ProcessOptions{Database: db, Node: &ClusterNode{Cache: c.cache}}))
+		}
+		ph.done("PostgreSQL")
+	}
+	if c.gwPort == 0 {
+		if err := c.choosePorts(); err != nil {
+			return err
+		}
+	}
+	var stopped []*Process
+	for _, n := range c.nodes {
+		if n.running == nil {
+			stopped = append(stopped, n)
+		}
+	}
+	if len(stopped) > 0 && stopped[0] == c.nodes[0] {
+		if err := c.nodes[0].Up(ctx); err != nil {
+			return fmt.Errorf("keycloak: cluster node 1: %w", err)
+		}
+		stopped = stopped[1:]
+		ph.done("node 1")
+	}
+	if err := upAll(ctx, stopped); err != nil {
+		return err
+	}
+	ph.done(fmt.Sprintf("nodes 2-%d", len(c.nodes)))
+	if c.gw == nil {
+		backends := make([]gatewayBackend, len(c.nodes))
+		for i, n := range c.nodes {
+			backends[i] = gatewayBackend{n.httpPort, n.managementPort}
+		}
+		gw, err := startGateway(ctx, c.gwPort, backends, c.cfg.BootTimeout)
+		if err != nil {
+			return err
+		}
+		c.gw = gw
+		ph.done("gateway")
+	}
+	if err := c.WaitView(ctx, len(c.nodes), c.cfg.BootTimeout-time.Since(began)); err != nil {
+		return err
+	}
+	ph.done("cluster view")
+	c.info = c.nodes[0].Info()
+	c.info.BaseURL = c.gw.URL()
+	c.info.LogFile = ""
+	c.info.ProcessGroup = 0
+	c.info.Nodes = nil
+	for _, n := range c.nodes {
+		c.info.Nodes = append(c.info.Nodes, n.Info().BaseURL)
+	}
+	c.info.BootTime, c.info.Boot = ph.total(), ph.list
+	return nil
+}
+
+// choosePorts gives every node its ports before any starts: each node's
+// hostname is the gateway's URL, and the gateway's configuration names the
+// nodes' ports.
+func (c *Cluster) choosePorts() error {
+	gwPort, err := ports.Free()
+	if err != nil {
+		return err
+	}
+	hostname := fmt.Sprintf("http://127.0.0.1:%d%s", gwPort, GatewayPrefix)
+	for _, n := range c.nodes {
+		for _, p := range []*int{&n.httpPort, &n.managementPort, &n.node.BindPort, &n.node.FDPort} {
+			if *p, err = ports.Free(); err != nil {
+				return err
+			}
+		}
+		if n.node.FDPort < n.node.BindPort {
+			n.node.FDPort, n.node.BindPort = n.node.BindPort, n.node.FDPort
+		}
+		n.node.Hostname = hostname
+	}
+	c.gwPort = gwPort
+	return nil
+}
+
+// upAll starts nodes together.
+func upAll(ctx context.Context, nodes []*Process) error {
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := n.Up(ctx); err != nil {
+				errs[i] = fmt.Errorf("keycloak: cluster node at %d: %w", n.httpPort, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// viewLine is the line a node logs when it sees a new cluster view: the
+// number of members closes it, "(3)".
+var viewLine = regexp.MustCompile(`ISPN000094: Received new cluster view for channel \S+: \[[^\]]*\] \((\d+)\)`)
+
+// View is the number of members the node sees in its latest cluster view
+// (0 before any, or for a node that does not cluster).
+func View(logFile string) int {
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		return 0
+	}
+	m := viewLine.FindAllSubmatch(b, -1)
+	if len(m) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[len(m)-1][1]))
+	return n
+}
+
+// WaitView waits until every running node sees want members; nodes that do
+// not cluster (CacheLocal) are not waited for.
+func (c *Cluster) WaitView(ctx context.Context, want int, timeout time.Duration) error {
+	if c.cache != CacheCluster {
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		var behind []string
+		for i, n := range c.nodes {
+			if n.running == nil {
+				continue
+			}
+			if v := View(n.running.log); v != want {
+				behind = append(behind, fmt.Sprintf("node %d sees %d", i+1, v))
+			}
+		}
+		if len(behind) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("keycloak: the nodes did not form a cluster of %d within KC_BOOT_TIMEOUT (%s): %v (ISPN000094 in their logs); the cluster port on 127.0.0.1 may be blocked, or the nodes see different databases",
+				want, timeout.Round(time.Second), behind)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Stop stops every node gracefully.
+func (c *Cluster) Stop(ctx context.Context) error {
+	return c.each(func(n *Process) error { return n.Stop(ctx) })
+}
+
+// Kill kills every node.
+func (c *Cluster) Kill(ctx context.Context) error {
+	return c.each(func(n *Process) error { return n.Kill(ctx) })
+}
+
+func (c *Cluster) each(fn func(*Process) error) error {
+	var errs []error
+	for _, n := range c.nodes {
+		if n.running != nil {
+			errs = append(errs, fn(n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Remove stops the gateway and every node and removes what they left.
+func (c *Cluster) Remove(ctx context.Context) error {
+	if c.gw != nil {
+		c.gw.Remove()
+		c.gw = nil
+	}
+	var errs []error
+	for _, n := range c.nodes {
+		errs = append(errs, n.Remove(ctx))
+	}
+	if c.db != nil {
+		errs = append(errs, c.db.Remove(ctx))
+		c.db = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Successor is not a cluster's way to change version: its nodes are
+// upgraded one by one.
+func (c *Cluster) Successor(string) (Server, error) {
+	return nil, errors.New("keycloak: a cluster is upgraded node by node (Node(i).Successor)")
+}

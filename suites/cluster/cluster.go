@@ -1,0 +1,186 @@
+// Package cluster checks the procedure's promises where production keeps
+// them: several Keycloak nodes on one database behind a gateway. A token
+// got on any node refreshes on every other, an administrator's revocation on
+// one node holds on every other within a bound it measures, and the stored
+// tokens survive the loss of the node that issued them (keycloak#44821). A
+// negative control, nodes that share the database but never form a cluster,
+// proves the revocation check can fail.
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"kcconform/pkg/contract"
+	"kcconform/pkg/framework"
+	"kcconform/pkg/keycloak"
+	"kcconform/pkg/run"
+	"kcconform/pkg/tokenflow"
+)
+
+// Suite is the cluster suite.
+var Suite = framework.Suite{Name: "cluster", Description: "kcconform: cluster", Register: register}
+
+// revocationBound is how long a revocation on one node may take to hold on
+// every other: the nodes invalidate each other's caches at once, so a
+// refusal that has not come by then is not coming.
+const revocationBound = 10 * time.Second
+
+func register(r *run.Run) {
+	s := framework.Bootstrap(r, "cluster", framework.NeedRealm, framework.ServerOptions{Nodes: r.Settings.ClusterNodes})
+
+	Describe("a cluster of Keycloak nodes on one database behind a gateway", Serial, Label(framework.LabelCluster), func() {
+		It("refreshes a token got on any node on every other node, and takes the stored token on every node", func(ctx SpecContext) {
+			c := s.Realm.Client
+			nodes := s.Server.Nodes
+			Expect(len(nodes)).To(BeNumerically(">=", 2), "the cluster's nodes")
+			for i, from := range nodes {
+				tok := getOn(ctx, s, c, i, from)
+				for j, to := range nodes {
+					if j == i {
+						continue
+					}
+					step := fmt.Sprintf("issued by node %d, refreshed by node %d", i+1, j+1)
+					refreshOn(ctx, s, c, to, tok.RefreshToken, step)
+				}
+				// The stored token, presented again on every node.
+				for j, to := range nodes {
+					refreshOn(ctx, s, c, to, tok.RefreshToken, fmt.Sprintf("issued by node %d, stored, refreshed again by node %d", i+1, j+1))
+				}
+			}
+		})
+
+		It("refuses on every other node, within a bound it measures, a token whose offline session an administrator deleted on one node", func(ctx SpecContext) {
+			s.RequireAdmin()
+			took := expectRevokedEverywhere(ctx, s, s.Server.Nodes)
+			AddReportEntry("revocation across nodes", fmt.Sprintf("refused on every other node %s after the deletion (bound %s)", took.Round(time.Millisecond), revocationBound))
+		})
+
+		It("keeps the stored tokens after the node that issued them is killed: they refresh on the survivors, and on that node when it is back in the cluster (keycloak#44821)", func(ctx SpecContext) {
+			cl := s.Cluster()
+			c := s.Realm.Client
+			nodes := s.Server.Nodes
+			tok := getOn(ctx, s, c, 0, nodes[0])
+			By("killing node 1 (SIGKILL), which issued the token")
+			s.ExpectNoError(cl.Node(0).Kill(ctx), "kill node 1")
+			killed := time.Now()
+			// Until the survivors see node 1 gone (failure detection), a
+			// request that needs what node 1 held waits for it and fails
+			// (ISPN000476, HTTP 500): an outage, measured and reported; a
+			// refusal of the token (invalid_grant) is a token lost.
+			var outage []string
+			var served time.Duration
+			for time.Since(killed) < s.Config.BootTimeout {
+				resp, err := s.OnNode(c, nodes[1]).Refresh(ctx, tok.RefreshToken)
+				if err == nil {
+					s.RevokeAtEnd(c, resp)
+					break
+				}
+				if e, ok := tokenflow.AsError(err); !ok || e.Status < 500 {
+					break // a refusal: the checks below record it
+				}
+				outage = append(outage, contract.SentOf(err))
+				time.Sleep(time.Second)
+			}
+			served = time.Since(killed)
+			s.ExpectNoError(cl.WaitView(ctx, cl.Size()-1, s.Config.BootTimeout-served), "cluster view without node 1")
+			AddReportEntry("node loss", fmt.Sprintf("after SIGKILL of node 1, node 2 answered %d refresh(es) with a server error %v and served the token %s after the kill; the survivors saw node 1 gone %s after it",
+				len(outage), outage, served.Round(time.Second), time.Since(killed).Round(time.Second)))
+			for j := 1; j < len(nodes); j++ {
+				refreshOnID(ctx, s, c, nodes[j], tok.RefreshToken, fmt.Sprintf("node 1 killed, refreshed by node %d", j+1), contract.SurvivesNodeLoss)
+			}
+			By("starting node 1 again, and waiting until every node sees all of them")
+			s.ExpectNoError(cl.Node(0).Up(ctx), "start node 1 again")
+			s.ExpectNoError(cl.WaitView(ctx, cl.Size(), s.Config.BootTimeout), "cluster view after node 1 came back")
+			refreshOnID(ctx, s, c, nodes[0], tok.RefreshToken, "node 1 back, refreshed by node 1", contract.SurvivesNodeLoss)
+		}, SpecTimeout(10*time.Minute))
+	})
+
+	Describe("the negative control: nodes that share the database but do not form a cluster", Serial, Label(framework.LabelCluster, framework.LabelSelf), func() {
+		It("fails the cross-node revocation: a session deleted on one node still refreshes on another (--cache=local)", func(ctx SpecContext) {
+			s.RequireAdmin()
+			cfg := s.RequireProcessTarget("starts nodes of its own")
+			ls := s.ForServer(s.NewCluster(ctx, cfg, keycloak.ClusterOptions{Nodes: 2, Cache: keycloak.CacheLocal}), cfg)
+			ls.Realm = ls.ProvisionRealm(ctx, "cluster-local")
+			msg := InterceptGomegaFailure(func() { expectRevokedEverywhere(ctx, ls, ls.Server.Nodes) })
+			Expect(msg).To(MatchError(ContainSubstring("revocation on every node")), "nodes that do not form a cluster must fail the check")
+			AddReportEntry("the self-check's failure, as intended", s.Run.Redactor.String(msg.Error()))
+		}, SpecTimeout(10*time.Minute))
+	})
+}
+
+// getOn is the procedure's get, sent to node i.
+func getOn(ctx context.Context, s *framework.Session, c *framework.Client, i int, node string) *tokenflow.Response {
+	GinkgoHelper()
+	resp, err := s.OnNode(c, node).ClientCredentials(ctx, "offline_access")
+	if err == nil && resp.RefreshToken != "" {
+		s.RevokeAtEnd(c, resp)
+	}
+	s.ExpectToken(contract.Get, fmt.Sprintf("get on node %d", i+1), s.Subject(c), err)
+	framework.ExpectKept(fmt.Sprintf("get on node %d", i+1), resp, contract.Offline(s.Profile, s.Subject(c), resp))
+	return resp
+}
+
+// refreshOn presents a refresh token to a node: the cross-node promise.
+func refreshOn(ctx context.Context, s *framework.Session, c *framework.Client, node, refreshToken, step string) {
+	GinkgoHelper()
+	refreshOnID(ctx, s, c, node, refreshToken, step, contract.CrossNodeRefresh)
+}
+
+// refreshOnID presents a refresh token to a node, recording the answer
+// under the promise id (the step names the nodes), and the offline contract
+// for what it sent.
+func refreshOnID(ctx context.Context, s *framework.Session, c *framework.Client, node, refreshToken, step string, id contract.ID) {
+	GinkgoHelper()
+	resp, err := s.OnNode(c, node).Refresh(ctx, refreshToken)
+	framework.Record(step, []contract.Check{contract.TokenAnswer(id, s.Subject(c), err)})
+	s.ExpectNoError(err, step+": expected HTTP 200 with a token response")
+	s.RevokeAtEnd(c, resp)
+	framework.ExpectKept(step, resp, contract.Offline(s.Profile, s.Subject(c), resp))
+}
+
+// expectRevokedEverywhere gets a token on the first node and refreshes it
+// on every other (so that each holds the session, as under a load
+// balancer), deletes the offline session through the first node's admin
+// API, and expects every other node to refuse the token within
+// revocationBound; it returns how long the last refusal took.
+func expectRevokedEverywhere(ctx context.Context, s *framework.Session, nodes []string) time.Duration {
+	GinkgoHelper()
+	c := s.Realm.Client
+	tok := getOn(ctx, s, c, 0, nodes[0])
+	Expect(tok.SessionState).NotTo(BeEmpty(), "session_state names the offline session")
+	for j := 1; j < len(nodes); j++ {
+		refreshOn(ctx, s, c, nodes[j], tok.RefreshToken, fmt.Sprintf("issued by node 1, refreshed by node %d before the revocation", j+1))
+	}
+	By("deleting the offline session through node 1's admin API")
+	s.ExpectNoError(s.AdminOn(nodes[0]).DeleteSession(ctx, s.Realm.Name, tok.SessionState, true), "delete the offline session on node 1")
+	deleted := time.Now()
+	var took time.Duration
+	for j := 1; j < len(nodes); j++ {
+		step := fmt.Sprintf("session deleted on node 1, refreshed on node %d", j+1)
+		var err error
+		for {
+			var resp *tokenflow.Response
+			resp, err = s.OnNode(c, nodes[j]).Refresh(ctx, tok.RefreshToken)
+			if err != nil || time.Since(deleted) > revocationBound {
+				if err == nil {
+					s.RevokeAtEnd(c, resp)
+				}
+				break
+			}
+			s.RevokeAtEnd(c, resp)
+			time.Sleep(200 * time.Millisecond)
+		}
+		took = max(took, time.Since(deleted))
+		check := contract.Refused(contract.CrossNodeRevocation, s.Subject(c), err, http.StatusBadRequest, "invalid_grant")
+		check.Expected += fmt.Sprintf(" within %s of the deletion on node 1", revocationBound)
+		framework.Record(step, []contract.Check{check})
+		Expect(check.Failed()).To(BeFalse(), "%s on node %d: expected %s, node sent %s", contract.CrossNodeRevocation.Title(), j+1, check.Expected, check.Sent)
+	}
+	return took
+}
