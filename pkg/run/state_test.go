@@ -31,6 +31,7 @@ var notState = map[string]string{
 	"pkg/keycloak.runSuffix":          "a compiled pattern",
 	"pkg/keycloak.localCache":         "a fixed option list",
 	"pkg/keycloak.errExited":          "an error value",
+	"pkg/keycloak.viewLine":           "a compiled pattern",
 	"pkg/ports.mu":                    "guards issued",
 	"pkg/ports.issued":                "ports this process handed out: the kernel's view is per process too, not per run",
 	"pkg/profile.named":               "the predefined profiles",
