@@ -118,6 +118,11 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 		}
 		var srv keycloak.Server
 		switch {
+		case so.Nodes > 0 && cfg.Target == keycloak.TargetExternal:
+			if len(cfg.ClusterURLs) == 0 {
+				ginkgo.Skip("checks a cluster node by node: set KC_CLUSTER_URLS (the nodes' own base URLs) beside KC_URL (the gateway), or run KC_TARGET=process for a cluster kcconform starts")
+			}
+			srv = keycloak.NewExternal(cfg, opts.Redactor)
 		case so.Nodes > 0:
 			cfg = s.RequireProcessTarget("starts a cluster of Keycloak processes")
 			s.cluster = keycloak.NewCluster(cfg, opts, keycloak.ClusterOptions{Nodes: so.Nodes, Cache: so.Cache})
@@ -133,7 +138,11 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 		Cleanup(func(ctx ginkgo.SpecContext) {
 			s.ExpectNoError(srv.Remove(ctx), "stop Keycloak")
 		})
-		s.ExpectNoError(srv.Up(ctx), "start Keycloak")
+		what := "start Keycloak"
+		if cfg.Target == keycloak.TargetExternal {
+			what = "reach the external Keycloak"
+		}
+		s.ExpectNoError(srv.Up(ctx), what)
 		sh.Server = srv.Info().Public()
 		b, err := json.Marshal(sh)
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())
@@ -177,6 +186,9 @@ func (s *Session) withSecrets(sh shared) keycloak.Info {
 // it holds it (Serial specs run there).
 func (s *Session) Cluster() *keycloak.Cluster {
 	ginkgo.GinkgoHelper()
+	if s.Config.Target == keycloak.TargetExternal {
+		ginkgo.Skip("stops and starts a node: needs a cluster kcconform starts (KC_TARGET=process), not an external one")
+	}
 	if s.cluster == nil {
 		ginkgo.Fail("the cluster is controlled from Ginkgo's first process: mark the spec Serial")
 	}

@@ -64,6 +64,9 @@ type Config struct {
 	InsecureSkipVerify bool
 	AllowPlainHTTP     bool
 	Admin              admin.Credentials
+	// ClusterURLs are the nodes of an external cluster (KC_CLUSTER_URLS):
+	// their own base URLs, beside URL, the gateway's.
+	ClusterURLs []string
 	// Client is an existing client to test (KC_REALM, KC_CLIENT_ID and,
 	// without admin rights, KC_CLIENT_SECRET).
 	Client *ExistingClient

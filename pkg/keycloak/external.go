@@ -2,6 +2,7 @@ package keycloak
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -62,10 +63,23 @@ func (e *External) Up(ctx context.Context) error {
 	} else if e.cfg.Admin.Realm != "" {
 		realm = e.cfg.Admin.Realm
 	}
-	disco := e.cfg.URL + "/realms/" + url.PathEscape(realm) + "/.well-known/openid-configuration"
-	if err := getOK(ctx, hc, disco); err != nil {
+	const disco = "/.well-known/openid-configuration"
+	issuer, err := discoveryIssuer(ctx, hc, e.cfg.URL+"/realms/"+url.PathEscape(realm)+disco)
+	if err != nil {
 		return err
 	}
+	// Each node of an external cluster serves the realm itself, under the
+	// gateway's issuer (else a token of one node is refused by another).
+	for _, node := range e.cfg.ClusterURLs {
+		iss, err := discoveryIssuer(ctx, hc, node+"/realms/"+url.PathEscape(realm)+disco)
+		if err != nil {
+			return fmt.Errorf("KC_CLUSTER_URLS: node %s: %w", node, err)
+		}
+		if iss != issuer {
+			return fmt.Errorf("KC_CLUSTER_URLS: node %s names its issuer %q, the gateway %q: every node needs the gateway's URL as its hostname (--hostname)", node, iss, issuer)
+		}
+	}
+	e.info.Nodes = e.cfg.ClusterURLs
 	if e.info.HasAdmin() {
 		ac, err := e.info.AdminClient(e.red)
 		if err != nil {
@@ -98,19 +112,32 @@ func (e *External) Remove(context.Context) error { return nil }
 // Info describes the server.
 func (e *External) Info() Info { return e.info }
 
-func getOK(ctx context.Context, hc *http.Client, u string) error {
+// discoveryIssuer reads a realm's OIDC discovery document and returns its
+// issuer; anything else than such a document is an error naming the URL.
+func discoveryIssuer(ctx context.Context, hc *http.Client, u string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, hc.Timeout)
 	defer cancel()
 	resp, err := transport.Get(ctx, hc, u)
 	if err != nil {
-		return fmt.Errorf("keycloak: %w", err)
+		return "", fmt.Errorf("keycloak: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("keycloak: GET %s: HTTP 404: expected the realm's OIDC discovery document (realm missing, or KC_URL lacks a path prefix such as /keycloak?)", u)
+		return "", fmt.Errorf("keycloak: GET %s: HTTP 404: expected the realm's OIDC discovery document (realm missing, or KC_URL lacks a path prefix such as /keycloak?)", u)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("keycloak: GET %s: HTTP %d, expected 200 with the realm's OIDC discovery document", u, resp.StatusCode)
+		return "", fmt.Errorf("keycloak: GET %s: HTTP %d, expected 200 with the realm's OIDC discovery document", u, resp.StatusCode)
 	}
-	return nil
+	body, err := transport.ReadBody(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("keycloak: GET %s: %w", u, err)
+	}
+	var doc struct {
+		Issuer        string `json:"issuer"`
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if json.Unmarshal(body, &doc) != nil || doc.Issuer == "" || doc.TokenEndpoint == "" {
+		return "", fmt.Errorf("keycloak: GET %s: expected the realm's OIDC discovery document (JSON with issuer and token_endpoint): not a Keycloak", u)
+	}
+	return doc.Issuer, nil
 }

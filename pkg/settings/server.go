@@ -82,7 +82,7 @@ func parseServer(get Lookup) (keycloak.Config, error) {
 	}
 	switch c.Target {
 	case keycloak.TargetProcess, keycloak.TargetContainer:
-		for _, key := range []string{"KC_URL", "KC_REALM", "KC_CLIENT_ID", "KC_CLIENT_SECRET"} {
+		for _, key := range []string{"KC_URL", "KC_REALM", "KC_CLIENT_ID", "KC_CLIENT_SECRET", "KC_CLUSTER_URLS"} {
 			if get(key) != "" {
 				return c, fmt.Errorf("%s: only for KC_TARGET=external; the %s target starts a Keycloak of its own", key, c.Target)
 			}
@@ -109,6 +109,18 @@ func parseExternal(c *keycloak.Config, get Lookup) error {
 		return err
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
+	if v := get("KC_CLUSTER_URLS"); v != "" {
+		for _, u := range strings.Split(v, ",") {
+			u = strings.TrimRight(strings.TrimSpace(u), "/")
+			if _, err := transport.CheckBaseURL("KC_CLUSTER_URLS", u, c.AllowPlainHTTP); err != nil {
+				return err
+			}
+			c.ClusterURLs = append(c.ClusterURLs, u)
+		}
+		if len(c.ClusterURLs) < 2 {
+			return fmt.Errorf("KC_CLUSTER_URLS: expected the base URLs of at least 2 nodes, comma-separated, got %q", v)
+		}
+	}
 	realm, clientID, secret := get("KC_REALM"), get("KC_CLIENT_ID"), get("KC_CLIENT_SECRET")
 	// KC_CLIENT_SECRET alone (exported for docker-compose.yml, say) selects
 	// no client: KC_REALM or KC_CLIENT_ID does.

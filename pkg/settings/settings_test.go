@@ -142,3 +142,28 @@ func TestBadSettingsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+// KC_CLUSTER_URLS names an external cluster's nodes: at least two, each a
+// base URL checked as KC_URL is, and only for the external target.
+func TestClusterURLs(t *testing.T) {
+	base := map[string]string{"KC_TARGET": "external", "KC_URL": "https://gw/keycloak", "KC_ADMIN_USER": "admin", "KC_ADMIN_PASSWORD": "pw"}
+	with := func(v string) map[string]string {
+		m := map[string]string{"KC_CLUSTER_URLS": v, "KC_CACHE_DIR": t.TempDir()}
+		for k, x := range base {
+			m[k] = x
+		}
+		return m
+	}
+	c, err := server(env(with("https://n1:8443/, https://n2:8443")))
+	if err != nil || len(c.ClusterURLs) != 2 || c.ClusterURLs[0] != "https://n1:8443" {
+		t.Fatalf("nodes %v, %v", c.ClusterURLs, err)
+	}
+	for v, want := range map[string]string{"https://n1:8443": "at least 2 nodes", "https://n1,http://n2.example": "KC_ALLOW_PLAIN_HTTP"} {
+		if _, err := server(env(with(v))); err == nil || !strings.HasPrefix(err.Error(), "KC_CLUSTER_URLS:") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+	if _, err := server(env(map[string]string{"KC_TARGET": "process", "KC_CLUSTER_URLS": "https://a,https://b", "KC_CACHE_DIR": t.TempDir()})); err == nil || !strings.HasPrefix(err.Error(), "KC_CLUSTER_URLS: only for KC_TARGET=external") {
+		t.Errorf("process target: %v", err)
+	}
+}

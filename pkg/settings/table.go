@@ -47,6 +47,7 @@ var Table = []Setting{
 	{"KC_UPGRADE_TO", "upgrade-to", "the default version", "newer version of the upgrade suite", false},
 	{"KC_LOAD_RATES", "load-rates", "25,50,100", "the load suite's steps: requests per second, comma-separated (1 to 2000 each)", false},
 	{"KC_LOAD_STEP", "load-step", "5s", "the load suite's time at each rate (up to 1m)", false},
+	{"KC_CLUSTER_URLS", "cluster-urls", "", "an external cluster's nodes: their own base URLs, comma-separated, beside KC_URL (the gateway)", false},
 	{"KC_CLUSTER_NODES", "cluster-nodes", "3", "nodes of the cluster the cluster suite starts (2 to 5)", false},
 	{"KC_RUN_ID", "run-id", "random", "tag of this run's objects on the server (lower-case letters, digits, dashes)", false},
 	{"KC_REPORT_DIR", "report-dir", "reports", "folder of the reports and server logs", false},

@@ -11,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -19,6 +21,7 @@ import (
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/report"
 	"kcconform/pkg/run"
 	"kcconform/pkg/tokenflow"
 )
@@ -55,10 +58,9 @@ func register(r *run.Run) {
 			}
 		})
 
-		It("refuses on every other node, within a bound it measures, a token whose offline session an administrator deleted on one node", func(ctx SpecContext) {
-			s.RequireAdmin()
+		It("refuses on every other node, within a bound it measures, a token revoked on one node: its offline session deleted by an administrator, or, with only the client's credentials, revoked by the client (RFC 7009)", func(ctx SpecContext) {
 			took := expectRevokedEverywhere(ctx, s, s.Server.Nodes)
-			AddReportEntry("revocation across nodes", fmt.Sprintf("refused on every other node %s after the deletion (bound %s)", took.Round(time.Millisecond), revocationBound))
+			AddReportEntry("revocation across nodes", fmt.Sprintf("refused on every other node %s after the revocation (bound %s)", took.Round(time.Millisecond), revocationBound))
 		})
 
 		It("keeps the stored tokens after the node that issued them is killed: they refresh on the survivors, and on that node when it is back in the cluster (keycloak#44821)", func(ctx SpecContext) {
@@ -98,6 +100,34 @@ func register(r *run.Run) {
 			s.ExpectNoError(cl.Node(0).Up(ctx), "start node 1 again")
 			s.ExpectNoError(cl.WaitView(ctx, cl.Size(), s.Config.BootTimeout), "cluster view after node 1 came back")
 			refreshOnID(ctx, s, c, nodes[0], tok.RefreshToken, "node 1 back, refreshed by node 1", contract.SurvivesNodeLoss)
+		}, SpecTimeout(10*time.Minute))
+	})
+
+	Describe("the kcconform command against an external cluster (KC_CLUSTER_URLS)", Serial, Label(framework.LabelCluster, framework.LabelSelf), func() {
+		It("passes this cluster as a deployment it did not start, with only the client's credentials, and refuses a KC_CLUSTER_URLS with an unreachable node or a URL that is not a Keycloak, naming it", func(ctx SpecContext) {
+			if s.Config.Target == keycloak.TargetExternal {
+				Skip("runs the command against the cluster kcconform started")
+			}
+			c := s.Realm.Client
+			env := map[string]string{"KC_REALM": s.Realm.Name, "KC_CLIENT_ID": c.ClientID, "KC_CLIENT_SECRET": c.Flow.ClientSecret,
+				"KC_CLUSTER_URLS": strings.Join(s.Server.Nodes, ",")}
+			res := s.Conformance(ctx, s.Server.BaseURL, env, "--suite", "cluster")
+			Expect(res.Output).To(MatchRegexp(`(?m)^verdict: PASS: the server keeps`), report.LastLines(res.Output, 40))
+			Expect(res.Output).To(ContainSubstring("stops and starts a node: needs a cluster kcconform starts"))
+			Expect(res.Output).To(MatchRegexp(`revocation on every node\s+pass`))
+			s.ExpectNoLeak(res, c.Flow.ClientSecret)
+
+			notKeycloak := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello")) }))
+			defer notKeycloak.Close()
+			for bad, want := range map[string]string{
+				"http://127.0.0.1:1": "KC_CLUSTER_URLS: node http://127.0.0.1:1: ",
+				notKeycloak.URL:      "KC_CLUSTER_URLS: node " + notKeycloak.URL + ": keycloak: GET " + notKeycloak.URL + "/realms/" + s.Realm.Name + "/.well-known/openid-configuration: expected the realm's OIDC discovery document",
+			} {
+				env["KC_CLUSTER_URLS"] = s.Server.Nodes[0] + "," + bad
+				res := s.Conformance(ctx, s.Server.BaseURL, env, "--suite", "cluster")
+				Expect(res.ExitCode).To(Equal(report.ExitCouldNot), report.LastLines(res.Output, 20))
+				Expect(res.Output).To(ContainSubstring("verdict: COULD NOT RUN: reach the external Keycloak: " + want))
+			}
 		}, SpecTimeout(10*time.Minute))
 	})
 
@@ -146,9 +176,10 @@ func refreshOnID(ctx context.Context, s *framework.Session, c *framework.Client,
 
 // expectRevokedEverywhere gets a token on the first node and refreshes it
 // on every other (so that each holds the session, as under a load
-// balancer), deletes the offline session through the first node's admin
-// API, and expects every other node to refuse the token within
-// revocationBound; it returns how long the last refusal took.
+// balancer), revokes it through the first node (the offline session
+// deleted through its admin API, or without admin rights the client's own
+// RFC 7009 revocation), and expects every other node to refuse the token
+// within revocationBound; it returns how long the last refusal took.
 func expectRevokedEverywhere(ctx context.Context, s *framework.Session, nodes []string) time.Duration {
 	GinkgoHelper()
 	c := s.Realm.Client
@@ -157,12 +188,17 @@ func expectRevokedEverywhere(ctx context.Context, s *framework.Session, nodes []
 	for j := 1; j < len(nodes); j++ {
 		refreshOn(ctx, s, c, nodes[j], tok.RefreshToken, fmt.Sprintf("issued by node 1, refreshed by node %d before the revocation", j+1))
 	}
-	By("deleting the offline session through node 1's admin API")
-	s.ExpectNoError(s.AdminOn(nodes[0]).DeleteSession(ctx, s.Realm.Name, tok.SessionState, true), "delete the offline session on node 1")
+	if s.Admin != nil {
+		By("deleting the offline session through node 1's admin API")
+		s.ExpectNoError(s.AdminOn(nodes[0]).DeleteSession(ctx, s.Realm.Name, tok.SessionState, true), "delete the offline session on node 1")
+	} else {
+		By("revoking the token at node 1's revocation endpoint (RFC 7009), as the client")
+		s.ExpectNoError(s.OnNode(c, nodes[0]).Revoke(ctx, tok.RefreshToken), "revoke the token on node 1")
+	}
 	deleted := time.Now()
 	var took time.Duration
 	for j := 1; j < len(nodes); j++ {
-		step := fmt.Sprintf("session deleted on node 1, refreshed on node %d", j+1)
+		step := fmt.Sprintf("revoked on node 1, refreshed on node %d", j+1)
 		var err error
 		for {
 			var resp *tokenflow.Response
@@ -178,7 +214,7 @@ func expectRevokedEverywhere(ctx context.Context, s *framework.Session, nodes []
 		}
 		took = max(took, time.Since(deleted))
 		check := contract.Refused(contract.CrossNodeRevocation, s.Subject(c), err, http.StatusBadRequest, "invalid_grant")
-		check.Expected += fmt.Sprintf(" within %s of the deletion on node 1", revocationBound)
+		check.Expected += fmt.Sprintf(" within %s of the revocation on node 1", revocationBound)
 		framework.Record(step, []contract.Check{check})
 		Expect(check.Failed()).To(BeFalse(), "%s on node %d: expected %s, node sent %s", contract.CrossNodeRevocation.Title(), j+1, check.Expected, check.Sent)
 	}
