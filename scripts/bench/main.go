@@ -98,6 +98,8 @@ func main() {
 	res.Boots = append(res.Boots, bootProcess(ctx, cfg, red, "optimized, fresh database", *boots, keycloak.Options{NoFastBoot: true}))
 	res.Boots = append(res.Boots, bootProcess(ctx, cfg, red, "optimized, template and archive", *boots, keycloak.Options{}))
 	res.Boots = append(res.Boots, bootStartDev(ctx, cfg, *boots))
+	res.Boots = append(res.Boots, bootOnPostgres(ctx, cfg, red, *boots))
+	res.Boots = append(res.Boots, bootCluster(ctx, cfg, red, 3, *boots))
 	if img := cfg.Image; img != "" && keycloak.DockerAvailable(os.Getenv) {
 		res.Boots = append(res.Boots, bootContainer(ctx, img, "start --optimized", true, *boots))
 		res.Boots = append(res.Boots, bootContainer(ctx, img, "start-dev", false, *boots))
@@ -195,15 +197,47 @@ func summarize(target, mode string, secs []float64) bootResult {
 
 // bootProcess boots the process target n times, each on a new server.
 func bootProcess(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, mode string, n int, opts keycloak.Options) bootResult {
-	var secs []float64
-	for i := 0; i < n; i++ {
+	return bootEach(mode, n, func() (func(), error) {
 		opts.Redactor = red
 		srv, err := keycloak.New(cfg, opts)
-		must(err)
+		if err != nil {
+			return func() {}, err
+		}
+		return func() { _ = srv.Remove(context.Background()) }, srv.Up(ctx)
+	})
+}
+
+// bootOnPostgres boots one node on a new local PostgreSQL n times: what a
+// cluster's node costs alone, its database's start included.
+func bootOnPostgres(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n int) bootResult {
+	return bootEach("one node on PostgreSQL (with its start)", n, func() (func(), error) {
+		db, err := keycloak.StartDatabase(ctx, cfg, nil, red)
+		if err != nil {
+			return func() {}, err
+		}
+		srv := db.NewServer(cfg, keycloak.Options{Redactor: red})
+		return func() { _ = srv.Remove(context.Background()); _ = db.Remove(context.Background()) }, srv.Up(ctx)
+	})
+}
+
+// bootCluster boots a cluster of nodes on a new PostgreSQL behind a gateway
+// n times, until every node sees all of them.
+func bootCluster(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, nodes, n int) bootResult {
+	return bootEach(fmt.Sprintf("cluster of %d on PostgreSQL, gateway", nodes), n, func() (func(), error) {
+		cl := keycloak.NewCluster(cfg, keycloak.Options{Redactor: red}, keycloak.ClusterOptions{Nodes: nodes})
+		return func() { _ = cl.Remove(context.Background()) }, cl.Up(ctx)
+	})
+}
+
+// bootEach times up n times on the process target, removing what it
+// started after each.
+func bootEach(mode string, n int, up func() (remove func(), err error)) bootResult {
+	var secs []float64
+	for i := 0; i < n; i++ {
 		began := time.Now()
-		err = srv.Up(ctx)
+		remove, err := up()
 		secs = append(secs, time.Since(began).Seconds())
-		_ = srv.Remove(context.Background())
+		remove()
 		must(err)
 	}
 	return summarize("process", mode, secs)
