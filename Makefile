@@ -8,10 +8,10 @@ GINKGO := bin/ginkgo
 GINKGO_FLAGS := -r --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty --keep-going \
 	--poll-progress-after=120s --timeout=40m --output-dir=$(REPORTS)
 export KC_REPORT_DIR := $(abspath $(REPORTS))
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(BUILD_VERSION)
 
-.PHONY: deps build conformance test vet unit e2e e2e-cluster e2e-container compose-check matrix-report upgrade cluster matrix bench bench-compare fuzz clean-server release actionlint clean
+.PHONY: deps build conformance test vet unit e2e e2e-cluster e2e-container compose-check matrix-report upgrade cluster cluster-upgrade matrix bench bench-compare fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -96,17 +96,28 @@ upgrade: build
 	exec bin/kcconform --suite upgrade --upgrade-from $(FROM) --upgrade-to $(TO) --report-dir $(REPORTS)
 
 ## cluster: the cluster suite: NODES Keycloak nodes (default 3) of VERSION (default the default version)
-## on one PostgreSQL behind HAProxy, on the process target.
+## on one PostgreSQL behind HAProxy, on TARGET (process, the default, or container).
 cluster: build
-	@bash scripts/install-deps.sh --for process >&2
-	exec bin/kcconform --suite cluster --target process $(if $(NODES),--cluster-nodes $(NODES)) \
-	  $(if $(VERSION),--keycloak-version $(VERSION)) --report-dir $(REPORTS)
+	@bash scripts/install-deps.sh --for $(or $(TARGET),process) >&2
+	@set -e; $(if $(VERSION),export KC_VERSION=$(VERSION);) \
+	  if [ "$(TARGET)" = container ]; then eval "$$(bash scripts/container-env.sh)"; fi; \
+	  exec bin/kcconform --suite cluster --target $(or $(TARGET),process) $(if $(NODES),--cluster-nodes $(NODES)) \
+	  --report-dir $(REPORTS)
 
-## matrix: the offline suite per version and the upgrade between consecutive versions, as one table.
-matrix: build
-	@if [ -z "$(VERSIONS)" ]; then echo 'usage: make matrix VERSIONS="26.5.6 26.7.3"'; exit 2; fi
+## cluster-upgrade: the cluster suite on FROM, then its nodes upgraded to TO under load: node by node
+## where `kc.sh update-compatibility check` allows it, else all at once (process target).
+cluster-upgrade: build
+	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make cluster-upgrade FROM=26.7.0 TO=26.7.3 [NODES=3]"; exit 2; fi
 	@bash scripts/install-deps.sh --for process >&2
-	go run ./scripts/matrix -binary bin/kcconform -reports $(REPORTS)/matrix $(VERSIONS)
+	exec bin/kcconform --suite cluster --target process --keycloak-version $(FROM) --cluster-upgrade-to $(TO) \
+	  $(if $(NODES),--cluster-nodes $(NODES)) --report-dir $(REPORTS)
+
+## matrix: the offline suite per version and the upgrade between consecutive versions, and the cluster
+## suite upgraded along each CLUSTER path (FROM->TO, comma-separated), as one table.
+matrix: build
+	@if [ -z "$(VERSIONS)" ]; then echo 'usage: make matrix VERSIONS="26.5.6 26.7.3" [CLUSTER="26.7.0->26.7.3"]'; exit 2; fi
+	@bash scripts/install-deps.sh --for process >&2
+	go run ./scripts/matrix -binary bin/kcconform -reports $(REPORTS)/matrix $(if $(CLUSTER),-cluster "$(CLUSTER)") $(VERSIONS)
 
 ## clean-server: remove what earlier runs left on an external server (realms named kcconform-*).
 clean-server:
@@ -133,7 +144,7 @@ fuzz:
 release:
 	@rm -rf dist && mkdir -p dist
 	@set -e; for arch in amd64 arm64; do \
-	  d=dist/kcconform-$(VERSION)-linux-$$arch; mkdir -p $$d; \
+	  d=dist/kcconform-$(BUILD_VERSION)-linux-$$arch; mkdir -p $$d; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch go build -trimpath -ldflags '$(LDFLAGS)' -o $$d/kcconform ./cmd/kcconform; \
 	  cp README.md $$d/; tar -C dist -czf $$d.tar.gz $$(basename $$d); rm -rf $$d; \
 	done; cd dist && sha256sum *.tar.gz > SHA256SUMS && cat SHA256SUMS

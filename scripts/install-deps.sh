@@ -31,6 +31,9 @@ case "$target" in
     # The restart and upgrade suites run Keycloak on a real PostgreSQL server;
     # the cluster suite's gateway is HAProxy.
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+    ;;&
+  process|container|all)
+    # The cluster suite's gateway, on either target, is HAProxy on this machine.
     command -v haproxy >/dev/null || need+=(haproxy)
     ;;&
   all)

@@ -37,6 +37,8 @@ const (
 	CrossNodeRefresh
 	CrossNodeRevocation
 	SurvivesNodeLoss
+	SurvivesRollingRestart
+	SurvivesClusterUpgrade
 	CacheControl
 	Pragma
 	ContentType
@@ -56,6 +58,7 @@ const (
 	OnlineRefreshTyp
 	OnlineRefreshExp
 	GrantUnderLoad
+	RollingAvailability
 	lastID
 )
 
@@ -98,6 +101,8 @@ var catalogue = [lastID]Promise{
 	CrossNodeRefresh:       {"cross-node-refresh", "refresh on another node", report.Procedure, "a token got on one node of a cluster refreshes on every other node, and the stored token works on every node (cluster suite)", hint{clusterText, nil}},
 	CrossNodeRevocation:    {"cross-node-revocation", "revocation on every node", report.Procedure, "an offline session an administrator deleted on one node is refused on every other node, within a bound measured and reported (cluster suite)", hint{clusterText, nil}},
 	SurvivesNodeLoss:       {"survives-node-loss", "offline token after a node is lost", report.Procedure, "the stored tokens refresh on the surviving nodes after the issuing node is killed, and on that node when it is back (keycloak#44821; cluster suite)", hint{persistenceText + "; " + clusterText, nil}},
+	SurvivesRollingRestart: {"survives-rolling-restart", "offline token through a rolling restart", report.Procedure, "no refresh of the stored token through the gateway is refused (400 invalid_grant) while every node in turn is stopped (SIGTERM) and started again under load, and the token refreshes on every node after (cluster suite)", hint{persistenceText + "; " + clusterText, nil}},
+	SurvivesClusterUpgrade: {"survives-cluster-upgrade", "offline token through a cluster upgrade", report.Procedure, "no refresh of the stored token through the gateway is refused while the nodes are upgraded to KC_CLUSTER_UPGRADE_TO under load (node by node where update-compatibility allows it, else all at once); tokens of the old version refresh on every new node, and the new version issues tokens (cluster suite)", hint{persistenceText + "; " + clusterText, nil}},
 	CacheControl:           {"cache-control", "Cache-Control header", report.RFC6749, "no-store on every token answer (§5.1)", hint{headersText, nil}},
 	Pragma:                 {"pragma", "Pragma header", report.RFC6749, "no-cache on every token answer (§5.1)", hint{headersText, nil}},
 	ContentType:            {"content-type", "Content-Type header", report.RFC6749, "application/json on every token answer (§5.1)", hint{headersText, nil}},
@@ -117,6 +122,7 @@ var catalogue = [lastID]Promise{
 	OnlineRefreshTyp:       {"online-refresh-typ", "online refresh token typ", report.Extra, `without scope=offline_access: "Refresh"`, hint{sessionText, nil}},
 	OnlineRefreshExp:       {"online-refresh-exp", "online refresh token exp", report.Extra, "without scope=offline_access: an exp", hint{sessionText, nil}},
 	GrantUnderLoad:         {"grant-under-load", "grant under load", report.Extra, "fewer than 1% errors at each rate (load suite)", hint{loadText, nil}},
+	RollingAvailability:    {"rolling-availability", "availability while nodes restart one at a time", report.Extra, "no request through the gateway fails (5xx, or no HTTP answer) while nodes are stopped and started one at a time: the goal for a version that shuts down gracefully (cluster suite)", hint{availabilityText, nil}},
 }
 
 // Catalogue lists every promise, in the verdict's order.

@@ -98,7 +98,7 @@ func (s *Session) StartDatabase(ctx context.Context, cfg keycloak.Config) keyclo
 	return db
 }
 
-// NewCluster starts a cluster of the process target for this spec, with the
+// NewCluster starts a cluster of the process or container target for this spec, with the
 // run's redactor, and registers its removal.
 func (s *Session) NewCluster(ctx context.Context, cfg keycloak.Config, co keycloak.ClusterOptions) *keycloak.Cluster {
 	ginkgo.GinkgoHelper()

@@ -72,10 +72,10 @@ type ServerOptions struct {
 	// (Session.Certs; KC_CA_FILE of the session names the CA). It needs the
 	// process target, and skips the suite elsewhere.
 	HTTPS bool
-	// Nodes > 0 starts a cluster of that many nodes of the process target on
-	// one PostgreSQL, behind a gateway (its URL is the session's server);
-	// Cache is its nodes' cache (keycloak.CacheCluster unless given). It
-	// skips the suite on other targets.
+	// Nodes > 0 starts a cluster of that many nodes of the process or
+	// container target on one PostgreSQL, behind a gateway (its URL is the
+	// session's server); Cache is its nodes' cache (keycloak.CacheCluster
+	// unless given). On the external target it checks KC_CLUSTER_URLS.
 	Nodes int
 	Cache string
 }
@@ -124,7 +124,7 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 			}
 			srv = keycloak.NewExternal(cfg, opts.Redactor)
 		case so.Nodes > 0:
-			cfg = s.RequireProcessTarget("starts a cluster of Keycloak processes")
+			cfg = s.RequireLifecycleTarget()
 			s.cluster = keycloak.NewCluster(cfg, opts, keycloak.ClusterOptions{Nodes: so.Nodes, Cache: so.Cache})
 			srv = s.cluster
 		case so.HTTPS:
@@ -187,7 +187,7 @@ func (s *Session) withSecrets(sh shared) keycloak.Info {
 func (s *Session) Cluster() *keycloak.Cluster {
 	ginkgo.GinkgoHelper()
 	if s.Config.Target == keycloak.TargetExternal {
-		ginkgo.Skip("stops and starts a node: needs a cluster kcconform starts (KC_TARGET=process), not an external one")
+		ginkgo.Skip("stops and starts a node: needs a cluster kcconform starts (KC_TARGET=process or container), not an external one")
 	}
 	if s.cluster == nil {
 		ginkgo.Fail("the cluster is controlled from Ginkgo's first process: mark the spec Serial")

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"kcconform/pkg/ports"
-	"kcconform/pkg/postgres"
 )
 
 // Cache modes of a cluster's nodes.
@@ -32,27 +31,29 @@ type ClusterOptions struct {
 	Cache string
 }
 
-// Cluster is Keycloak nodes of the process target on one local PostgreSQL,
-// behind a gateway (HAProxy) that serves them under /keycloak and routes
-// only to nodes that are ready. Every node gives its tokens the gateway's
-// URL as issuer, so that a token of one node validates on every other, and
-// a spec can send a request straight to the node it chooses.
+// Cluster is Keycloak nodes on one PostgreSQL, behind a gateway (HAProxy)
+// that serves them under /keycloak and routes only to nodes that are
+// ready: processes on a local PostgreSQL (process target), or containers
+// with a PostgreSQL container on a network of the run's own (container
+// target). Every node gives its tokens the gateway's URL as issuer, so that
+// a token of one node validates on every other, and a spec can send a
+// request straight to the node it chooses.
 type Cluster struct {
 	cfg   Config
 	opts  Options
 	cache string
 	size  int
 	// db is the nodes' PostgreSQL, which the cluster starts and removes.
-	db    *postgres.Server
-	nodes []*Process
+	db    Database
+	nodes []member
 	// gwPort is the gateway's port, chosen before the nodes start.
 	gwPort int
 	gw     *Gateway
 	info   Info
 }
 
-// NewCluster returns a cluster of the process target, not yet started; it
-// starts its own PostgreSQL.
+// NewCluster returns a cluster of the process or the container target, not
+// yet started; it starts its own PostgreSQL.
 func NewCluster(cfg Config, opts Options, co ClusterOptions) *Cluster {
 	cfg, opts = opts.apply(cfg)
 	if co.Nodes <= 0 {
@@ -64,8 +65,9 @@ func NewCluster(cfg Config, opts Options, co ClusterOptions) *Cluster {
 	return &Cluster{cfg: cfg, opts: opts, cache: co.Cache, size: co.Nodes}
 }
 
-// Node is the i-th node (from 0), to stop, kill or start again on its own.
-func (c *Cluster) Node(i int) *Process { return c.nodes[i] }
+// Node is the i-th node (from 0), to stop or kill on its own (Revive
+// starts it again).
+func (c *Cluster) Node(i int) Server { return c.nodes[i] }
 
 // Size is the number of nodes.
 func (c *Cluster) Size() int { return c.size }
@@ -82,13 +84,19 @@ func (c *Cluster) Info() Info { return c.info }
 func (c *Cluster) Up(ctx context.Context) error {
 	ph := startPhases()
 	if c.db == nil {
-		db, err := postgres.Start(ctx, c.cfg.PGBin, c.cfg.BootTimeout, c.opts.Redactor)
+		db, err := StartDatabase(ctx, c.cfg, c.opts.Labels, c.opts.Redactor)
+		if db != nil {
+			c.db = db
+		}
 		if err != nil {
 			return err
 		}
-		c.db = db
 		for i := 0; i < c.size; i++ {
-			c.nodes = append(c.nodes, NewProcess(c.cfg, c.opts, ProcessOptions{Database: db, Node: &ClusterNode{Cache: c.cache}}))
+			n, err := newMember(c.cfg, c.opts, db, &ClusterNode{Cache: c.cache})
+			if err != nil {
+				return err
+			}
+			c.nodes = append(c.nodes, n)
 		}
 		ph.done("PostgreSQL")
 	}
@@ -97,9 +105,9 @@ func (c *Cluster) Up(ctx context.Context) error {
 			return err
 		}
 	}
-	var stopped []*Process
+	var stopped []member
 	for _, n := range c.nodes {
-		if n.running == nil {
+		if !n.serving() {
 			stopped = append(stopped, n)
 		}
 	}
@@ -117,7 +125,7 @@ func (c *Cluster) Up(ctx context.Context) error {
 	if c.gw == nil {
 		backends := make([]gatewayBackend, len(c.nodes))
 		for i, n := range c.nodes {
-			backends[i] = gatewayBackend{n.httpPort, n.managementPort}
+			backends[i] = n.backend()
 		}
 		gw, err := startGateway(ctx, c.gwPort, backends, c.cfg.BootTimeout)
 		if err != nil {
@@ -153,23 +161,33 @@ func (c *Cluster) choosePorts() error {
 		return err
 	}
 	hostname := fmt.Sprintf("http://127.0.0.1:%d%s", gwPort, GatewayPrefix)
+	var binds []int
 	for _, n := range c.nodes {
-		for _, p := range []*int{&n.httpPort, &n.managementPort, &n.node.BindPort, &n.node.FDPort} {
-			if *p, err = ports.Free(); err != nil {
-				return err
+		bind, err := assignPorts(n, hostname, ports.Free)
+		if err != nil {
+			return err
+		}
+		if bind > 0 {
+			binds = append(binds, bind)
+		}
+	}
+	if len(binds) > 0 {
+		offset, err := ports.Offset(binds)
+		if err != nil {
+			return fmt.Errorf("keycloak: the cluster's failure detector ports: %w", err)
+		}
+		for _, n := range c.nodes {
+			if p, ok := n.(*Process); ok {
+				p.node.FDOffset = offset
 			}
 		}
-		if n.node.FDPort < n.node.BindPort {
-			n.node.FDPort, n.node.BindPort = n.node.BindPort, n.node.FDPort
-		}
-		n.node.Hostname = hostname
 	}
 	c.gwPort = gwPort
 	return nil
 }
 
 // upAll starts nodes together.
-func upAll(ctx context.Context, nodes []*Process) error {
+func upAll(ctx context.Context, nodes []member) error {
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
@@ -177,7 +195,7 @@ func upAll(ctx context.Context, nodes []*Process) error {
 		go func() {
 			defer wg.Done()
 			if err := n.Up(ctx); err != nil {
-				errs[i] = fmt.Errorf("keycloak: cluster node at %d: %w", n.httpPort, err)
+				errs[i] = fmt.Errorf("keycloak: cluster node at %d: %w", n.backend().httpPort, err)
 			}
 		}()
 	}
@@ -185,18 +203,25 @@ func upAll(ctx context.Context, nodes []*Process) error {
 	return errors.Join(errs...)
 }
 
-// viewLine is the line a node logs when it sees a new cluster view: the
-// number of members closes it, "(3)".
-var viewLine = regexp.MustCompile(`ISPN000094: Received new cluster view for channel \S+: \[[^\]]*\] \((\d+)\)`)
+// viewLine is the line a node logs when it sees a new cluster view, or a
+// merged one after a split: the number of members closes it, "(3)".
+var viewLine = regexp.MustCompile(`ISPN00009[34]: Received new(?:, MERGED)? cluster view for channel \S+: (?:MergeView::)?\[[^\]]*\] \((\d+)\)`)
 
 // View is the number of members the node sees in its latest cluster view
-// (0 before any, or for a node that does not cluster).
-func View(logFile string) int {
+// logged after offset from of its log (0 before any, or for a node that
+// does not cluster): a node started again appends to its log, and the
+// views of its earlier run are no longer its own.
+func View(logFile string, from int64) int {
 	b, err := os.ReadFile(logFile)
-	if err != nil {
+	if err != nil || from > int64(len(b)) {
 		return 0
 	}
-	m := viewLine.FindAllSubmatch(b, -1)
+	return viewIn(b[from:])
+}
+
+// viewIn is the member count of the last cluster view in a log.
+func viewIn(log []byte) int {
+	m := viewLine.FindAllSubmatch(log, -1)
 	if len(m) == 0 {
 		return 0
 	}
@@ -214,10 +239,10 @@ func (c *Cluster) WaitView(ctx context.Context, want int, timeout time.Duration)
 	for {
 		var behind []string
 		for i, n := range c.nodes {
-			if n.running == nil {
+			if !n.serving() {
 				continue
 			}
-			if v := View(n.running.log); v != want {
+			if v := n.view(ctx); v != want {
 				behind = append(behind, fmt.Sprintf("node %d sees %d", i+1, v))
 			}
 		}
@@ -238,18 +263,18 @@ func (c *Cluster) WaitView(ctx context.Context, want int, timeout time.Duration)
 
 // Stop stops every node gracefully.
 func (c *Cluster) Stop(ctx context.Context) error {
-	return c.each(func(n *Process) error { return n.Stop(ctx) })
+	return c.each(func(n member) error { return n.Stop(ctx) })
 }
 
 // Kill kills every node.
 func (c *Cluster) Kill(ctx context.Context) error {
-	return c.each(func(n *Process) error { return n.Kill(ctx) })
+	return c.each(func(n member) error { return n.Kill(ctx) })
 }
 
-func (c *Cluster) each(fn func(*Process) error) error {
+func (c *Cluster) each(fn func(member) error) error {
 	var errs []error
 	for _, n := range c.nodes {
-		if n.running != nil {
+		if n.serving() {
 			errs = append(errs, fn(n))
 		}
 	}
@@ -265,6 +290,7 @@ func (c *Cluster) Remove(ctx context.Context) error {
 	var errs []error
 	for _, n := range c.nodes {
 		errs = append(errs, n.Remove(ctx))
+		n.forget()
 	}
 	if c.db != nil {
 		errs = append(errs, c.db.Remove(ctx))

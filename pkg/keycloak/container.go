@@ -65,6 +65,10 @@ type Container struct {
 	db   *postgres.Container // nil: the dev-file H2 database
 	// follows is the container this one takes over from (Successor).
 	follows *Container
+	// node makes the container a node of a cluster (nil: a single server).
+	node *ClusterNode
+	// up: started and not stopped since.
+	up bool
 
 	image              string
 	httpPort, mgmtPort int
@@ -133,7 +137,7 @@ func (c *Container) Up(ctx context.Context) error {
 		kccontainer.WithLogFile(c.logFile),
 		kccontainer.WithRedactor(c.opts.Redactor),
 		kccontainer.WithStartupTimeout(c.cfg.BootTimeout),
-		kccontainer.WithExtraArgs(localCache...),
+		kccontainer.WithExtraArgs(containerNodeArgs(c.node)...),
 		testcontainers.WithLabels(c.labels()),
 		testcontainers.WithEnv(map[string]string{"JAVA_OPTS_APPEND": strings.Join(jvmOptions("", c.opts.FullJIT), " ")}),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
@@ -212,6 +216,7 @@ func (c *Container) ready(ctx context.Context, ph *phases) error {
 		Admin: admin.Credentials{Username: user, Password: password}, LogFile: c.logFile, Timeout: c.cfg.Timeout,
 	}
 	c.info.BootTime, c.info.Boot = ph.total(), ph.list
+	c.up = true
 	return nil
 }
 
@@ -220,6 +225,7 @@ func (c *Container) Stop(ctx context.Context) error {
 	if c.ctr == nil {
 		return errors.New("keycloak: not running")
 	}
+	c.up = false
 	grace := 20 * time.Second
 	return c.ctr.Stop(ctx, &grace)
 }
@@ -229,6 +235,7 @@ func (c *Container) Kill(ctx context.Context) error {
 	if c.ctr == nil {
 		return errors.New("keycloak: not running")
 	}
+	c.up = false
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		return err
@@ -254,7 +261,7 @@ func (c *Container) Remove(ctx context.Context) error {
 		return nil
 	}
 	err := c.ctr.Terminate(ctx)
-	c.ctr = nil
+	c.ctr, c.up = nil, false
 	c.guard.Release()
 	c.guard = nil
 	return err

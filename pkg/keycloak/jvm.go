@@ -70,10 +70,15 @@ type ClusterNode struct {
 	// jdbc-ping) or local (they share the database only: what a blocked
 	// cluster port leaves, the negative control).
 	Cache string
-	// BindPort is the cluster transport's port on 127.0.0.1, and FDPort the
-	// failure detector's (JGroups' jgroups.fd.port-offset from BindPort,
-	// 50000 by default, which would land in the ephemeral range).
-	BindPort, FDPort int
+	// BindPort is the cluster transport's port on 127.0.0.1.
+	BindPort int
+	// FDOffset is the failure detector's port offset from BindPort
+	// (JGroups' jgroups.fd.port-offset, 50000 by default, which would land
+	// in the ephemeral range). Every node of a cluster needs the same: a
+	// node connects to its neighbour's failure detector at the neighbour's
+	// BindPort plus its own offset, and a node it cannot reach there it
+	// suspects, again and again (views that flap under load).
+	FDOffset int
 }
 
 // javaOptions are the node's JVM options.
@@ -81,7 +86,7 @@ func (n *ClusterNode) javaOptions() []string {
 	if n == nil || n.Cache != "ispn" {
 		return nil
 	}
-	return []string{fmt.Sprintf("-Djgroups.fd.port-offset=%d", n.FDPort-n.BindPort)}
+	return []string{fmt.Sprintf("-Djgroups.fd.port-offset=%d", n.FDOffset)}
 }
 
 func (s jvmStart) scheme() string {
@@ -109,6 +114,9 @@ type processRun struct {
 	err    error // set before exited is closed
 	guard  *reaper.Guard
 	log    string
+	// logStart is the log's size when this run began: a server started
+	// again appends to the log of its earlier runs.
+	logStart int64
 }
 
 // localCache is given at every start: a single node needs no cluster
@@ -123,6 +131,10 @@ func startJVM(s jvmStart) (*processRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keycloak: server log: %w", err)
 	}
+	var logStart int64
+	if st, err := logFile.Stat(); err == nil {
+		logStart = st.Size()
+	}
 	cmd := exec.Command(filepath.Join(s.runDir, "bin", "kc.sh"), s.args()...)
 	cmd.Dir = s.runDir
 	cmd.Env = append(append(os.Environ(), "JAVA_HOME="+s.jdk.Home), BootstrapAdminEnv(s.version, AdminUser, s.adminPassword)...)
@@ -134,7 +146,7 @@ func startJVM(s jvmStart) (*processRun, error) {
 		logFile.Close()
 		return nil, fmt.Errorf("keycloak: start %s: %w", cmd.Path, err)
 	}
-	r := &processRun{cmd: cmd, exited: make(chan struct{}), log: logPath}
+	r := &processRun{cmd: cmd, exited: make(chan struct{}), log: logPath, logStart: logStart}
 	go func() { r.err = cmd.Wait(); logFile.Close(); close(r.exited) }()
 	if r.guard, err = reaper.Watch(reaper.KillGroup(cmd.Process.Pid) + reaper.RemoveDir(s.runDir)); err != nil {
 		_ = r.terminate(time.Second)

@@ -63,11 +63,7 @@ func NewProcess(cfg Config, opts Options, po ProcessOptions) *Process {
 // one's place once it is stopped: its database, its ports (tokens carry the
 // issuer URL) and its administrator (kept in the database).
 func (p *Process) Successor(version string) (Server, error) {
-	opts := p.opts
-	opts.Version = version
-	n := NewProcess(p.cfg, opts, ProcessOptions{Database: p.db, HTTPS: p.https, Node: p.node})
-	n.follows = p
-	return n, nil
+	return p.successor(version), nil
 }
 
 // Info describes the server.
@@ -95,20 +91,10 @@ func (p *Process) Up(ctx context.Context) error {
 		p.httpPort, p.managementPort = prev.httpPort, prev.managementPort
 	}
 	ph := startPhases()
-	jdk, err := FindJDK(p.cfg.Version, p.cfg.JavaHome)
+	home, jdk, err := p.build(ctx, ph)
 	if err != nil {
 		return err
 	}
-	dist, err := FetchDist(ctx, p.cfg.Version, p.cfg.CacheDir, p.cfg.MavenRepoURL)
-	if err != nil {
-		return err
-	}
-	ph.done("fetch")
-	home, err := ensureBuild(ctx, p.cfg, dist, jdk, p.buildArgs())
-	if err != nil {
-		return err
-	}
-	ph.done("build")
 	first := p.runDir == ""
 	var boot fastBoot
 	if first {
@@ -144,6 +130,26 @@ func (p *Process) Up(ctx context.Context) error {
 	}
 	p.info.BootTime, p.info.Boot = ph.total(), ph.list
 	return nil
+}
+
+// build finds the JDK, fetches the distribution and builds it (each once
+// per version and database, then cached), and returns the build.
+func (p *Process) build(ctx context.Context, ph *phases) (string, JDK, error) {
+	jdk, err := FindJDK(p.cfg.Version, p.cfg.JavaHome)
+	if err != nil {
+		return "", jdk, err
+	}
+	dist, err := FetchDist(ctx, p.cfg.Version, p.cfg.CacheDir, p.cfg.MavenRepoURL)
+	if err != nil {
+		return "", jdk, err
+	}
+	ph.done("fetch")
+	home, err := ensureBuild(ctx, p.cfg, dist, jdk, p.buildArgs())
+	if err != nil {
+		return "", jdk, err
+	}
+	ph.done("build")
+	return home, jdk, nil
 }
 
 // choosePorts gives the server free ports where it has none yet.

@@ -92,18 +92,10 @@ func Run(ctx context.Context, t Target, grant string, steps []Step) ([]Result, e
 	if total > MaxRequests {
 		return nil, fmt.Errorf("load: %d requests, more than the %d a run may send", total, MaxRequests)
 	}
-	form := url.Values{"client_id": {t.ClientID}, "client_secret": {t.ClientSecret}}
-	switch grant {
-	case ClientCredentials:
-		form.Set("grant_type", "client_credentials")
-		form.Set("scope", "offline_access")
-	case Refresh:
-		form.Set("grant_type", "refresh_token")
-		form.Set("refresh_token", t.RefreshToken)
-	default:
-		return nil, fmt.Errorf("load: unknown grant %q", grant)
+	body, err := form(t, grant)
+	if err != nil {
+		return nil, err
 	}
-	body := []byte(form.Encode())
 	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: t.TokenURL, Body: body, Header: header})
 	// A warm-up at the first rate, not measured: the server's JIT compiles

@@ -98,3 +98,43 @@ func kernelPort() (int, error) {
 func InUse(output string) bool {
 	return strings.Contains(output, "Address already in use") || strings.Contains(output, "Port already bound")
 }
+
+// Offset returns an offset o such that base+o is, for every base, a free
+// loopback port below the kernel's ephemeral range not handed out before,
+// and marks those ports handed out. A protocol that derives one port from
+// another with an offset of its own configuration (JGroups' failure
+// detector: it connects to a peer's transport port plus its own offset)
+// needs the same offset on every peer.
+func Offset(bases []int) (int, error) {
+	low, err := ephemeralLow(rangeFile)
+	if err != nil {
+		return 0, err
+	}
+	hi := 0
+	for _, b := range bases {
+		hi = max(hi, b)
+	}
+	if low-hi < 2 {
+		return 0, fmt.Errorf("ports: no room for an offset from %v below the ephemeral range (%d)", bases, low)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for range 200 {
+		o := 1 + rand.IntN(low-hi-1)
+		ok := true
+		for _, b := range bases {
+			if p := b + o; issued[p] || !bindable(p) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		for _, b := range bases {
+			issued[b+o] = true
+		}
+		return o, nil
+	}
+	return 0, fmt.Errorf("ports: no common free offset from %v below %d after 200 tries", bases, low)
+}

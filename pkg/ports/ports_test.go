@@ -62,3 +62,41 @@ func TestInUse(t *testing.T) {
 		t.Fatal("InUse misreads a server's output")
 	}
 }
+
+// One offset from every base lands each on a free port below the ephemeral
+// range, handed out once.
+func TestOffsetIsCommonAndFree(t *testing.T) {
+	low, err := ephemeralLow(rangeFile)
+	if err != nil || low-lowest < 1000 {
+		t.Skipf("no room below the ephemeral range here: %v", err)
+	}
+	var bases []int
+	for range 3 {
+		p, err := Free()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bases = append(bases, p)
+	}
+	o, err := Offset(bases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bases {
+		p := b + o
+		if o < 1 || p >= low {
+			t.Fatalf("offset %d from %d gives %d, not below %d", o, b, p, low)
+		}
+		if !issued[p] {
+			t.Errorf("port %d not marked handed out", p)
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			t.Fatalf("port %d is not free: %v", p, err)
+		}
+		l.Close()
+	}
+	if _, err := Offset([]int{low - 1}); err == nil {
+		t.Error("a base at the top of the range got an offset")
+	}
+}

@@ -36,6 +36,11 @@ type Settings struct {
 	LoadStep  time.Duration
 	// ClusterNodes is the size of the cluster suite's cluster.
 	ClusterNodes int
+	// ClusterRate is the refreshes per second of the cluster suite's load.
+	ClusterRate int
+	// ClusterUpgradeTo is the version the cluster suite upgrades its
+	// nodes to (empty: none).
+	ClusterUpgradeTo string
 	// RunID tags the run's objects on a server; empty: the run makes one.
 	RunID string
 	// RunKey is the run's secret key (see RunKeyEnv); empty: the run makes one.
@@ -115,6 +120,20 @@ func Parse(get Lookup) (Settings, error) {
 	if v := get("KC_CLUSTER_NODES"); v != "" {
 		if s.ClusterNodes, err = strconv.Atoi(v); err != nil || s.ClusterNodes < 2 || s.ClusterNodes > 5 {
 			return s, fmt.Errorf("KC_CLUSTER_NODES: expected a number of nodes from 2 to 5, got %q", v)
+		}
+	}
+	s.ClusterRate = 10
+	if v := get("KC_CLUSTER_RATE"); v != "" {
+		if s.ClusterRate, err = strconv.Atoi(v); err != nil || s.ClusterRate < 1 || s.ClusterRate > 200 {
+			return s, fmt.Errorf("KC_CLUSTER_RATE: expected refreshes per second from 1 to 200, got %q", v)
+		}
+	}
+	if s.ClusterUpgradeTo = get("KC_CLUSTER_UPGRADE_TO"); s.ClusterUpgradeTo != "" {
+		if !versionPattern.MatchString(s.ClusterUpgradeTo) {
+			return s, fmt.Errorf("KC_CLUSTER_UPGRADE_TO: expected a Keycloak version such as %s, got %q", keycloak.DefaultVersion, s.ClusterUpgradeTo)
+		}
+		if s.Server.Target != keycloak.TargetProcess {
+			return s, fmt.Errorf("KC_CLUSTER_UPGRADE_TO: the cluster upgrade runs the distributions' kc.sh update-compatibility: needs KC_TARGET=process, not %s", s.Server.Target)
 		}
 	}
 	if s.RunID = get("KC_RUN_ID"); s.RunID != "" && !runIDPattern.MatchString(s.RunID) {

@@ -167,3 +167,29 @@ func TestClusterURLs(t *testing.T) {
 		t.Errorf("process target: %v", err)
 	}
 }
+
+// The cluster suite's rate and upgrade version are checked, naming the
+// variable.
+func TestClusterLoadAndUpgrade(t *testing.T) {
+	base := map[string]string{"KC_TARGET": "process", "KC_CACHE_DIR": t.TempDir()}
+	with := func(k, v string) Lookup {
+		m := map[string]string{k: v}
+		for x, y := range base {
+			m[x] = y
+		}
+		return func(key string) string { return m[key] }
+	}
+	s, err := Parse(with("KC_CLUSTER_UPGRADE_TO", "26.7.3"))
+	if err != nil || s.ClusterUpgradeTo != "26.7.3" || s.ClusterRate != 10 {
+		t.Fatalf("%+v %v", s.ClusterUpgradeTo, err)
+	}
+	for k, v := range map[string]string{"KC_CLUSTER_RATE": "0", "KC_CLUSTER_UPGRADE_TO": "latest"} {
+		if _, err := Parse(with(k, v)); err == nil || !strings.HasPrefix(err.Error(), k+": expected") {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
+	}
+	base["KC_TARGET"] = "container"
+	if _, err := Parse(with("KC_CLUSTER_UPGRADE_TO", "26.7.3")); err == nil || !strings.Contains(err.Error(), "needs KC_TARGET=process") {
+		t.Errorf("container target: %v", err)
+	}
+}

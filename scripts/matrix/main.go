@@ -1,11 +1,13 @@
 // Command matrix runs the offline suite for each Keycloak version and the
-// upgrade path between consecutive versions, each with the kcconform
-// command, then prints one table (a row for each promise, a column for each
+// upgrade path between consecutive versions, and for each -cluster path
+// the cluster suite on a cluster of FROM upgraded to TO under load (node by
+// node where Keycloak allows it), each with the kcconform command, then
+// prints one table (a row for each promise, a column for each
 // version and upgrade) and writes it as reports/matrix/matrix.html and
 // summary.md (also to $GITHUB_STEP_SUMMARY). It exits 1 unless every column
 // passed.
 //
-//	go run ./scripts/matrix [-binary bin/kcconform] [-reports DIR] 26.5.6 26.7.3
+//	go run ./scripts/matrix [-binary bin/kcconform] [-reports DIR] [-cluster 26.7.0->26.7.3,...] 26.5.6 26.7.3
 package main
 
 import (
@@ -23,12 +25,18 @@ import (
 func main() {
 	reports := flag.String("reports", "reports/matrix", "folder for each run's reports and the matrix")
 	binary := flag.String("binary", "bin/kcconform", "the kcconform command (make build)")
+	cluster := flag.String("cluster", "", "cluster upgrade paths FROM->TO, comma-separated: a column each (the cluster suite, process target)")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: matrix [-binary bin/kcconform] [-reports DIR] VERSION...")
 		os.Exit(2)
 	}
-	m, err := Run(*binary, *reports, flag.Args(), os.Stderr)
+	paths, err := clusterPaths(*cluster)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "matrix: -cluster:", err)
+		os.Exit(2)
+	}
+	m, err := Run(*binary, *reports, flag.Args(), paths, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "matrix:", err)
 		os.Exit(2)
@@ -44,8 +52,24 @@ func main() {
 	}
 }
 
+// clusterPaths parses -cluster: "FROM->TO" pairs, comma-separated.
+func clusterPaths(v string) ([][2]string, error) {
+	var out [][2]string
+	if v == "" {
+		return nil, nil
+	}
+	for _, p := range strings.Split(v, ",") {
+		from, to, ok := strings.Cut(strings.TrimSpace(p), "->")
+		if !ok || from == "" || to == "" {
+			return nil, fmt.Errorf("expected FROM->TO pairs such as 26.7.0->26.7.3, comma-separated, got %q", p)
+		}
+		out = append(out, [2]string{from, to})
+	}
+	return out, nil
+}
+
 // Run runs every column and returns the matrix.
-func Run(binary, reports string, versions []string, log io.Writer) (report.Matrix, error) {
+func Run(binary, reports string, versions []string, cluster [][2]string, log io.Writer) (report.Matrix, error) {
 	m := report.Matrix{Title: "kcconform matrix: " + strings.Join(versions, ", ")}
 	if _, err := os.Stat(binary); err != nil {
 		return m, fmt.Errorf("-binary: %w (make build)", err)
@@ -58,12 +82,16 @@ func Run(binary, reports string, versions []string, log io.Writer) (report.Matri
 				"--suite", "upgrade", "--upgrade-from", from, "--upgrade-to", v))
 		}
 	}
+	for _, p := range cluster {
+		m.Columns = append(m.Columns, column(binary, reports, p[0]+"->"+p[1]+" cluster", log,
+			"--suite", "cluster", "--target", "process", "--keycloak-version", p[0], "--cluster-upgrade-to", p[1]))
+	}
 	return m, nil
 }
 
 // column runs the kcconform command for one column and reads its report.
 func column(binary, reports, name string, log io.Writer, args ...string) report.Column {
-	dir, err := filepath.Abs(filepath.Join(reports, strings.ReplaceAll(name, ">", "")))
+	dir, err := filepath.Abs(filepath.Join(reports, strings.NewReplacer(">", "", " ", "-").Replace(name)))
 	if err != nil {
 		return report.Column{Name: name, Err: err.Error()}
 	}

@@ -18,12 +18,15 @@ func TestColumnWithoutReportAndUnwritableFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log strings.Builder
-	m, err := Run(fake, filepath.Join(dir, "reports"), []string{"26.5.6"}, &log)
+	m, err := Run(fake, filepath.Join(dir, "reports"), []string{"26.5.6"}, [][2]string{{"26.7.0", "26.7.3"}}, &log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Columns) != 1 || m.Columns[0].Run != nil || !strings.Contains(m.Columns[0].Err, "no report") {
+	if len(m.Columns) != 2 || m.Columns[0].Run != nil || !strings.Contains(m.Columns[0].Err, "no report") {
 		t.Fatalf("columns = %+v", m.Columns)
+	}
+	if m.Columns[1].Name != "26.7.0->26.7.3 cluster" || !strings.Contains(log.String(), "--suite cluster --target process --keycloak-version 26.7.0 --cluster-upgrade-to 26.7.3") {
+		t.Fatalf("cluster column %+v, log %s", m.Columns[1], log.String())
 	}
 	if m.OK() {
 		t.Fatal("a matrix with a column that could not run passed")
@@ -35,7 +38,19 @@ func TestColumnWithoutReportAndUnwritableFolder(t *testing.T) {
 	if err := Write(report.Matrix{}, filepath.Join(blocker, "sub")); err == nil {
 		t.Fatal("writing under a file succeeded")
 	}
-	if _, err := Run(filepath.Join(dir, "missing"), dir, []string{"1.0.0"}, &log); err == nil || !strings.Contains(err.Error(), "make build") {
+	if _, err := Run(filepath.Join(dir, "missing"), dir, []string{"1.0.0"}, nil, &log); err == nil || !strings.Contains(err.Error(), "make build") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestClusterPaths(t *testing.T) {
+	got, err := clusterPaths("26.7.0->26.7.3, 26.5.5->26.5.6")
+	if err != nil || len(got) != 2 || got[1] != [2]string{"26.5.5", "26.5.6"} {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"26.7.0", "->26.7.3", "26.7.0->"} {
+		if _, err := clusterPaths(bad); err == nil || !strings.Contains(err.Error(), "FROM->TO") {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }

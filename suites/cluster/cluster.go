@@ -96,12 +96,13 @@ func register(r *run.Run) {
 			for j := 1; j < len(nodes); j++ {
 				refreshOnID(ctx, s, c, nodes[j], tok.RefreshToken, fmt.Sprintf("node 1 killed, refreshed by node %d", j+1), contract.SurvivesNodeLoss)
 			}
-			By("starting node 1 again, and waiting until every node sees all of them")
-			s.ExpectNoError(cl.Node(0).Up(ctx), "start node 1 again")
-			s.ExpectNoError(cl.WaitView(ctx, cl.Size(), s.Config.BootTimeout), "cluster view after node 1 came back")
+			By("starting node 1 again on the same database, and waiting until every node sees all of them")
+			s.ExpectNoError(cl.Revive(ctx, 0), "start node 1 again")
 			refreshOnID(ctx, s, c, nodes[0], tok.RefreshToken, "node 1 back, refreshed by node 1", contract.SurvivesNodeLoss)
 		}, SpecTimeout(10*time.Minute))
 	})
+
+	registerRolling(r, s)
 
 	Describe("the kcconform command against an external cluster (KC_CLUSTER_URLS)", Serial, Label(framework.LabelCluster, framework.LabelSelf), func() {
 		It("passes this cluster as a deployment it did not start, with only the client's credentials, and refuses a KC_CLUSTER_URLS with an unreachable node or a URL that is not a Keycloak, naming it", func(ctx SpecContext) {
@@ -134,7 +135,7 @@ func register(r *run.Run) {
 	Describe("the negative control: nodes that share the database but do not form a cluster", Serial, Label(framework.LabelCluster, framework.LabelSelf), func() {
 		It("fails the cross-node revocation: a session deleted on one node still refreshes on another (--cache=local)", func(ctx SpecContext) {
 			s.RequireAdmin()
-			cfg := s.RequireProcessTarget("starts nodes of its own")
+			cfg := s.RequireLifecycleTarget()
 			ls := s.ForServer(s.NewCluster(ctx, cfg, keycloak.ClusterOptions{Nodes: 2, Cache: keycloak.CacheLocal}), cfg)
 			ls.Realm = ls.ProvisionRealm(ctx, "cluster-local")
 			msg := InterceptGomegaFailure(func() { expectRevokedEverywhere(ctx, ls, ls.Server.Nodes) })
