@@ -144,9 +144,10 @@ func (c *Cluster) Up(ctx context.Context) error {
 	c.info.BaseURL = c.gw.URL()
 	c.info.LogFile = ""
 	c.info.ProcessGroup = 0
-	c.info.Nodes = nil
+	c.info.Nodes, c.info.NodeManagement = nil, nil
 	for _, n := range c.nodes {
 		c.info.Nodes = append(c.info.Nodes, n.Info().BaseURL)
+		c.info.NodeManagement = append(c.info.NodeManagement, fmt.Sprintf("http://127.0.0.1:%d", n.backend().managementPort))
 	}
 	c.info.BootTime, c.info.Boot = ph.total(), ph.list
 	return nil

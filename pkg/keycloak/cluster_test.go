@@ -95,3 +95,20 @@ func TestVerdictLines(t *testing.T) {
 		t.Errorf("none: %q", got)
 	}
 }
+
+// The cluster size a node sees is read from its metrics; a node without
+// the gauge says nothing.
+func TestParseClusterSize(t *testing.T) {
+	text := `# HELP vendor_cluster_size The number of members in the cluster
+# TYPE vendor_cluster_size gauge
+vendor_cluster_size{cache="sessions"} 3.0
+vendor_cluster_size_other 9
+jvm_threads_live_threads 80.0
+`
+	if n, ok, err := parseClusterSize(strings.NewReader(text)); err != nil || !ok || n != 3 {
+		t.Fatalf("size %d %v %v", n, ok, err)
+	}
+	if _, ok, _ := parseClusterSize(strings.NewReader("jvm_threads_live_threads 80.0\n")); ok {
+		t.Fatal("a node without the gauge reported a size")
+	}
+}

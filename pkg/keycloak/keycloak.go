@@ -118,6 +118,10 @@ type Info struct {
 	// Nodes are a cluster's nodes' own base URLs, where a spec sends a
 	// request to choose the node that serves it.
 	Nodes []string `json:"nodes,omitempty"`
+	// NodeManagement are the nodes' management base URLs, in the order of
+	// Nodes, where kcconform started them (their /metrics tell the cluster
+	// size each sees, where metrics are on).
+	NodeManagement []string `json:"nodeManagement,omitempty"`
 	// Admin is empty where only a client's credentials are known.
 	Admin admin.Credentials `json:"admin"`
 	// Client is the existing client of an external server (client-only and

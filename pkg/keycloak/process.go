@@ -72,7 +72,9 @@ func (p *Process) Info() Info { return p.info }
 // buildArgs are the build-time options of this server's build.
 func (p *Process) buildArgs() []string {
 	if p.db != nil {
-		return []string{"--db=postgres"}
+		// Metrics on: a cluster node's /metrics tells the cluster size it
+		// sees (vendor_cluster_size); one build serves single servers too.
+		return []string{"--db=postgres", "--metrics-enabled=true"}
 	}
 	return nil
 }
