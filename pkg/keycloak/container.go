@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"net/url"
 	"os"
@@ -131,7 +132,7 @@ func (c *Container) Up(ctx context.Context) error {
 	if logDir == "" {
 		logDir = os.TempDir()
 	}
-	c.logFile = filepath.Join(logDir, fmt.Sprintf("keycloak-%s-container-%d.log", c.cfg.Version, c.httpPort))
+	c.logFile = filepath.Join(logDir, freeName(logDir, fmt.Sprintf("keycloak-%s-container-%d", c.cfg.Version, c.httpPort)))
 	opts := []testcontainers.ContainerCustomizer{
 		kccontainer.WithAdminCredentials(AdminUser, c.opts.AdminPassword),
 		kccontainer.WithLogFile(c.logFile),
@@ -227,7 +228,30 @@ func (c *Container) Stop(ctx context.Context) error {
 	}
 	c.up = false
 	grace := 20 * time.Second
-	return c.ctr.Stop(ctx, &grace)
+	err := c.ctr.Stop(ctx, &grace)
+	c.saveLog(ctx)
+	return err
+}
+
+// saveLog writes the container's whole log, read from the engine, to its
+// log file: the stream the file gets while the container runs may end
+// early (Podman's Docker API ended it after the start).
+func (c *Container) saveLog(ctx context.Context) {
+	if c.ctr == nil || c.logFile == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rc, err := c.ctr.Logs(ctx)
+	if err != nil {
+		return
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	if err != nil || len(b) == 0 {
+		return
+	}
+	_ = os.WriteFile(c.logFile, []byte(c.opts.Redactor.String(string(b))), 0o600)
 }
 
 // Kill stops the container with SIGKILL, as a crash would, keeping it.
@@ -244,6 +268,7 @@ func (c *Container) Kill(ctx context.Context) error {
 	if _, err := cli.ContainerKill(ctx, c.ctr.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		return fmt.Errorf("keycloak: kill container: %w", err)
 	}
+	defer c.saveLog(ctx)
 	// Wait until the engine has seen it exit, as after a crash.
 	for i := 0; i < 100; i++ {
 		st, err := c.ctr.State(ctx)
@@ -259,6 +284,9 @@ func (c *Container) Kill(ctx context.Context) error {
 func (c *Container) Remove(ctx context.Context) error {
 	if c.ctr == nil {
 		return nil
+	}
+	if c.up {
+		c.saveLog(ctx)
 	}
 	err := c.ctr.Terminate(ctx)
 	c.ctr, c.up = nil, false

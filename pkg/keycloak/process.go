@@ -29,6 +29,9 @@ type Process struct {
 	node  *ClusterNode
 	// follows is the server this one takes over from (Successor).
 	follows *Process
+	// savedLog is the name its log is kept under in the report folder,
+	// chosen at its first stop.
+	savedLog string
 
 	runDir string
 	// dirGuard removes the run directory should the harness die while no
@@ -294,7 +297,10 @@ func (p *Process) halt(stop func(*processRun) error) error {
 	p.running = nil
 	err := stop(r)
 	r.guard.Release()
-	saveLog(r.log, p.cfg.ReportDir, fmt.Sprintf("keycloak-%s-process-%d.log", p.cfg.Version, p.httpPort), p.red)
+	if p.savedLog == "" {
+		p.savedLog = freeName(p.cfg.ReportDir, fmt.Sprintf("keycloak-%s-process-%d", p.cfg.Version, p.httpPort))
+	}
+	saveLog(r.log, p.cfg.ReportDir, p.savedLog, p.red)
 	return err
 }
 
@@ -318,6 +324,19 @@ func (p *Process) removeDir() {
 }
 
 // saveLog copies a server log, redacted, into dir (the reports folder).
+// freeName is base.log in dir, or base-2.log, base-3.log… where a server
+// before it (the node it replaced, on the same port) left its log.
+func freeName(dir, base string) string {
+	name := base + ".log"
+	for i := 2; i < 100; i++ {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			break
+		}
+		name = fmt.Sprintf("%s-%d.log", base, i)
+	}
+	return name
+}
+
 func saveLog(path, dir, name string, red *redact.Redactor) {
 	if dir == "" {
 		return
