@@ -61,7 +61,7 @@ const (
 	sessionText      = "the realm's SSO session settings (Realm settings → Sessions → SSO Session Idle/Max) give online refresh tokens their end"
 	loadText         = "errors under load: the server's CPU and database pool (KC_DB_POOL_MAX_SIZE), or the load generator's own share (GEN-CPU in the table)"
 	clusterText      = "nodes that share a database but do not form a cluster (--cache=local, a blocked cluster port or a bind address the others cannot reach) keep serving what their own cache holds: every node needs --cache=ispn, a cluster port the others reach, and the same --hostname (else a token of one node has another issuer)"
-	availabilityText = "a node must answer what it accepted before it stops (graceful shutdown: --shutdown-delay, --shutdown-timeout) and the gateway must stop routing to a node that is not ready (active health checks on /health/ready) and retry a connection that failed (HAProxy retry-on conn-failure)"
+	availabilityText = "a node must answer what it accepted before it stops (graceful shutdown: --shutdown-delay, --shutdown-timeout) and the gateway must stop routing to a node that is not ready (active health checks on /health/ready) and retry a connection that failed (HAProxy retry-on conn-failure); concurrent refreshes of one offline session on several nodes can collide in the database (HTTP 500, OptimisticLockException on OFFLINE_CLIENT_SESSION in a node's log)"
 	clientText       = "the client must be enabled, confidential, with service accounts on and Client Id and Secret as its authenticator (Clients → {client} → Capability config, Credentials); check KC_CLIENT_ID and KC_CLIENT_SECRET"
 )
 

@@ -50,8 +50,10 @@ type Event struct {
 
 // Timeline is a steady run, second by second.
 type Timeline struct {
-	Grant   string   `json:"grant"`
-	Rate    int      `json:"rate"`
+	Grant string `json:"grant"`
+	Rate  int    `json:"rate"`
+	// Clients sent the requests, each one at a time.
+	Clients int      `json:"clients"`
 	Seconds []Second `json:"seconds"`
 	Events  []Event  `json:"events"`
 	// Answers counts the refusals and errors by what the server said
@@ -93,8 +95,8 @@ func (t Timeline) Summary() string {
 		answers = append(answers, fmt.Sprintf("%d× %s", n, a))
 	}
 	sort.Strings(answers)
-	line := fmt.Sprintf("%d requests at %d/s over %s: %d HTTP 200, %d refused (invalid_grant), %d server errors (5xx), %d transport errors, %d other; %d second(s) with a failure; max latency %s",
-		s.Sent, t.Rate, (time.Duration(len(t.Seconds)) * time.Second), s.OK, s.Refused, s.ServerErrors, s.Transport, s.Other, t.FailedSeconds(), s.Max.Round(time.Millisecond))
+	line := fmt.Sprintf("%d requests at %d/s from %d client(s) over %s: %d HTTP 200, %d refused (invalid_grant), %d server errors (5xx), %d transport errors, %d other; %d second(s) with a failure; max latency %s",
+		s.Sent, t.Rate, t.Clients, (time.Duration(len(t.Seconds)) * time.Second), s.OK, s.Refused, s.ServerErrors, s.Transport, s.Other, t.FailedSeconds(), s.Max.Round(time.Millisecond))
 	if len(answers) > 0 {
 		line += "; answers: " + strings.Join(answers, ", ")
 	}
@@ -103,11 +105,11 @@ func (t Timeline) Summary() string {
 
 // Steady is a load held at one rate until stopped.
 type Steady struct {
-	start    time.Time
-	rate     int
-	grant    string
-	attacker *vegeta.Attacker
-	done     chan struct{}
+	start     time.Time
+	rate      int
+	grant     string
+	attackers []*vegeta.Attacker
+	done      sync.WaitGroup
 
 	mu      sync.Mutex
 	seconds map[int]*bucket
@@ -120,37 +122,55 @@ type bucket struct {
 	lat []time.Duration
 }
 
-// StartSteady sends the grant to t at rate per second, in the background,
-// until Stop (or MaxSteady, or ctx's end). Unlike Run it takes any URL:
-// a gateway in front of loopback nodes is on loopback too, and the rate is
-// the caller's.
-func StartSteady(ctx context.Context, t Target, grant string, rate int) (*Steady, error) {
+// StartSteady sends the grant for each client at rate per second in all,
+// in the background, until Stop (or MaxSteady, or ctx's end). Each client
+// sends one request at a time, as a service holding its own stored token
+// does: it waits for an answer before its next request, and catches up
+// after a slow one. Unlike Run it takes any URL: a gateway in front of
+// loopback nodes is on loopback too, and the rate is the caller's.
+func StartSteady(ctx context.Context, clients []Target, grant string, rate int) (*Steady, error) {
 	if rate <= 0 || rate > 200 {
 		return nil, fmt.Errorf("load: steady rate %d: expected 1 to 200 per second", rate)
 	}
-	if _, err := url.Parse(t.TokenURL); err != nil {
-		return nil, err
-	}
-	body, err := form(t, grant)
-	if err != nil {
-		return nil, err
+	if len(clients) == 0 || len(clients) > rate {
+		return nil, fmt.Errorf("load: %d clients: expected 1 to the rate (%d)", len(clients), rate)
 	}
 	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: t.TokenURL, Body: body, Header: header})
-	s := &Steady{start: time.Now(), rate: rate, grant: grant, done: make(chan struct{}), seconds: map[int]*bucket{}, answers: map[string]int{},
-		// No keep-alive: each request is routed anew, as clients that come
-		// and go are; a kept connection would pin the load to one node.
-		attacker: vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(false), vegeta.Redirects(0), vegeta.MaxWorkers(64))}
-	results := s.attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, MaxSteady, grant)
-	go func() {
-		defer close(s.done)
-		for r := range results {
-			s.add(r)
-			if ctx.Err() != nil {
-				s.attacker.Stop()
-			}
+	var targeters []vegeta.Targeter
+	for _, t := range clients {
+		if _, err := url.Parse(t.TokenURL); err != nil {
+			return nil, err
 		}
-	}()
+		body, err := form(t, grant)
+		if err != nil {
+			return nil, err
+		}
+		targeters = append(targeters, vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: t.TokenURL, Body: body, Header: header}))
+	}
+	s := &Steady{start: time.Now(), rate: rate, grant: grant, seconds: map[int]*bucket{}, answers: map[string]int{}}
+	// Each client's interval; the clients start spread over one of them.
+	every := time.Duration(len(clients)) * time.Second / time.Duration(rate)
+	for i, tr := range targeters {
+		// No keep-alive: each request is routed anew, as clients that come
+		// and go are; a kept connection would pin a client to one node.
+		a := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(false), vegeta.Redirects(0), vegeta.Workers(1), vegeta.MaxWorkers(1))
+		s.attackers = append(s.attackers, a)
+		s.done.Add(1)
+		go func() {
+			defer s.done.Done()
+			select {
+			case <-time.After(every * time.Duration(i) / time.Duration(len(targeters))):
+			case <-ctx.Done():
+				return
+			}
+			for r := range a.Attack(tr, vegeta.Rate{Freq: 1, Per: every}, MaxSteady, grant) {
+				s.add(r)
+				if ctx.Err() != nil {
+					a.Stop()
+				}
+			}
+		}()
+	}
 	return s, nil
 }
 
@@ -225,11 +245,13 @@ func transportCause(err string) string {
 // Stop stops the load, waits for the answers still coming, and returns the
 // timeline.
 func (s *Steady) Stop() Timeline {
-	s.attacker.Stop()
-	<-s.done
+	for _, a := range s.attackers {
+		a.Stop()
+	}
+	s.done.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := Timeline{Grant: s.grant, Rate: s.rate, Events: s.events, Answers: s.answers}
+	t := Timeline{Grant: s.grant, Rate: s.rate, Clients: len(s.attackers), Events: s.events, Answers: s.answers}
 	last := -1
 	for sec := range s.seconds {
 		last = max(last, sec)

@@ -17,8 +17,8 @@ func TestSteadyCountsAnswersByKind(t *testing.T) {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
-		if r.Form.Get("refresh_token") != "stored" {
-			t.Errorf("refresh_token %q", r.Form.Get("refresh_token"))
+		if tok := r.Form.Get("refresh_token"); tok != "stored-1" && tok != "stored-2" {
+			t.Errorf("refresh_token %q", tok)
 		}
 		switch n.Add(1) % 4 {
 		case 0:
@@ -36,7 +36,8 @@ func TestSteadyCountsAnswersByKind(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	s, err := StartSteady(context.Background(), Target{TokenURL: srv.URL, ClientID: "c", ClientSecret: "s", RefreshToken: "stored"}, Refresh, 40)
+	clients := []Target{{TokenURL: srv.URL, ClientID: "c", ClientSecret: "s", RefreshToken: "stored-1"}, {TokenURL: srv.URL, ClientID: "c", ClientSecret: "s", RefreshToken: "stored-2"}}
+	s, err := StartSteady(context.Background(), clients, Refresh, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,12 +74,16 @@ func TestSteadyCountsAnswersByKind(t *testing.T) {
 }
 
 func TestStartSteadyRefusesBadInput(t *testing.T) {
+	one := []Target{{TokenURL: "http://127.0.0.1:1"}}
 	for _, rate := range []int{0, 201} {
-		if _, err := StartSteady(context.Background(), Target{TokenURL: "http://127.0.0.1:1"}, Refresh, rate); err == nil || !strings.Contains(err.Error(), "expected 1 to 200") {
+		if _, err := StartSteady(context.Background(), one, Refresh, rate); err == nil || !strings.Contains(err.Error(), "expected 1 to 200") {
 			t.Errorf("rate %d: %v", rate, err)
 		}
 	}
-	if _, err := StartSteady(context.Background(), Target{TokenURL: "http://127.0.0.1:1"}, "password", 1); err == nil || !strings.Contains(err.Error(), "unknown grant") {
+	if _, err := StartSteady(context.Background(), one, "password", 1); err == nil || !strings.Contains(err.Error(), "unknown grant") {
 		t.Errorf("grant: %v", err)
+	}
+	if _, err := StartSteady(context.Background(), append(one, one...), Refresh, 1); err == nil || !strings.Contains(err.Error(), "2 clients") {
+		t.Errorf("more clients than the rate: %v", err)
 	}
 }

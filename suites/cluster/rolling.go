@@ -87,15 +87,30 @@ func registerRolling(r *run.Run, s *framework.Session) {
 	})
 }
 
-// underLoad refreshes the stored token through the gateway at
-// KC_CLUSTER_RATE per second while change runs (change marks its events
-// on the timeline), and returns the timeline, kept in the report folder as
-// JSON and as a plot.
-func underLoad(ctx context.Context, s *framework.Session, refreshToken, name string, change func(mark func(string))) load.Timeline {
+// clients is how many stored tokens the load refreshes, each by a client
+// of its own that waits for an answer before its next refresh (a service
+// that stores its token); at most one per request per second.
+const clients = 10
+
+// underLoad refreshes stored tokens through the gateway at KC_CLUSTER_RATE
+// per second in all, stored (the first) and more got for the load, each by
+// its own client, while change runs (change marks its events on the
+// timeline), and returns the timeline, kept in the report folder as JSON
+// and as a plot.
+func underLoad(ctx context.Context, s *framework.Session, stored, name string, change func(mark func(string))) load.Timeline {
 	GinkgoHelper()
 	c := s.Realm.Client
 	rate := s.Run.Settings.ClusterRate
-	st, err := load.StartSteady(ctx, load.Target{TokenURL: c.Flow.Endpoints.Token, ClientID: c.ClientID, ClientSecret: c.Flow.ClientSecret, RefreshToken: refreshToken}, load.Refresh, rate)
+	target := load.Target{TokenURL: c.Flow.Endpoints.Token, ClientID: c.ClientID, ClientSecret: c.Flow.ClientSecret, RefreshToken: stored}
+	targets := []load.Target{target}
+	for len(targets) < min(clients, rate) {
+		resp, err := c.Flow.ClientCredentials(ctx, "offline_access")
+		s.ExpectNoError(err, "get a token for the load")
+		s.RevokeAtEnd(c, resp)
+		target.RefreshToken = resp.RefreshToken
+		targets = append(targets, target)
+	}
+	st, err := load.StartSteady(ctx, targets, load.Refresh, rate)
 	s.ExpectNoError(err, "start the load")
 	stopped := false
 	var tl load.Timeline
@@ -107,7 +122,7 @@ func underLoad(ctx context.Context, s *framework.Session, refreshToken, name str
 		}
 	}
 	defer stop()
-	By(fmt.Sprintf("refreshing the stored token through the gateway at %d per second", rate))
+	By(fmt.Sprintf("refreshing %d stored tokens through the gateway, %d per second in all, each by its own client", len(targets), rate))
 	time.Sleep(drain)
 	change(st.Mark)
 	time.Sleep(drain)
