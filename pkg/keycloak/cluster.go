@@ -121,7 +121,11 @@ func (c *Cluster) Up(ctx context.Context) error {
 	if err := upAll(ctx, stopped); err != nil {
 		return err
 	}
-	ph.done(fmt.Sprintf("nodes 2-%d", len(c.nodes)))
+	if others := len(c.nodes); others > 2 {
+		ph.done(fmt.Sprintf("nodes 2-%d", others))
+	} else {
+		ph.done("node 2")
+	}
 	if c.gw == nil {
 		backends := make([]gatewayBackend, len(c.nodes))
 		for i, n := range c.nodes {

@@ -217,6 +217,21 @@ func (p *Process) prepareRunDir(home string) error {
 // that a harness killed at any moment leaves none behind (removed again on
 // error).
 func newRunDir(home string) (string, *reaper.Guard, error) {
+	dir, guard, err := newGuardedDir()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := linkTree(home, dir); err != nil {
+		os.RemoveAll(dir)
+		guard.Release()
+		return "", nil, fmt.Errorf("keycloak: prepare run dir: %w", err)
+	}
+	return dir, guard, nil
+}
+
+// newGuardedDir makes an empty folder of the run that a watchdog removes
+// should the harness die.
+func newGuardedDir() (string, *reaper.Guard, error) {
 	reaper.Sweep(filepath.Join(os.TempDir(), runDirPattern))
 	dir, err := os.MkdirTemp("", runDirPattern)
 	if err != nil {
@@ -225,11 +240,6 @@ func newRunDir(home string) (string, *reaper.Guard, error) {
 	guard, err := reaper.Watch(reaper.RemoveDir(dir))
 	if err == nil {
 		err = reaper.MarkOwned(dir)
-	}
-	if err == nil {
-		if err = linkTree(home, dir); err != nil {
-			err = fmt.Errorf("keycloak: prepare run dir: %w", err)
-		}
 	}
 	if err != nil {
 		os.RemoveAll(dir)

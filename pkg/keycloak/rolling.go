@@ -60,17 +60,18 @@ func (c *Cluster) CheckUpdate(ctx context.Context, to string) (UpdateCheck, erro
 	if err != nil {
 		return u, err
 	}
-	dir, err := os.MkdirTemp("", "kcconform-update-*")
+	// The metadata file beside, the installation in a folder both runs share.
+	work, guard, err := newGuardedDir()
 	if err != nil {
 		return u, err
 	}
-	defer os.RemoveAll(dir)
-	meta := filepath.Join(dir, "metadata.json")
+	defer func() { os.RemoveAll(work); guard.Release() }()
+	dir, meta := filepath.Join(work, "keycloak"), filepath.Join(work, "metadata.json")
 	args := compatibilityArgs(from.node)
-	if code, out, err := c.updateCompatibility(ctx, fromHome, fromJDK, "metadata", meta, args); err != nil || code != 0 {
+	if code, out, err := c.updateCompatibility(ctx, dir, fromHome, fromJDK, "metadata", meta, args); err != nil || code != 0 {
 		return u, fmt.Errorf("keycloak: update-compatibility metadata with %s exited %d: %v\n%s", u.From, code, err, out)
 	}
-	code, out, err := c.updateCompatibility(ctx, toHome, toJDK, "check", meta, args)
+	code, out, err := c.updateCompatibility(ctx, dir, toHome, toJDK, "check", meta, args)
 	if err != nil {
 		return u, fmt.Errorf("keycloak: update-compatibility check with %s: %w\n%s", to, err, out)
 	}
@@ -82,14 +83,18 @@ func (c *Cluster) CheckUpdate(ctx context.Context, to string) (UpdateCheck, erro
 }
 
 // updateCompatibility runs one update-compatibility command of a build,
-// from a run directory of its own (the build stays untouched), within
-// KC_BOOT_TIMEOUT.
-func (c *Cluster) updateCompatibility(ctx context.Context, home string, jdk JDK, sub, file string, opts []string) (int, string, error) {
-	dir, guard, err := newRunDir(home)
-	if err != nil {
+// within KC_BOOT_TIMEOUT, from the installation folder dir, which it fills
+// with links to the build (the build stays untouched). Both commands run
+// from the same folder: 26.5 records the path of the cache configuration
+// file, and two folders would read as an incompatible configuration, as
+// two installations at different paths would.
+func (c *Cluster) updateCompatibility(ctx context.Context, dir, home string, jdk JDK, sub, file string, opts []string) (int, string, error) {
+	if err := os.RemoveAll(dir); err != nil {
 		return 0, "", err
 	}
-	defer func() { os.RemoveAll(dir); guard.Release() }()
+	if err := linkTree(home, dir); err != nil {
+		return 0, "", fmt.Errorf("keycloak: update-compatibility: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.BootTimeout)
 	defer cancel()
 	args := append([]string{"update-compatibility", sub, "--file=" + file}, opts...)
