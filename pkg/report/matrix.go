@@ -139,10 +139,12 @@ func cellOf(col Column, class Class, promise string) Cell {
 	switch {
 	case other != nil && other.CutShort:
 		return Cell{State: CellCutShort, Expected: other.Expected, Sent: other.Sent}
+	case pass != nil:
+		// A self-check's failure (as intended) says the check can fail; the
+		// server's own answer is the pass.
+		return Cell{State: string(Pass), Expected: pass.Expected, Sent: pass.Sent}
 	case other != nil:
 		return Cell{State: CellAsIntended, Expected: other.Expected, Sent: other.Sent}
-	case pass != nil:
-		return Cell{State: string(Pass), Expected: pass.Expected, Sent: pass.Sent}
 	case na != nil:
 		return Cell{State: string(NotApplicable), Expected: na.Expected, Sent: na.Sent, Hint: na.Hint}
 	case notReached != nil:

@@ -185,3 +185,20 @@ func TestRootCauseAndStableOrder(t *testing.T) {
 		t.Fatalf("headlines %q", headlines)
 	}
 }
+
+// A promise the server kept in one spec and a self-check failed as intended
+// in another (the cluster suite's negative control) reads pass: the failure
+// proves the check can fail, the pass is the server's answer. Alone, the
+// self-check's failure reads as intended.
+func TestCellPassOverAsIntended(t *testing.T) {
+	kept := Row{Check: Check{Class: Procedure, Promise: "revocation on every node", Result: Pass, Sent: "HTTP 400"}}
+	control := Row{Check: Check{Class: Procedure, Promise: "revocation on every node", Result: Fail, Sent: "a token"}, AsIntended: true}
+	both := Column{Name: "c", Run: &Run{Rows: []Row{control, kept}}}
+	if c := cellOf(both, Procedure, "revocation on every node"); c.State != string(Pass) || c.Sent != "HTTP 400" {
+		t.Errorf("pass and as intended: %+v", c)
+	}
+	alone := Column{Name: "c", Run: &Run{Rows: []Row{control}}}
+	if c := cellOf(alone, Procedure, "revocation on every node"); c.State != CellAsIntended {
+		t.Errorf("as intended alone: %+v", c)
+	}
+}

@@ -49,7 +49,7 @@ var Table = []Setting{
 	{"KC_LOAD_STEP", "load-step", "5s", "the load suite's time at each rate (up to 1m)", false},
 	{"KC_CLUSTER_URLS", "cluster-urls", "", "an external cluster's nodes: their own base URLs, comma-separated, beside KC_URL (the gateway)", false},
 	{"KC_CLUSTER_NODES", "cluster-nodes", "3", "nodes of the cluster the cluster suite starts (2 to 5)", false},
-	{"KC_CLUSTER_RATE", "cluster-rate", "10", "refreshes per second through the gateway during the cluster suite's rolling restart and upgrade (1 to 200)", false},
+	{"KC_CLUSTER_RATE", "cluster-rate", "10", "refreshes per second, from up to 10 clients in all, through the gateway during the cluster suite's rolling restart and upgrade (1 to 200)", false},
 	{"KC_CLUSTER_UPGRADE_TO", "cluster-upgrade-to", "", "the version the cluster suite upgrades its nodes to (node by node where Keycloak allows it, else all at once); empty: no upgrade", false},
 	{"KC_RUN_ID", "run-id", "random", "tag of this run's objects on the server (lower-case letters, digits, dashes)", false},
 	{"KC_REPORT_DIR", "report-dir", "reports", "folder of the reports and server logs", false},
