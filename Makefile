@@ -11,7 +11,7 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(BUILD_VERSION)
 
-.PHONY: deps build conformance test vet unit e2e e2e-cluster e2e-container compose-check matrix-report upgrade cluster cluster-upgrade matrix bench bench-compare fuzz clean-server release actionlint clean
+.PHONY: deps build conformance test vet unit e2e e2e-cluster e2e-container compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bench bench-compare fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -111,6 +111,11 @@ cluster-upgrade: build
 	@bash scripts/install-deps.sh --for process >&2
 	exec bin/kcconform --suite cluster --target process --keycloak-version $(FROM) --cluster-upgrade-to $(TO) \
 	  $(if $(NODES),--cluster-nodes $(NODES)) --report-dir $(REPORTS)
+
+## versions: the Keycloak releases the Maven repository serves from 22.0 on (its metadata), which are
+## pinned with a SHA-512 and which are cached here.
+versions: build
+	@bin/kcconform versions
 
 ## matrix: the offline suite per version and the upgrade between consecutive versions, and the cluster
 ## suite upgraded along each CLUSTER path (FROM->TO, comma-separated), as one table.

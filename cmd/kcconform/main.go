@@ -9,6 +9,7 @@
 //	kcconform [flags]                     the offline suite (the procedure)
 //	kcconform --suite revocation,restart  other suites
 //	kcconform --list                      the promises it checks
+//	kcconform versions                    the Keycloak releases the Maven repository serves
 //
 // Each suite runs in a child process of this command; SIGINT and SIGTERM are
 // passed on to it as an interrupt, so that it cleans up what it created.
@@ -91,8 +92,8 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitCouldNot
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "kcconform: unexpected argument %q (settings are flags or KC_* variables; see --help)\n", fs.Arg(0))
+	if fs.NArg() > 0 && (fs.NArg() > 1 || fs.Arg(0) != "versions") {
+		fmt.Fprintf(stderr, "kcconform: unexpected argument %q (settings are flags or KC_* variables; see --help)\n", fs.Arg(fs.NArg()-1))
 		return exitCouldNot
 	}
 	// A flag stands for its variable; the run hands both on to its suites
@@ -100,6 +101,9 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	flags := map[string]string{}
 	for env, v := range values {
 		flags[env] = *v
+	}
+	if fs.NArg() == 1 {
+		return listVersions(settings.WithFlags(flags), stdout, stderr)
 	}
 	if o.child != "" {
 		return runChild(o)
@@ -125,6 +129,7 @@ func usage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, `kcconform %s: conformance of Keycloak's long-lived offline tokens to the operators' procedure.
 
 Usage: kcconform [flags]
+       kcconform [--maven-repo-url URL] versions
 
 It runs the offline suite (the procedure) against the target KC_TARGET selects and prints the
 verdict: PASS, FAIL (which promises) or COULD NOT RUN (why, and the setting to change). Reports go to
@@ -140,6 +145,7 @@ Flags:
   --focus REGEXP        run only specs whose text matches
   --list                print the promises it checks and each suite's specs
   --version             print kcconform's version and the default Keycloak version
+  versions              list the Keycloak releases the Maven repository serves (from 22.0 on)
   -v                    verbose Ginkgo output
   --suite-timeout D     bound of each suite's run (default 40m)
 

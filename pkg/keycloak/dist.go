@@ -110,6 +110,9 @@ func FetchDist(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Di
 	if mvn, err := exec.LookPath("mvn"); err == nil {
 		progress("fetching the Keycloak %s distribution with Maven (%s)", version, distArtifact)
 		if err := fetchWithMaven(ctx, mvn, version, tmp); err != nil {
+			if why := notServed(ctx, version, mavenRepoURL); why != "" {
+				return nil, fmt.Errorf("keycloak: %s\n%w", why, err)
+			}
 			return nil, err
 		}
 	} else {
@@ -118,6 +121,9 @@ func FetchDist(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Di
 			return nil, errors.New("KC_MAVEN_REPO_URL: Maven (mvn) is not on PATH; expected the base URL of a Maven repository to download " + distArtifact + " from")
 		}
 		if err := fetchDirect(ctx, strings.TrimRight(repo, "/"), version, tmp); err != nil {
+			if why := notServed(ctx, version, repo); why != "" {
+				return nil, fmt.Errorf("keycloak: %s\n%w", why, err)
+			}
 			return nil, err
 		}
 	}
