@@ -83,6 +83,9 @@ func (c *Cluster) Info() Info { return c.info }
 // Kill starts the stopped nodes again.
 func (c *Cluster) Up(ctx context.Context) error {
 	ph := startPhases()
+	if r, _ := ReleaseOf(c.cfg.Version); !r.JDBCPing {
+		return fmt.Errorf("KC_VERSION: the cluster suite starts Keycloak 26 or later (its nodes find each other through the database, jdbc-ping), not %s", c.cfg.Version)
+	}
 	if c.db == nil {
 		db, err := StartDatabase(ctx, c.cfg, c.opts.Labels, c.opts.Redactor)
 		if db != nil {

@@ -20,16 +20,10 @@ type JDK struct {
 var jdkRoots = []string{"/usr/lib/jvm"}
 
 // SupportedJavaMajors lists, in order of preference, the Java versions a
-// Keycloak version runs on: 26.x supports 21 and 17 (17 deprecated), and 25
-// from 26.6.0.
+// Keycloak version runs on (its release line's, releases.go).
 func SupportedJavaMajors(version string) []int {
-	if CompareVersions(version, "26.6.0") >= 0 {
-		return []int{21, 25, 17}
-	}
-	if CompareVersions(version, "26.0.0") >= 0 {
-		return []int{21, 17}
-	}
-	return []int{17, 21, 11}
+	r, _ := ReleaseOf(version)
+	return r.Java
 }
 
 // FindJDK picks a JDK for a Keycloak version: javaHome when set (it must be

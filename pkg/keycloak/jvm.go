@@ -42,7 +42,10 @@ type jvmStart struct {
 
 // args are kc.sh's arguments: an optimized start on loopback.
 func (s jvmStart) args() []string {
-	args := []string{"start", "--optimized", "--http-host=127.0.0.1", fmt.Sprintf("--http-management-port=%d", s.managementPort)}
+	args := []string{"start", "--optimized", "--http-host=127.0.0.1"}
+	if r, _ := ReleaseOf(s.version); r.ManagementPort {
+		args = append(args, fmt.Sprintf("--http-management-port=%d", s.managementPort))
+	}
 	if s.node != nil && s.node.Hostname != "" {
 		args = append(args, "--hostname="+s.node.Hostname)
 	} else {
@@ -101,8 +104,17 @@ func (s jvmStart) baseURL() string {
 	return fmt.Sprintf("%s://127.0.0.1:%d", s.scheme(), s.httpPort)
 }
 
+// healthPort is where a version serves /health: its management port from
+// 25 on, its HTTP port before.
+func healthPort(version string, httpPort, managementPort int) int {
+	if r, _ := ReleaseOf(version); !r.ManagementPort {
+		return httpPort
+	}
+	return managementPort
+}
+
 func (s jvmStart) healthURL() string {
-	return fmt.Sprintf("%s://127.0.0.1:%d/health/ready", s.scheme(), s.managementPort)
+	return fmt.Sprintf("%s://127.0.0.1:%d/health/ready", s.scheme(), healthPort(s.version, s.httpPort, s.managementPort))
 }
 
 // processRun is one running JVM, supervised: its exit is noticed at once,
@@ -249,11 +261,9 @@ func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Du
 	}
 }
 
-// BootstrapAdminEnv is the environment that creates the first administrator:
-// KC_BOOTSTRAP_ADMIN_* from 26.0, KEYCLOAK_ADMIN* before.
+// BootstrapAdminEnv is the environment that creates the first administrator
+// (KC_BOOTSTRAP_ADMIN_* from 26, KEYCLOAK_ADMIN* before: releases.go).
 func BootstrapAdminEnv(version, user, password string) []string {
-	if CompareVersions(version, "26.0.0") >= 0 {
-		return []string{"KC_BOOTSTRAP_ADMIN_USERNAME=" + user, "KC_BOOTSTRAP_ADMIN_PASSWORD=" + password}
-	}
-	return []string{"KEYCLOAK_ADMIN=" + user, "KEYCLOAK_ADMIN_PASSWORD=" + password}
+	r, _ := ReleaseOf(version)
+	return []string{r.AdminUserEnv + "=" + user, r.AdminPasswordEnv + "=" + password}
 }

@@ -37,7 +37,9 @@ func (p *Process) view(context.Context) int {
 	return View(p.running.log, p.running.logStart)
 }
 
-func (p *Process) backend() gatewayBackend { return gatewayBackend{p.httpPort, p.managementPort} }
+func (p *Process) backend() gatewayBackend {
+	return gatewayBackend{p.httpPort, healthPort(p.cfg.Version, p.httpPort, p.managementPort)}
+}
 
 func (p *Process) next(version string) member { return p.successor(version) }
 

@@ -96,6 +96,9 @@ func (p *Process) Up(ctx context.Context) error {
 		p.httpPort, p.managementPort = prev.httpPort, prev.managementPort
 	}
 	ph := startPhases()
+	if _, note := ReleaseOf(p.cfg.Version); note != "" && p.running == nil && p.runDir == "" {
+		progress("%s", note)
+	}
 	home, jdk, err := p.build(ctx, ph)
 	if err != nil {
 		return err

@@ -1,0 +1,65 @@
+package keycloak
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Release is what differs between the Keycloak release lines kcconform
+// runs, as data: the launcher reads it here and branches nowhere else on a
+// version.
+type Release struct {
+	// Since is the first version the entry describes; it holds until the
+	// next entry's.
+	Since string
+	// Java lists the JDK majors the line runs on, preferred first.
+	Java []int
+	// ManagementPort: the line has --http-management-port (25 on), and
+	// health and metrics are served there; before, on the HTTP port.
+	ManagementPort bool
+	// AdminUserEnv and AdminPasswordEnv create the first administrator.
+	AdminUserEnv, AdminPasswordEnv string
+	// JDBCPing: --cache=ispn's default transport discovers the nodes
+	// through the database (26 on), as the cluster suite needs.
+	JDBCPing bool
+	// Run are the versions of the line kcconform has run on this
+	// project's machines.
+	Run []string
+}
+
+// releases are the lines, oldest first.
+var releases = []Release{
+	{Since: "22.0.0", Java: []int{17, 21, 11}, AdminUserEnv: "KEYCLOAK_ADMIN", AdminPasswordEnv: "KEYCLOAK_ADMIN_PASSWORD",
+		Run: []string{"22.0.5", "24.0.5"}},
+	{Since: "25.0.0", Java: []int{17, 21}, ManagementPort: true, AdminUserEnv: "KEYCLOAK_ADMIN", AdminPasswordEnv: "KEYCLOAK_ADMIN_PASSWORD",
+		Run: []string{"25.0.6"}},
+	{Since: "26.0.0", Java: []int{21, 17}, ManagementPort: true, AdminUserEnv: "KC_BOOTSTRAP_ADMIN_USERNAME", AdminPasswordEnv: "KC_BOOTSTRAP_ADMIN_PASSWORD",
+		JDBCPing: true, Run: []string{"26.4.7", "26.5.5", "26.5.6"}},
+	// 25 is supported from 26.6.0.
+	{Since: "26.6.0", Java: []int{21, 25, 17}, ManagementPort: true, AdminUserEnv: "KC_BOOTSTRAP_ADMIN_USERNAME", AdminPasswordEnv: "KC_BOOTSTRAP_ADMIN_PASSWORD",
+		JDBCPing: true, Run: []string{"26.7.0", "26.7.3"}},
+}
+
+// ReleaseOf is the line a version belongs to (the oldest line for a version
+// before it). note is empty for a version kcconform has run; else it says
+// whose settings the version is tried with.
+func ReleaseOf(version string) (r Release, note string) {
+	r = releases[0]
+	for _, x := range releases {
+		if CompareVersions(version, x.Since) >= 0 {
+			r = x
+		}
+	}
+	if slices.Contains(r.Run, version) {
+		return r, ""
+	}
+	var run []string
+	for _, x := range releases {
+		run = append(run, x.Run...)
+	}
+	if CompareVersions(version, releases[0].Since) < 0 {
+		return r, fmt.Sprintf("Keycloak %s is older than any line kcconform knows (from %s): tried with the settings of %s (run on %s)", version, releases[0].Since, r.Since, strings.Join(r.Run, ", "))
+	}
+	return r, fmt.Sprintf("Keycloak %s is not a version kcconform has run (%s): tried with the settings of %s and later (run on %s)", version, strings.Join(run, ", "), r.Since, strings.Join(r.Run, ", "))
+}
