@@ -89,11 +89,12 @@ matrix-report: build
 	  go run ./scripts/matrix -binary bin/kcconform -reports $(REPORTS)/matrix $(MATRIX_VERSIONS); \
 	  go run ./scripts/htmlcheck -columns "$${v[0]},$${v[1]},$${v[0]}->$${v[1]}" $(REPORTS)/matrix/matrix.html
 
-## upgrade: an offline token issued by FROM refreshes after upgrading to TO on PostgreSQL.
+## upgrade: an offline token issued by FROM refreshes after upgrading to TO on PostgreSQL (through the
+## releases VIA names, comma-separated, each started and stopped on the database in turn).
 upgrade: build
-	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 TO=26.7.3"; exit 2; fi
+	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 [VIA=26.5.6] TO=26.7.3"; exit 2; fi
 	@bash scripts/install-deps.sh --for process >&2
-	exec bin/kcconform --suite upgrade --upgrade-from $(FROM) --upgrade-to $(TO) --report-dir $(REPORTS)
+	exec bin/kcconform --suite upgrade --upgrade-from $(FROM) --upgrade-to $(TO) $(if $(VIA),--upgrade-via "$(VIA)") --report-dir $(REPORTS)
 
 ## cluster: the cluster suite: NODES Keycloak nodes (default 3) of VERSION (default the default version)
 ## on one PostgreSQL behind HAProxy, on TARGET (process, the default, or container).

@@ -29,8 +29,10 @@ type Settings struct {
 	// Fixture is the realm representation the provisioned mode creates
 	// (KC_FIXTURE); empty: the one built into kcconform.
 	Fixture string
-	// UpgradeFrom and UpgradeTo are the upgrade suite's versions.
+	// UpgradeFrom and UpgradeTo are the upgrade suite's versions, and
+	// UpgradeVia the releases it passes through between them, in order.
 	UpgradeFrom, UpgradeTo string
+	UpgradeVia             []string
 	// LoadRates (per second) and LoadStep are the load suite's steps.
 	LoadRates []int
 	LoadStep  time.Duration
@@ -111,6 +113,16 @@ func Parse(get Lookup) (Settings, error) {
 	for key, v := range map[string]string{"KC_UPGRADE_FROM": s.UpgradeFrom, "KC_UPGRADE_TO": s.UpgradeTo} {
 		if !versionPattern.MatchString(v) {
 			return s, fmt.Errorf("%s: expected a Keycloak version such as %s, got %q", key, keycloak.DefaultVersion, v)
+		}
+	}
+	if v := get("KC_UPGRADE_VIA"); v != "" {
+		prev := s.UpgradeFrom
+		for _, x := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if !versionPattern.MatchString(x) || keycloak.CompareVersions(x, prev) <= 0 || keycloak.CompareVersions(x, s.UpgradeTo) >= 0 {
+				return s, fmt.Errorf("KC_UPGRADE_VIA: expected Keycloak versions between KC_UPGRADE_FROM (%s) and KC_UPGRADE_TO (%s), ascending, comma-separated, got %q", s.UpgradeFrom, s.UpgradeTo, v)
+			}
+			s.UpgradeVia = append(s.UpgradeVia, x)
+			prev = x
 		}
 	}
 	if s.LoadRates, s.LoadStep, err = parseLoad(get); err != nil {

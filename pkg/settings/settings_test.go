@@ -193,3 +193,20 @@ func TestClusterLoadAndUpgrade(t *testing.T) {
 		t.Errorf("container target: %v", err)
 	}
 }
+
+// KC_UPGRADE_VIA is a path between FROM and TO, ascending.
+func TestUpgradeVia(t *testing.T) {
+	lookup := func(via string) Lookup {
+		m := map[string]string{"KC_TARGET": "process", "KC_CACHE_DIR": t.TempDir(), "KC_UPGRADE_FROM": "24.0.5", "KC_UPGRADE_TO": "26.7.3", "KC_UPGRADE_VIA": via}
+		return func(k string) string { return m[k] }
+	}
+	s, err := Parse(lookup("25.0.6, 26.0.8"))
+	if err != nil || strings.Join(s.UpgradeVia, " ") != "25.0.6 26.0.8" {
+		t.Fatalf("%v %v", s.UpgradeVia, err)
+	}
+	for _, bad := range []string{"26.0.8,25.0.6", "24.0.5", "26.7.3", "later"} {
+		if _, err := Parse(lookup(bad)); err == nil || !strings.HasPrefix(err.Error(), "KC_UPGRADE_VIA: expected") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

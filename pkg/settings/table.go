@@ -45,6 +45,7 @@ var Table = []Setting{
 	{"KC_EXPECT_ISSUER", "expect-issuer", "the realm URL of KC_URL", "issuer the tokens must carry, where the public issuer differs from KC_URL", false},
 	{"KC_UPGRADE_FROM", "upgrade-from", "the version pkg/versions names", "older version of the upgrade suite", false},
 	{"KC_UPGRADE_TO", "upgrade-to", "the default version", "newer version of the upgrade suite", false},
+	{"KC_UPGRADE_VIA", "upgrade-via", "", "intermediate versions of the upgrade suite, comma-separated, each started on the database and stopped in turn between FROM and TO", false},
 	{"KC_LOAD_RATES", "load-rates", "25,50,100", "the load suite's steps: requests per second, comma-separated (1 to 2000 each)", false},
 	{"KC_LOAD_STEP", "load-step", "5s", "the load suite's time at each rate (up to 1m)", false},
 	{"KC_CLUSTER_URLS", "cluster-urls", "", "an external cluster's nodes: their own base URLs, comma-separated, beside KC_URL (the gateway)", false},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -54,9 +55,10 @@ func register(r *run.Run) {
 	base := framework.NewSession(r)
 	Describe("the upgrade path on PostgreSQL", Label(framework.LabelUpgrade), func() {
 		It("keeps offline tokens issued before the upgrade refreshing after it, and issues new ones; a token whose offline session was deleted from the database during the upgrade is refused, naming both versions", func(ctx SpecContext) {
-			from, to := r.Settings.UpgradeFrom, r.Settings.UpgradeTo
+			from, to, via := r.Settings.UpgradeFrom, r.Settings.UpgradeTo, r.Settings.UpgradeVia
 			cfg := base.RequireLifecycleTarget()
-			AddReportEntry("upgrade", fmt.Sprintf("from %s to %s on PostgreSQL (%s target)", from, to, cfg.Target))
+			path := strings.Join(append(append([]string{from}, via...), to), " -> ")
+			AddReportEntry("upgrade", fmt.Sprintf("%s on PostgreSQL (%s target)", path, cfg.Target))
 			db := base.StartDatabase(ctx, cfg)
 			cfgFrom, cfgTo := cfg, cfg
 			cfgFrom.Version, cfgTo.Version = from, to
@@ -65,7 +67,15 @@ func register(r *run.Run) {
 			// deletion (clean-ups run last in, first out). It takes over
 			// old's place: the same ports (tokens carry the issuer URL) and
 			// the administrator FROM stored in the database.
-			next := base.Successor(old, cfg, to)
+			// The releases between, each started on the database (its
+			// migration) and stopped in turn, as an upgrade path runs.
+			prev := old
+			var mids []keycloak.Server
+			for _, v := range via {
+				prev = base.Successor(prev, cfg, v)
+				mids = append(mids, prev)
+			}
+			next := base.Successor(prev, cfg, to)
 			base.StartServer(ctx, old, fmt.Sprintf("Keycloak %s on %s", from, db.Describe()))
 			s := base.ForServer(old, cfgFrom)
 			s.Realm = s.ProvisionRealm(ctx, "upgrade")
@@ -90,6 +100,10 @@ func register(r *run.Run) {
 				delete from offline_client_session where client_id = '%[1]s'`, lost.UUID))
 			Expect(err).NotTo(HaveOccurred())
 
+			for i, mid := range mids {
+				s.StartServer(ctx, mid, fmt.Sprintf("Keycloak %s on the same database (on the path to %s)", via[i], to))
+				s.ExpectNoError(mid.Stop(ctx), "stop Keycloak "+via[i])
+			}
 			s.StartServer(ctx, next, fmt.Sprintf("Keycloak %s on the same database", to))
 			s = s.ForServer(next, cfgTo)
 			Expect(s.Server.Version).To(Equal(to))
