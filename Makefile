@@ -11,7 +11,7 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(BUILD_VERSION)
 
-.PHONY: deps build conformance test vet unit e2e e2e-cluster e2e-container compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bench bench-compare fuzz clean-server release actionlint clean
+.PHONY: deps build conformance test vet unit e2e e2e-cluster e2e-container compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bisect bench bench-compare fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -117,6 +117,15 @@ cluster-upgrade: build
 ## pinned with a SHA-512 and which are cached here.
 versions: build
 	@bin/kcconform versions
+
+## bisect: the first release the Maven repository serves between GOOD and BAD whose answer to PROMISE
+## (a key of kcconform --list; default: the first promise that differs) differs from GOOD's, both answers
+## side by side; FIXTURE is the realm (KC_FIXTURE), e.g. fixtures/realms/offline-no-audience.json.
+bisect: build
+	@if [ -z "$(GOOD)" ] || [ -z "$(BAD)" ]; then echo "usage: make bisect GOOD=24.0.5 BAD=26.7.3 [PROMISE=introspection] [FIXTURE=realm.json]"; exit 2; fi
+	@bash scripts/install-deps.sh --for process >&2
+	$(if $(FIXTURE),KC_FIXTURE=$(abspath $(FIXTURE))) go run ./scripts/bisect -good $(GOOD) -bad $(BAD) \
+	  $(if $(PROMISE),-promise $(PROMISE)) -reports $(REPORTS)/bisect
 
 ## matrix: the offline suite per version and the upgrade between consecutive versions, and the cluster
 ## suite upgraded along each CLUSTER path (FROM->TO, comma-separated), as one table.

@@ -57,7 +57,8 @@ func (s selfTest) registerVerdicts() {
 			env["KC_FIXTURE"] = fixture
 			r := s.conformance(ctx, env)
 			expectVerdict(r, report.StatusFail, `the server breaks \d+ promise\(s\): .*expires_in`)
-			Expect(verdictOf(r)).To(MatchRegexp(`procedure\s+expires_in\s+FAIL\s+31536000 \(the configured access token lifetime, or 1 s less\)\s+300`))
+			// 299 where the second turned between issuing and answering.
+			Expect(verdictOf(r)).To(MatchRegexp(`procedure\s+expires_in\s+FAIL\s+31536000 \(the configured access token lifetime, or 1 s less\)\s+(299|300)\b`))
 			Expect(verdictOf(r)).To(ContainSubstring("hint for expires_in: client attribute access.token.lifespan"))
 			Expect(verdictOf(r)).To(ContainSubstring("read: access.token.lifespan 300 s"))
 			s.expectNoRealmsLeft(ctx)

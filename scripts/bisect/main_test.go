@@ -1,0 +1,34 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// The search ends on the two neighbours where the answer changes, after
+// about log2(n) tries.
+func TestSearch(t *testing.T) {
+	span := []string{"24.0.5", "25.0.6", "26.0.8", "26.4.7", "26.5.6", "26.7.0", "26.7.3"}
+	tried := 0
+	lo, hi := search(span, func(v string) bool { tried++; return v < "26.7.0" })
+	if span[lo] != "26.5.6" || span[hi] != "26.7.0" || tried > 3 {
+		t.Fatalf("lo %s hi %s after %d tries", span[lo], span[hi], tried)
+	}
+	lo, hi = search(span[:2], func(string) bool { t.Fatal("two releases need no try"); return true })
+	if lo != 0 || hi != 1 {
+		t.Fatalf("%d %d", lo, hi)
+	}
+}
+
+// A promise is named by key or title; anything else lists the keys.
+func TestTitle(t *testing.T) {
+	if got, err := title("introspection"); err != nil || got != "introspection" {
+		t.Errorf("%q %v", got, err)
+	}
+	if got, err := title("refresh-expires-in"); err != nil || got != "refresh_expires_in" {
+		t.Errorf("%q %v", got, err)
+	}
+	if _, err := title("speed"); err == nil || !strings.Contains(err.Error(), "expected a promise's key or title") || !strings.Contains(err.Error(), "stored-token") {
+		t.Errorf("%v", err)
+	}
+}
