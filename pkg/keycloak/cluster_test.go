@@ -62,7 +62,7 @@ func TestHAProxyConfig(t *testing.T) {
 // A node of a cluster names the gateway as its hostname and its cluster
 // port on loopback, and moves the failure detector off the ephemeral range.
 func TestNodeArguments(t *testing.T) {
-	s := jvmStart{httpPort: 1, managementPort: 2, node: &ClusterNode{Hostname: "http://127.0.0.1:3/keycloak", Cache: CacheCluster, BindPort: 20000, FDOffset: 7}}
+	s := jvmStart{version: "26.7.3", httpPort: 1, managementPort: 2, node: &ClusterNode{Hostname: "http://127.0.0.1:3/keycloak", Cache: CacheCluster, BindPort: 20000, FDOffset: 7}}
 	args := strings.Join(s.args(), " ")
 	for _, want := range []string{"--hostname=http://127.0.0.1:3/keycloak", "--cache=ispn", "--cache-embedded-network-bind-address=127.0.0.1", "--cache-embedded-network-bind-port=20000"} {
 		if !strings.Contains(args, want) {
@@ -75,7 +75,7 @@ func TestNodeArguments(t *testing.T) {
 	if got := s.node.javaOptions(); len(got) != 1 || got[0] != "-Djgroups.fd.port-offset=7" {
 		t.Errorf("java options %v", got)
 	}
-	local := jvmStart{node: &ClusterNode{Cache: CacheLocal}}
+	local := jvmStart{version: "26.7.3", node: &ClusterNode{Cache: CacheLocal}}
 	if args := strings.Join(local.args(), " "); !strings.Contains(args, "--cache=local") || strings.Contains(args, "bind-port") {
 		t.Errorf("a local node's args: %s", args)
 	}

@@ -57,6 +57,9 @@ func (s jvmStart) args() []string {
 	} else {
 		args = append(args, "--http-enabled=true", fmt.Sprintf("--http-port=%d", s.httpPort))
 	}
+	if r, _ := ReleaseOf(s.version); !r.CacheAtStart {
+		return args // the build's (buildArgs)
+	}
 	if s.node != nil && s.node.Cache == "ispn" {
 		return append(args, "--cache=ispn", "--cache-embedded-network-bind-address=127.0.0.1",
 			fmt.Sprintf("--cache-embedded-network-bind-port=%d", s.node.BindPort))

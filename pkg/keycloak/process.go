@@ -74,12 +74,16 @@ func (p *Process) Info() Info { return p.info }
 
 // buildArgs are the build-time options of this server's build.
 func (p *Process) buildArgs() []string {
+	var args []string
 	if p.db != nil {
 		// Metrics on: a cluster node's /metrics tells the cluster size it
 		// sees (vendor_cluster_size); one build serves single servers too.
-		return []string{"--db=postgres", "--metrics-enabled=true"}
+		args = append(args, "--db=postgres", "--metrics-enabled=true")
 	}
-	return nil
+	if r, _ := ReleaseOf(p.cfg.Version); !r.CacheAtStart {
+		args = append(args, localCache...)
+	}
+	return args
 }
 
 // Up fetches, builds (once per version and database) and starts Keycloak,

@@ -20,6 +20,9 @@ type Release struct {
 	ManagementPort bool
 	// AdminUserEnv and AdminPasswordEnv create the first administrator.
 	AdminUserEnv, AdminPasswordEnv string
+	// CacheAtStart: --cache is given at start (25 on); before, it is a
+	// build option.
+	CacheAtStart bool
 	// JDBCPing: --cache=ispn's default transport discovers the nodes
 	// through the database (26 on), as the cluster suite needs.
 	JDBCPing bool
@@ -32,12 +35,12 @@ type Release struct {
 var releases = []Release{
 	{Since: "22.0.0", Java: []int{17, 21, 11}, AdminUserEnv: "KEYCLOAK_ADMIN", AdminPasswordEnv: "KEYCLOAK_ADMIN_PASSWORD",
 		Run: []string{"22.0.5", "24.0.5"}},
-	{Since: "25.0.0", Java: []int{17, 21}, ManagementPort: true, AdminUserEnv: "KEYCLOAK_ADMIN", AdminPasswordEnv: "KEYCLOAK_ADMIN_PASSWORD",
+	{Since: "25.0.0", Java: []int{17, 21}, ManagementPort: true, CacheAtStart: true, AdminUserEnv: "KEYCLOAK_ADMIN", AdminPasswordEnv: "KEYCLOAK_ADMIN_PASSWORD",
 		Run: []string{"25.0.6"}},
-	{Since: "26.0.0", Java: []int{21, 17}, ManagementPort: true, AdminUserEnv: "KC_BOOTSTRAP_ADMIN_USERNAME", AdminPasswordEnv: "KC_BOOTSTRAP_ADMIN_PASSWORD",
+	{Since: "26.0.0", Java: []int{21, 17}, ManagementPort: true, CacheAtStart: true, AdminUserEnv: "KC_BOOTSTRAP_ADMIN_USERNAME", AdminPasswordEnv: "KC_BOOTSTRAP_ADMIN_PASSWORD",
 		JDBCPing: true, Run: []string{"26.4.7", "26.5.5", "26.5.6"}},
 	// 25 is supported from 26.6.0.
-	{Since: "26.6.0", Java: []int{21, 25, 17}, ManagementPort: true, AdminUserEnv: "KC_BOOTSTRAP_ADMIN_USERNAME", AdminPasswordEnv: "KC_BOOTSTRAP_ADMIN_PASSWORD",
+	{Since: "26.6.0", Java: []int{21, 25, 17}, ManagementPort: true, CacheAtStart: true, AdminUserEnv: "KC_BOOTSTRAP_ADMIN_USERNAME", AdminPasswordEnv: "KC_BOOTSTRAP_ADMIN_PASSWORD",
 		JDBCPing: true, Run: []string{"26.7.0", "26.7.3"}},
 }
 
