@@ -27,6 +27,8 @@ var notState = map[string]string{
 	"pkg/keycloak.DefaultVersion":     "from the embedded versions file",
 	"pkg/keycloak.ansi":               "a compiled pattern",
 	"pkg/keycloak.jdkRoots":           "where JDKs are installed",
+	"pkg/keycloak.releases":           "the declared release lines",
+	"pkg/keycloak.releasePattern":     "a compiled pattern",
 	"pkg/keycloak.ErrNotControlled":   "an error value",
 	"pkg/keycloak.runSuffix":          "a compiled pattern",
 	"pkg/keycloak.localCache":         "a fixed option list",

@@ -25,6 +25,7 @@ import (
 	"kcconform/pkg/contract"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/report"
+	"kcconform/pkg/settings"
 )
 
 func main() {
@@ -34,11 +35,19 @@ func main() {
 	suite := flag.String("suite", "offline", "the suite that checks the promise")
 	binary := flag.String("binary", "bin/kcconform", "the kcconform command (make build)")
 	reports := flag.String("reports", "reports/bisect", "folder of each release's reports")
-	repo := flag.String("maven-repo-url", os.Getenv("KC_MAVEN_REPO_URL"), "the Maven repository whose releases are searched (default Maven Central)")
+	repo := flag.String("maven-repo-url", "", "the Maven repository whose releases are searched (default KC_MAVEN_REPO_URL, else Maven Central)")
 	flag.Parse()
 	if *good == "" || *bad == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: bisect -good VERSION -bad VERSION [-promise KEY] [-suite offline]")
 		os.Exit(2)
+	}
+	if *repo == "" {
+		s, err := settings.FromEnvironment()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bisect:", err)
+			os.Exit(2)
+		}
+		*repo = s.Server.MavenRepoURL
 	}
 	b := &bisection{binary: *binary, reports: *reports, suite: *suite, out: os.Stdout, answers: map[string]answer{}}
 	if err := b.run(*good, *bad, *promise, *repo); err != nil {

@@ -38,8 +38,8 @@ func refreshAfter(ctx context.Context, s *framework.Session, c *framework.Client
 	GinkgoHelper()
 	step := fmt.Sprintf("issued by %s, refreshed by %s (%s)", from, to, c.ClientID)
 	resp, err := c.Flow.Refresh(ctx, tok.RefreshToken)
+	framework.Record(step, []contract.Check{contract.TokenAnswer(contract.SurvivesUpgrade, s.Subject(c), err)})
 	if err != nil {
-		framework.Record(step, []contract.Check{contract.TokenAnswer(contract.SurvivesUpgrade, s.Subject(c), err)})
 		e, _ := tokenflow.AsError(err)
 		if e == nil {
 			e = &tokenflow.Error{Cause: s.ErrString(err)}
