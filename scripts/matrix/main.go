@@ -17,8 +17,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"kcconform/pkg/keycloak"
 	"kcconform/pkg/report"
 )
 
@@ -68,8 +70,11 @@ func clusterPaths(v string) ([][2]string, error) {
 	return out, nil
 }
 
-// Run runs every column and returns the matrix.
+// Run runs every column and returns the matrix: the versions in version
+// order (26.10 after 26.7), each upgrade from the one before.
 func Run(binary, reports string, versions []string, cluster [][2]string, log io.Writer) (report.Matrix, error) {
+	versions = slices.Clone(versions)
+	slices.SortStableFunc(versions, keycloak.CompareVersions)
 	m := report.Matrix{Title: "kcconform matrix: " + strings.Join(versions, ", ")}
 	if _, err := os.Stat(binary); err != nil {
 		return m, fmt.Errorf("-binary: %w (make build)", err)

@@ -54,3 +54,24 @@ func TestClusterPaths(t *testing.T) {
 		}
 	}
 }
+
+// Versions run in version order, whatever order they are given in.
+func TestColumnsInVersionOrder(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "kcconform")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nexit 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	m, err := Run(fake, filepath.Join(dir, "reports"), []string{"26.10.0", "24.0.5", "26.7.3"}, nil, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range m.Columns {
+		names = append(names, c.Name)
+	}
+	if got := strings.Join(names, " "); got != "24.0.5 26.7.3 24.0.5->26.7.3 26.10.0 26.7.3->26.10.0" {
+		t.Fatalf("columns %s", got)
+	}
+}
