@@ -90,11 +90,15 @@ matrix-report: build
 	  go run ./scripts/htmlcheck -columns "$${v[0]},$${v[1]},$${v[0]}->$${v[1]}" $(REPORTS)/matrix/matrix.html
 
 ## upgrade: an offline token issued by FROM refreshes after upgrading to TO on PostgreSQL (through the
-## releases VIA names, comma-separated, each started and stopped on the database in turn).
+## releases VIA names, comma-separated, each started and stopped on the database in turn), on TARGET
+## (process, the default, or container: images of every version built where no registry serves them).
 upgrade: build
-	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 [VIA=26.5.6] TO=26.7.3"; exit 2; fi
-	@bash scripts/install-deps.sh --for process >&2
-	exec bin/kcconform --suite upgrade --upgrade-from $(FROM) --upgrade-to $(TO) $(if $(VIA),--upgrade-via "$(VIA)") --report-dir $(REPORTS)
+	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 [VIA=26.5.6] TO=26.7.3 [TARGET=container]"; exit 2; fi
+	@bash scripts/install-deps.sh --for $(or $(TARGET),process) >&2
+	@set -e; if [ "$(TARGET)" = container ]; then \
+	    eval "$$(KC_VERSION=$(TO) KC_UPGRADE_FROM=$(FROM) KC_UPGRADE_VIA="$(VIA)" bash scripts/container-env.sh)"; fi; \
+	  exec bin/kcconform --suite upgrade --target $(or $(TARGET),process) --upgrade-from $(FROM) --upgrade-to $(TO) \
+	    $(if $(VIA),--upgrade-via "$(VIA)") --report-dir $(REPORTS)
 
 ## cluster: the cluster suite: NODES Keycloak nodes (default 3) of VERSION (default the default version)
 ## on one PostgreSQL behind HAProxy, on TARGET (process, the default, or container).

@@ -5,7 +5,7 @@
 # - else, as root on Debian: it sets up Podman's Docker API, builds
 #   localhost/keycloak:VERSION (dev-file) and :VERSION-postgres, the older
 #   upgrade version's :VERSION-postgres and PostgreSQL's image without a
-#   registry, and prints the settings testcontainers-go needs for them.
+#   registry (and those of KC_UPGRADE_VIA's versions), and prints the settings testcontainers-go needs for them.
 # With --setup it only sets up and builds, printing progress (make test's
 # "image builds" phase).
 set -euo pipefail
@@ -36,6 +36,7 @@ sock=$(bash scripts/podman-setup.sh)
 bash scripts/build-image.sh "$VERSION" dev-file >&2
 bash scripts/build-image.sh "$VERSION" postgres >&2
 [ "$FROM" = "$VERSION" ] || bash scripts/build-image.sh "$FROM" postgres >&2
+for via in ${KC_UPGRADE_VIA//,/ }; do bash scripts/build-image.sh "$via" postgres >&2; done
 bash scripts/build-image.sh --postgres >&2
 bash scripts/build-image.sh --gateway >&2
 cat >"$out" <<ENV

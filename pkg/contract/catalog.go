@@ -171,3 +171,13 @@ func Qualified(c Check, what string) Check {
 	c.Promise += ": " + what
 	return c
 }
+
+// ByKey is the promise whose stable report name (Check.ID) is key.
+func ByKey(key string) (ID, bool) {
+	for id := Get; id < lastID; id++ {
+		if catalogue[id].Key == key {
+			return id, true
+		}
+	}
+	return 0, false
+}

@@ -160,11 +160,12 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 			s.Realm = s.ProvisionRealm(ctx, suite)
 		}
 	}, ginkgo.NodeTimeout(15*time.Minute))
-	ginkgo.AfterEach(func() {
+	ginkgo.AfterEach(func(ctx ginkgo.SpecContext) {
 		if ginkgo.CurrentSpecReport().Failed() {
 			s.AttachServerLog(s.Server)
+			s.WriteRepro(ctx, suite)
 		}
-	})
+	}, ginkgo.NodeTimeout(time.Minute))
 	return s
 }
 

@@ -67,6 +67,9 @@ type options struct {
 	logFile        string
 	redactor       *redact.Redactor
 	startupTimeout time.Duration
+	// healthOnHTTP: health is served on the HTTP port (releases before
+	// 25, which have no management interface).
+	healthOnHTTP bool
 }
 
 // Option configures what is not part of the container request. It
@@ -181,6 +184,16 @@ func WithRedactor(r *redact.Redactor) Option {
 	}
 }
 
+// WithManagementInterface says whether the image's release serves health
+// and metrics on a management interface (port 9000, Keycloak 25 on: the
+// default) or, false, on the HTTP port as releases before 25 do.
+func WithManagementInterface(present bool) Option {
+	return func(o *options) error {
+		o.healthOnHTTP = !present
+		return nil
+	}
+}
+
 // WithStartupTimeout bounds the wait for readiness, every part of it
 // (default 3 minutes).
 func WithStartupTimeout(d time.Duration) Option {
@@ -273,7 +286,10 @@ func request(img string, s options, optimized bool, opts []testcontainers.Contai
 	}
 	cmd = append(cmd, s.args...)
 
-	ready := &readiness{timeout: s.startupTimeout, poll: 250 * time.Millisecond, user: s.adminUser, password: s.adminPassword, realms: s.realms}
+	ready := &readiness{timeout: s.startupTimeout, poll: 250 * time.Millisecond, user: s.adminUser, password: s.adminPassword, realms: s.realms, health: managementPort}
+	if s.healthOnHTTP {
+		ready.health = httpPort
+	}
 	moduleOpts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithExposedPorts(httpPort, managementPort),
 		testcontainers.WithEnv(env),
@@ -337,11 +353,17 @@ func (c *Container) BaseURL(ctx context.Context) (string, error) {
 	return ep, nil
 }
 
-// ManagementURL returns the management interface's base URL (health).
+// ManagementURL returns the base URL that serves health and metrics: the
+// management interface's, or the HTTP port's where the release has none
+// (WithManagementInterface(false)).
 func (c *Container) ManagementURL(ctx context.Context) (string, error) {
-	ep, err := c.PortEndpoint(ctx, managementPort, "http")
+	port := managementPort
+	if c.settings.healthOnHTTP {
+		port = httpPort
+	}
+	ep, err := c.PortEndpoint(ctx, port, "http")
 	if err != nil {
-		return "", fmt.Errorf("kccontainer: endpoint of %s: %w", managementPort, err)
+		return "", fmt.Errorf("kccontainer: endpoint of %s: %w", port, err)
 	}
 	return ep, nil
 }

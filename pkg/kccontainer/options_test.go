@@ -136,6 +136,8 @@ func newFakeTarget(t *testing.T, readyAfter time.Duration) *fakeTarget {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/token"):
 			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "admin-token-0123456789", "expires_in": 60})
+		case r.URL.Path == "/health/ready":
+			// Health on the HTTP port, as releases before 25 serve it.
 		case r.URL.Path == "/admin/realms/shasta":
 			_, _ = w.Write([]byte(`{"realm":"shasta"}`))
 		default:
@@ -148,7 +150,7 @@ func newFakeTarget(t *testing.T, readyAfter time.Duration) *fakeTarget {
 }
 
 func TestReadinessWaitsUntilReadyWithinItsTimeout(t *testing.T) {
-	r := &readiness{timeout: 5 * time.Second, poll: 50 * time.Millisecond, user: "admin", password: "pw-0123456789", realms: []string{"shasta"}}
+	r := &readiness{timeout: 5 * time.Second, poll: 50 * time.Millisecond, user: "admin", password: "pw-0123456789", health: managementPort, realms: []string{"shasta"}}
 	began := time.Now()
 	if err := r.WaitUntilReady(context.Background(), newFakeTarget(t, 1500*time.Millisecond)); err != nil {
 		t.Fatal(err)
@@ -159,7 +161,7 @@ func TestReadinessWaitsUntilReadyWithinItsTimeout(t *testing.T) {
 }
 
 func TestReadinessStopsAtItsTimeoutNamingTheSetting(t *testing.T) {
-	r := &readiness{timeout: 800 * time.Millisecond, poll: 50 * time.Millisecond, user: "admin", password: "pw-0123456789"}
+	r := &readiness{timeout: 800 * time.Millisecond, poll: 50 * time.Millisecond, user: "admin", password: "pw-0123456789", health: managementPort}
 	began := time.Now()
 	err := r.WaitUntilReady(context.Background(), newFakeTarget(t, time.Hour))
 	var nr *NotReadyError
@@ -174,7 +176,7 @@ func TestReadinessStopsAtItsTimeoutNamingTheSetting(t *testing.T) {
 func TestReadinessFailsAtOnceOnAnExitedContainer(t *testing.T) {
 	f := newFakeTarget(t, time.Hour)
 	f.exited.Store(true)
-	r := &readiness{timeout: time.Minute, poll: 50 * time.Millisecond, user: "admin", password: "pw-0123456789"}
+	r := &readiness{timeout: time.Minute, poll: 50 * time.Millisecond, user: "admin", password: "pw-0123456789", health: managementPort}
 	began := time.Now()
 	err := r.WaitUntilReady(context.Background(), f)
 	if err == nil || !strings.Contains(err.Error(), "the container exited") || time.Since(began) > 5*time.Second {
@@ -183,9 +185,22 @@ func TestReadinessFailsAtOnceOnAnExitedContainer(t *testing.T) {
 }
 
 func TestReadinessNamesARealmThatWasNotImported(t *testing.T) {
-	r := &readiness{timeout: 5 * time.Second, poll: 50 * time.Millisecond, user: "admin", password: "pw-0123456789", realms: []string{"missing"}}
+	r := &readiness{timeout: 5 * time.Second, poll: 50 * time.Millisecond, user: "admin", password: "pw-0123456789", health: managementPort, realms: []string{"missing"}}
 	err := r.WaitUntilReady(context.Background(), newFakeTarget(t, 0))
 	if err == nil || !strings.Contains(err.Error(), `realm "missing" was not imported`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestReadinessFindsHealthOnTheHTTPPortOfAReleaseWithoutManagementInterface(t *testing.T) {
+	// The management port never answers ready: only the HTTP port's health
+	// can make this wait succeed.
+	r := &readiness{timeout: 5 * time.Second, poll: 50 * time.Millisecond, user: "admin", password: "pw-0123456789", health: httpPort}
+	if err := r.WaitUntilReady(context.Background(), newFakeTarget(t, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := settingsOf([]testcontainers.ContainerCustomizer{WithManagementInterface(false)})
+	if err != nil || !s.healthOnHTTP {
+		t.Fatalf("WithManagementInterface(false): healthOnHTTP = %v, err = %v", s.healthOnHTTP, err)
 	}
 }

@@ -25,6 +25,8 @@ type readiness struct {
 	poll           time.Duration
 	user, password string
 	realms         []string
+	// health is the container port that serves /health/ready.
+	health string
 }
 
 var (
@@ -38,7 +40,7 @@ func (r *readiness) Timeout() *time.Duration { return &r.timeout }
 
 // String describes the strategy in testcontainers' log.
 func (r *readiness) String() string {
-	return fmt.Sprintf("Keycloak ready within %s: /health/ready on %s, an admin token, %d imported realm(s)", r.timeout, managementPort, len(r.realms))
+	return fmt.Sprintf("Keycloak ready within %s: /health/ready on %s, an admin token, %d imported realm(s)", r.timeout, r.health, len(r.realms))
 }
 
 // NotReadyError is a container that did not become ready in time. It names
@@ -84,7 +86,7 @@ func (r *readiness) WaitUntilReady(ctx context.Context, target wait.StrategyTarg
 		}
 		switch {
 		case !ready:
-			mgmt, err := endpoint(managementPort)
+			mgmt, err := endpoint(r.health)
 			if err != nil {
 				last = err.Error()
 				break

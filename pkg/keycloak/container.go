@@ -128,6 +128,10 @@ func (c *Container) Up(ctx context.Context) error {
 			}
 		}
 	}
+	release, note := ReleaseOf(c.cfg.Version)
+	if note != "" {
+		progress("%s", note)
+	}
 	logDir := c.cfg.ReportDir
 	if logDir == "" {
 		logDir = os.TempDir()
@@ -138,7 +142,8 @@ func (c *Container) Up(ctx context.Context) error {
 		kccontainer.WithLogFile(c.logFile),
 		kccontainer.WithRedactor(c.opts.Redactor),
 		kccontainer.WithStartupTimeout(c.cfg.BootTimeout),
-		kccontainer.WithExtraArgs(containerNodeArgs(c.node)...),
+		kccontainer.WithManagementInterface(release.ManagementPort),
+		kccontainer.WithExtraArgs(containerNodeArgs(c.node, release)...),
 		testcontainers.WithLabels(c.labels()),
 		testcontainers.WithEnv(map[string]string{"JAVA_OPTS_APPEND": strings.Join(jvmOptions("", c.opts.FullJIT), " ")}),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {

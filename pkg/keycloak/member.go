@@ -71,7 +71,9 @@ func (c *Container) view(ctx context.Context) int {
 	return viewIn(b)
 }
 
-func (c *Container) backend() gatewayBackend { return gatewayBackend{c.httpPort, c.mgmtPort} }
+func (c *Container) backend() gatewayBackend {
+	return gatewayBackend{c.httpPort, healthPort(c.cfg.Version, c.httpPort, c.mgmtPort)}
+}
 
 func (c *Container) next(version string) member {
 	opts := c.opts
@@ -128,9 +130,14 @@ func assignPorts(m member, hostname string, free func() (int, error)) (int, erro
 
 // containerNodeArgs are the options a container node starts with: its
 // cluster inside the run's network (Keycloak's defaults bind the cluster
-// transport to the container's address there), and the gateway's URL.
-func containerNodeArgs(n *ClusterNode) []string {
+// transport to the container's address there), and the gateway's URL. A
+// single server caches locally where the release takes --cache at start;
+// before (25), the image's build decides.
+func containerNodeArgs(n *ClusterNode, r Release) []string {
 	if n == nil {
+		if !r.CacheAtStart {
+			return nil
+		}
 		return localCache
 	}
 	return []string{"--cache=" + n.Cache, "--hostname=" + n.Hostname}
