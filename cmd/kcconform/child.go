@@ -137,6 +137,11 @@ func writeVerdict(r *report.Run, o options, dir string, stdout, stderr io.Writer
 		}
 	}
 	fmt.Fprintf(stdout, "reports: %s (verdict.txt, conformance.html, summary.md, JSON and JUnit)\n", dir)
+	if bundles, _ := filepath.Glob(filepath.Join(dir, "repro", "*", "manifest.json")); len(bundles) > 0 {
+		for _, b := range bundles {
+			fmt.Fprintf(stdout, "reproduction bundle: %s (bash reproduce.sh there, or kcconform --replay)\n", filepath.Dir(b))
+		}
+	}
 	st, _ := r.Verdict()
 	return st.ExitCode()
 }

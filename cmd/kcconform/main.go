@@ -57,6 +57,7 @@ type options struct {
 	list        bool
 	showVersion bool
 	verbose     bool
+	replay      string
 	child       string
 	childReport string
 	timeout     time.Duration
@@ -77,6 +78,7 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.showVersion, "version", false, "print kcconform's version and the default Keycloak version, and exit")
 	fs.BoolVar(&o.verbose, "v", false, "verbose Ginkgo output (every spec and its report entries)")
 	fs.DurationVar(&o.timeout, "suite-timeout", 40*time.Minute, "bound of each suite's run")
+	fs.StringVar(&o.replay, "replay", "", "run a reproduction bundle (a folder under the reports' repro/) again: exit 1 when the failure reproduces, 0 when it does not")
 	fs.StringVar(&o.child, "child", "", "")
 	fs.StringVar(&o.childReport, "child-report", "", "")
 	values := map[string]*string{}
@@ -108,6 +110,9 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	if o.child != "" {
 		return runChild(o)
 	}
+	if o.replay != "" {
+		return replay(o.replay, settings.WithFlags(flags), stdout, stderr)
+	}
 	if o.showVersion {
 		fmt.Fprintf(stdout, "kcconform %s (default Keycloak %s; %s)\n", buildVersion(), keycloak.DefaultVersion, runtime.Version())
 		return exitPass
@@ -130,6 +135,7 @@ func usage(fs *flag.FlagSet, w io.Writer) {
 
 Usage: kcconform [flags]
        kcconform [--maven-repo-url URL] versions
+       kcconform --replay reports/repro/FOLDER
 
 It runs the offline suite (the procedure) against the target KC_TARGET selects and prints the
 verdict: PASS, FAIL (which promises) or COULD NOT RUN (why, and the setting to change). Reports go to
@@ -201,6 +207,11 @@ func runParent(o options, lookup settings.Lookup, stdout, stderr io.Writer) int 
 	reportDir := st.ReportDir
 	if err := os.MkdirAll(reportDir, 0o755); err != nil {
 		return couldNotRun(stdout, fmt.Errorf("KC_REPORT_DIR: %w", err))
+	}
+	// Reproduction bundles are this run's: an earlier run's would read as
+	// its failures.
+	if err := os.RemoveAll(filepath.Join(reportDir, "repro")); err != nil {
+		return couldNotRun(stdout, fmt.Errorf("KC_REPORT_DIR: remove the last run's reproduction bundles: %w", err))
 	}
 	// The leak scan at the end looks for the run's own credentials: the
 	// children record their fingerprints (never the credentials) here.

@@ -185,7 +185,12 @@ type Bundle struct {
 func Folder(spec string, process int) string {
 	s := strings.Trim(nonWord.ReplaceAllString(strings.ToLower(spec), "-"), "-")
 	if len(s) > 60 {
-		s = strings.Trim(s[:60], "-")
+		// Cut at a word's end.
+		if i := strings.LastIndex(s[:61], "-"); i > 0 {
+			s = s[:i]
+		} else {
+			s = s[:60]
+		}
 	}
 	return fmt.Sprintf("%s-p%d", s, process)
 }

@@ -20,6 +20,8 @@ var notState = map[string]string{
 	"cmd/kcconform.ansiCodes":         "a compiled pattern",
 	"cmd/kcconform.version":           "set at build time (-ldflags -X)",
 	"fixtures.Offline":                "the embedded realm fixture",
+	"pkg/repro.nonWord":               "a compiled pattern",
+	"pkg/repro.script":                "the embedded reproduce.sh",
 	"pkg/contract.catalogue":          "the declared promises",
 	"pkg/report.classRank":            "the classes' order",
 	"pkg/kccontainer._":               "interface assertions",
