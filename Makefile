@@ -182,13 +182,13 @@ bench: build
 	@bash scripts/install-deps.sh --for process >&2
 	@set -e; eval "$$(bash scripts/container-env.sh)"; go run ./scripts/bench -reports $(REPORTS)
 
-## bench-compare: the load suite against two versions, repeated, with the ratio per metric against
-## the run-to-run spread, and a plot of latency against throughput (reports/bench-compare/).
-REPEAT ?= 2
+## bench-compare: the load suite against two versions, alternately, until every p50 latency ratio is
+## shown at LEVEL (default 0.99; bootstrap over runs, then requests) or MAX_RUNS (default 5) runs each,
+## with the other metrics against the run-to-run spread, and a plot (reports/bench-compare/).
 bench-compare: build
-	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make bench-compare FROM=26.5.6 TO=26.7.3"; exit 2; fi
+	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make bench-compare FROM=26.5.6 TO=26.7.3 [MAX_RUNS=5] [LEVEL=0.99]"; exit 2; fi
 	@bash scripts/install-deps.sh --for process >&2
-	go run ./scripts/benchcompare -binary bin/kcconform -from $(FROM) -to $(TO) -repeat $(REPEAT) -reports $(REPORTS)/bench-compare
+	go run ./scripts/benchcompare -binary bin/kcconform -from $(FROM) -to $(TO) $(if $(MAX_RUNS),-max-runs $(MAX_RUNS)) $(if $(LEVEL),-level $(LEVEL)) -reports $(REPORTS)/bench-compare
 
 clean:
 	rm -rf $(REPORTS) bin

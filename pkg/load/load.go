@@ -10,6 +10,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -71,6 +72,10 @@ type Result struct {
 	// GeneratorCPU is this process's share of the machine's CPU during the
 	// step (1 = every core busy).
 	GeneratorCPU float64 `json:"generatorCPU"`
+	// LatenciesMS are the successful requests' latencies in milliseconds
+	// (at most MaxRequests a run), for comparisons with their confidence
+	// (package confidence).
+	LatenciesMS []float64 `json:"latenciesMs,omitempty"`
 }
 
 // MaxRequests bounds a run: the sum of rate × duration over the steps.
@@ -115,9 +120,13 @@ func Run(ctx context.Context, t Target, grant string, steps []Step) ([]Result, e
 		attacker := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true), vegeta.Redirects(0), vegeta.MaxWorkers(256))
 		cpu0, gen0, wall0 := groupCPU(t.ServerGroup), selfCPU(), time.Now()
 		var m vegeta.Metrics
+		var lat []float64
 		for r := range attacker.Attack(targeter, vegeta.Rate{Freq: s.Rate, Per: time.Second}, s.Duration, grant) {
 			r.Body = nil // tokens: never kept
 			m.Add(r)
+			if r.Code == http.StatusOK {
+				lat = append(lat, math.Round(float64(r.Latency)/1e4)/100) // ms, to 10 µs
+			}
 			if ctx.Err() != nil {
 				attacker.Stop()
 			}
@@ -125,7 +134,7 @@ func Run(ctx context.Context, t Target, grant string, steps []Step) ([]Result, e
 		m.Close()
 		wall := time.Since(wall0).Seconds()
 		res := Result{Grant: grant, Rate: s.Rate, Requests: m.Requests, Throughput: m.Throughput, Success: m.Success,
-			P50: m.Latencies.P50, P95: m.Latencies.P95, P99: m.Latencies.P99, Errors: m.Errors,
+			P50: m.Latencies.P50, P95: m.Latencies.P95, P99: m.Latencies.P99, Errors: m.Errors, LatenciesMS: lat,
 			GeneratorCPU: (selfCPU() - gen0) / wall / float64(runtime.NumCPU())}
 		if t.ServerGroup > 0 {
 			res.ServerCPU = groupCPU(t.ServerGroup) - cpu0

@@ -1,11 +1,14 @@
 // Command benchcompare runs the load suite against two Keycloak versions on
-// this machine, each several times (to measure the run-to-run spread), and
-// prints, for every grant, rate and metric, the ratio of TO to FROM and
-// whether it exceeds the spread. It writes reports/bench-compare/: a plot of
-// latency against throughput per version (PNG), compare.json, and an HTML
-// report with the plot.
+// this machine, alternately, and states for every grant and rate the ratio
+// of TO's latency to FROM's (p50 and p95) with a bootstrap interval that
+// resamples runs, then requests (package confidence). It repeats the pair
+// of runs until every p50 difference is shown at the interval's level or
+// -max-runs is reached, and then says "no difference shown" for the rest.
+// The other metrics are shown with their run-to-run spread. It writes
+// reports/bench-compare/: a plot of latency against throughput per version
+// (PNG), compare.json, and an HTML report with the plot.
 //
-//	go run ./scripts/benchcompare -from 26.5.6 -to 26.7.3 [-repeat 2] [-binary bin/kcconform]
+//	go run ./scripts/benchcompare -from 26.5.6 -to 26.7.3 [-min-runs 2] [-max-runs 5] [-level 0.99]
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
+	"kcconform/pkg/confidence"
 	"kcconform/pkg/load"
 	"kcconform/pkg/report"
 )
@@ -33,15 +37,17 @@ import (
 func main() {
 	from := flag.String("from", "", "older Keycloak version")
 	to := flag.String("to", "", "newer Keycloak version")
-	repeat := flag.Int("repeat", 2, "runs per version (the spread needs at least 2)")
+	minRuns := flag.Int("min-runs", 2, "runs per version before a difference may be stated (at least 2)")
+	maxRuns := flag.Int("max-runs", 5, "runs per version at most: what is not shown by then is \"no difference shown\"")
+	level := flag.Float64("level", 0.99, "the intervals' confidence level")
 	binary := flag.String("binary", "bin/kcconform", "the kcconform command (make build)")
 	dir := flag.String("reports", "reports/bench-compare", "where the runs' reports, the plot and the comparison go")
 	flag.Parse()
-	if *from == "" || *to == "" || *repeat < 1 {
-		fmt.Fprintln(os.Stderr, "usage: benchcompare -from VERSION -to VERSION [-repeat N]")
+	if *from == "" || *to == "" || *minRuns < 2 || *maxRuns < *minRuns || *level <= 0.5 || *level >= 1 {
+		fmt.Fprintln(os.Stderr, "usage: benchcompare -from VERSION -to VERSION [-min-runs N>=2] [-max-runs M>=N] [-level 0.5<L<1]")
 		os.Exit(2)
 	}
-	c, err := run(*binary, *dir, *from, *to, *repeat, os.Stderr)
+	c, err := run(*binary, *dir, *from, *to, *minRuns, *maxRuns, *level, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchcompare:", err)
 		os.Exit(1)
@@ -57,9 +63,22 @@ func main() {
 // comparison is every run of both versions.
 type comparison struct {
 	From, To string
-	Runs     map[string][]load.Report // by version
+	Runs     map[string][]load.Report `json:"-"` // by version
 	Columns  []report.Column          `json:"-"`
 	Rows     []row
+	// Latency is each grant and rate's latency ratios with their
+	// intervals; Stopped says why the runs ended.
+	Latency []latencyRow
+	Level   float64
+	Stopped string
+}
+
+// latencyRow is one grant at one rate: its p50 and p95 ratios, TO over FROM.
+type latencyRow struct {
+	Grant          string
+	Rate           int
+	P50From, P50To float64 // ms, pooled over the runs
+	P50, P95       confidence.Interval
 }
 
 // row is one metric of one grant at one rate.
@@ -72,12 +91,12 @@ type row struct {
 	Beyond               bool // |ratio-1| exceeds the larger spread
 }
 
-func run(binary, dir, from, to string, repeat int, log io.Writer) (*comparison, error) {
+func run(binary, dir, from, to string, minRuns, maxRuns int, level float64, log io.Writer) (*comparison, error) {
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("-binary: %w (make build)", err)
 	}
-	c := &comparison{From: from, To: to, Runs: map[string][]load.Report{}}
-	for i := 1; i <= repeat; i++ {
+	c := &comparison{From: from, To: to, Runs: map[string][]load.Report{}, Level: level}
+	for i := 1; i <= maxRuns; i++ {
 		// Alternate the versions, so that a drift of the machine touches both.
 		for _, v := range []string{from, to} {
 			out, err := filepath.Abs(filepath.Join(dir, fmt.Sprintf("%s-run%d", v, i)))
@@ -85,7 +104,7 @@ func run(binary, dir, from, to string, repeat int, log io.Writer) (*comparison, 
 				return nil, err
 			}
 			_ = os.RemoveAll(out)
-			fmt.Fprintf(log, "== bench-compare: Keycloak %s, run %d of %d\n", v, i, repeat)
+			fmt.Fprintf(log, "== bench-compare: Keycloak %s, run %d (at most %d)\n", v, i, maxRuns)
 			began := time.Now()
 			cmd := exec.Command(binary, "--suite", "load", "--keycloak-version", v, "--report-dir", out)
 			cmd.Env = append(os.Environ(), "KC_TARGET=process")
@@ -115,9 +134,79 @@ func run(binary, dir, from, to string, repeat int, log io.Writer) (*comparison, 
 			}
 			fmt.Fprintf(log, "   %s\n", time.Since(began).Round(time.Second))
 		}
+		if i < minRuns {
+			continue
+		}
+		if err := c.intervals(); err != nil {
+			return nil, err
+		}
+		open := 0
+		for _, l := range c.Latency {
+			if !l.P50.Shown() {
+				open++
+			}
+		}
+		fmt.Fprintf(log, "== bench-compare: after %d run(s) each, %d of %d p50 difference(s) not shown at %g%%\n", i, open, len(c.Latency), level*100)
+		if open == 0 {
+			c.Stopped = fmt.Sprintf("every p50 difference shown after %d run(s) each", i)
+			break
+		}
+		c.Stopped = fmt.Sprintf("%d run(s) each, the cap (-max-runs): what is not shown by then is no difference shown", i)
 	}
 	c.compare()
 	return c, nil
+}
+
+// intervals computes every grant and rate's latency ratios from the runs'
+// per-request latencies. The seed is fixed: the same runs give the same
+// intervals.
+func (c *comparison) intervals() error {
+	type gr struct {
+		grant string
+		rate  int
+	}
+	lat := func(v string) map[gr][][]float64 {
+		out := map[gr][][]float64{}
+		for _, rep := range c.Runs[v] {
+			for _, r := range rep.Results {
+				out[gr{r.Grant, r.Rate}] = append(out[gr{r.Grant, r.Rate}], r.LatenciesMS)
+			}
+		}
+		return out
+	}
+	lf, lt := lat(c.From), lat(c.To)
+	c.Latency = nil
+	for k, a := range lf {
+		b, ok := lt[k]
+		if !ok {
+			continue
+		}
+		p50, err := confidence.Ratio(a, b, 0.5, c.Level, 2000, 1)
+		if err != nil {
+			return fmt.Errorf("%s at %d/s: %w (a load report without per-request latencies?)", k.grant, k.rate, err)
+		}
+		p95, err := confidence.Ratio(a, b, 0.95, c.Level, 2000, 1)
+		if err != nil {
+			return fmt.Errorf("%s at %d/s: %w", k.grant, k.rate, err)
+		}
+		c.Latency = append(c.Latency, latencyRow{Grant: k.grant, Rate: k.rate, P50: p50, P95: p95,
+			P50From: confidence.Quantile(flatten(a), 0.5), P50To: confidence.Quantile(flatten(b), 0.5)})
+	}
+	sort.Slice(c.Latency, func(i, j int) bool {
+		if c.Latency[i].Grant != c.Latency[j].Grant {
+			return c.Latency[i].Grant < c.Latency[j].Grant
+		}
+		return c.Latency[i].Rate < c.Latency[j].Rate
+	})
+	return nil
+}
+
+func flatten(runs [][]float64) []float64 {
+	var out []float64
+	for _, r := range runs {
+		out = append(out, r...)
+	}
+	return out
 }
 
 type key struct {
@@ -199,7 +288,13 @@ func (c *comparison) compare() {
 }
 
 func (c *comparison) write(w io.Writer) {
-	fmt.Fprintf(w, "bench-compare: Keycloak %s -> %s, %d and %d run(s)\n", c.From, c.To, len(c.Runs[c.From]), len(c.Runs[c.To]))
+	fmt.Fprintf(w, "bench-compare: Keycloak %s -> %s, %d and %d run(s); %s\n", c.From, c.To, len(c.Runs[c.From]), len(c.Runs[c.To]), c.Stopped)
+	fmt.Fprintf(w, "latency, %s over %s, with %g%% bootstrap intervals (runs resampled, then requests):\n", c.To, c.From, c.Level*100)
+	fmt.Fprintf(w, "%-34s %5s %9s %9s  %-50s %s\n", "GRANT", "RATE", "P50 FROM", "P50 TO", "P50 RATIO", "P95 RATIO")
+	for _, l := range c.Latency {
+		fmt.Fprintf(w, "%-34s %5d %7.1fms %7.1fms  %-50s %s\n", l.Grant, l.Rate, l.P50From, l.P50To, l.P50, l.P95)
+	}
+	fmt.Fprintln(w, "every metric, mean over the runs, with the run-to-run spread:")
 	fmt.Fprintf(w, "%-34s %5s %-22s %10s %10s %7s %8s %8s %s\n", "GRANT", "RATE", "METRIC", c.From, c.To, "RATIO", "SPREAD-F", "SPREAD-T", "")
 	for _, r := range c.Rows {
 		note := ""

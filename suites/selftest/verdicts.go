@@ -49,7 +49,7 @@ func (s selfTest) registerVerdicts() {
 			s.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
 		}, SpecTimeout(nestedTimeout))
 
-		It("fails naming expires_in, the value sent and the setting when the client's access.token.lifespan is 300", func(ctx SpecContext) {
+		It("fails naming expires_in, the value sent and the setting when the client's access.token.lifespan is 300, and leaves a reproduction bundle that, copied to a clean folder, reproduces the failure (and does not once its realm is mended)", func(ctx SpecContext) {
 			fixture := s.fixtureWith(func(realm map[string]any) {
 				framework.FixtureClient(realm)["attributes"].(map[string]any)["access.token.lifespan"] = "300"
 			})
@@ -63,7 +63,23 @@ func (s selfTest) registerVerdicts() {
 			Expect(verdictOf(r)).To(ContainSubstring("read: access.token.lifespan 300 s"))
 			s.expectNoRealmsLeft(ctx)
 			s.ExpectNoLeak(r, s.Server.Admin.Password)
-		}, SpecTimeout(nestedTimeout))
+
+			// The bundle, as a developer gets it: copied to an empty folder
+			// and run there (through kcconform --replay, which runs its
+			// reproduce.sh). The same bundle with the realm mended must not
+			// reproduce: the script's check can fail.
+			bundle := s.expectBundle(r, "expires_in")
+			out, code := s.replay(ctx, bundle, nil)
+			Expect(code).To(Equal(report.StatusFail.ExitCode()), out)
+			Expect(out).To(MatchRegexp(`REPRODUCED: Keycloak \S+ broke "expires_in[^"]*" again`))
+			Expect(out).To(MatchRegexp(`"expires_in": (299|300),`))
+			out, code = s.replay(ctx, bundle, func(realm map[string]any) {
+				framework.FixtureClient(realm)["attributes"].(map[string]any)["access.token.lifespan"] = "31536000"
+			})
+			Expect(code).To(Equal(report.StatusPass.ExitCode()), out)
+			Expect(out).To(ContainSubstring(`NOT REPRODUCED: Keycloak`))
+			Expect(out).NotTo(MatchRegexp(`eyJ[A-Za-z0-9_-]{10,}\.`), "a token in the replay's output")
+		}, SpecTimeout(2*nestedTimeout))
 
 		It("fails naming refresh_expires_in, the value sent and Offline Session Max Limited when the realm limits offline sessions", func(ctx SpecContext) {
 			fixture := s.fixtureWith(func(realm map[string]any) { realm["offlineSessionMaxLifespanEnabled"] = true })
