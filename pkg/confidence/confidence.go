@@ -59,7 +59,7 @@ func Ratio(a, b [][]float64, q, level float64, rounds int, seed uint64) (Interva
 	if q <= 0 || q >= 1 || level <= 0 || level >= 1 || rounds < 100 {
 		return Interval{}, fmt.Errorf("confidence: expected 0 < q < 1, 0 < level < 1 and at least 100 rounds, got %g, %g, %d", q, level, rounds)
 	}
-	qa, qb := Quantile(pool(a), q), Quantile(pool(b), q)
+	qa, qb := Quantile(Pool(a), q), Quantile(Pool(b), q)
 	if qa <= 0 {
 		return Interval{}, fmt.Errorf("confidence: the first version's quantile is %g: no ratio", qa)
 	}
@@ -102,7 +102,8 @@ func nonEmpty(runs [][]float64) [][]float64 {
 	return out
 }
 
-func pool(runs [][]float64) []float64 {
+// Pool is every run's values in one slice.
+func Pool(runs [][]float64) []float64 {
 	var out []float64
 	for _, r := range runs {
 		out = append(out, r...)

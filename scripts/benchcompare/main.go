@@ -190,7 +190,7 @@ func (c *comparison) intervals() error {
 			return fmt.Errorf("%s at %d/s: %w", k.grant, k.rate, err)
 		}
 		c.Latency = append(c.Latency, latencyRow{Grant: k.grant, Rate: k.rate, P50: p50, P95: p95,
-			P50From: confidence.Quantile(flatten(a), 0.5), P50To: confidence.Quantile(flatten(b), 0.5)})
+			P50From: confidence.Quantile(confidence.Pool(a), 0.5), P50To: confidence.Quantile(confidence.Pool(b), 0.5)})
 	}
 	sort.Slice(c.Latency, func(i, j int) bool {
 		if c.Latency[i].Grant != c.Latency[j].Grant {
@@ -199,14 +199,6 @@ func (c *comparison) intervals() error {
 		return c.Latency[i].Rate < c.Latency[j].Rate
 	})
 	return nil
-}
-
-func flatten(runs [][]float64) []float64 {
-	var out []float64
-	for _, r := range runs {
-		out = append(out, r...)
-	}
-	return out
 }
 
 type key struct {
