@@ -125,11 +125,14 @@ versions: build
 ## bisect: the first release the Maven repository serves between GOOD and BAD whose answer to PROMISE
 ## (a key of kcconform --list; default: the first promise that differs) differs from GOOD's, both answers
 ## side by side; FIXTURE is the realm (KC_FIXTURE), e.g. fixtures/realms/offline-no-audience.json.
+## METRIC=p50|p95 bisects a latency instead (the load suite twice a release; GRANT, RATE choose which):
+## a release differs when its ratio to GOOD's is shown at 99% (bench-compare's bootstrap interval).
 bisect: build
-	@if [ -z "$(GOOD)" ] || [ -z "$(BAD)" ]; then echo "usage: make bisect GOOD=24.0.5 BAD=26.7.3 [PROMISE=introspection] [FIXTURE=realm.json]"; exit 2; fi
+	@if [ -z "$(GOOD)" ] || [ -z "$(BAD)" ]; then echo "usage: make bisect GOOD=24.0.5 BAD=26.7.3 [PROMISE=introspection] [FIXTURE=realm.json] | [METRIC=p50|p95 [GRANT=…] [RATE=…]]"; exit 2; fi
 	@bash scripts/install-deps.sh --for process >&2
 	$(if $(FIXTURE),KC_FIXTURE=$(abspath $(FIXTURE))) go run ./scripts/bisect -good $(GOOD) -bad $(BAD) \
-	  $(if $(PROMISE),-promise $(PROMISE)) -reports $(REPORTS)/bisect
+	  $(if $(PROMISE),-promise $(PROMISE)) $(if $(METRIC),-metric $(METRIC)) $(if $(GRANT),-grant $(GRANT)) \
+	  $(if $(RATE),-rate $(RATE)) -reports $(REPORTS)/bisect
 
 ## matrix: the offline suite per version and the upgrade between consecutive versions, and the cluster
 ## suite upgraded along each CLUSTER path (FROM->TO, comma-separated), as one table.

@@ -4,9 +4,13 @@
 // kcconform command once per release tried (the offline suite unless
 // -suite says otherwise; builds, templates and archives are cached, so a
 // step costs one boot). Without -promise it bisects the first promise,
-// in the verdict's order, whose answer differs between GOOD and BAD.
+// in the verdict's order, whose answer differs between GOOD and BAD. With
+// -metric (p50 or p95) it bisects a latency instead: each release tried
+// runs the load suite -runs times, and it differs from GOOD when the
+// latency ratio's bootstrap interval (package confidence) excludes 1.
 //
 //	go run ./scripts/bisect -good 24.0.5 -bad 26.7.3 [-promise introspection] [-binary bin/kcconform]
+//	go run ./scripts/bisect -good 26.5.6 -bad 26.7.3 -metric p50 [-grant client_credentials] [-rate 25]
 package main
 
 import (
@@ -36,6 +40,11 @@ func main() {
 	binary := flag.String("binary", "bin/kcconform", "the kcconform command (make build)")
 	reports := flag.String("reports", "reports/bisect", "folder of each release's reports")
 	repo := flag.String("maven-repo-url", "", "the Maven repository whose releases are searched (default KC_MAVEN_REPO_URL, else Maven Central)")
+	metric := flag.String("metric", "", "bisect a latency instead of a promise: p50 or p95 (the load suite)")
+	grant := flag.String("grant", "", "with -metric: the grant whose latency is compared (a prefix; default the load report's first)")
+	rate := flag.Int("rate", 0, "with -metric: the rate whose latency is compared (default the lowest)")
+	loadRuns := flag.Int("runs", 2, "with -metric: load suite runs per release")
+	level := flag.Float64("level", 0.99, "with -metric: the intervals' confidence level")
 	flag.Parse()
 	if *good == "" || *bad == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: bisect -good VERSION -bad VERSION [-promise KEY] [-suite offline]")
@@ -50,7 +59,15 @@ func main() {
 		*repo = s.Server.MavenRepoURL
 	}
 	b := &bisection{binary: *binary, reports: *reports, suite: *suite, out: os.Stdout, answers: map[string]answer{}}
-	if err := b.run(*good, *bad, *promise, *repo); err != nil {
+	var err error
+	if *metric != "" {
+		m := &metricBisection{binary: *binary, reports: *reports, out: os.Stdout, metric: *metric, grant: *grant, rate: *rate,
+			runs: *loadRuns, level: *level, lat: map[string][][]float64{}}
+		err = m.run(*good, *bad, *repo)
+	} else {
+		err = b.run(*good, *bad, *promise, *repo)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bisect:", err)
 		os.Exit(2)
 	}
@@ -78,26 +95,9 @@ type bisection struct {
 }
 
 func (b *bisection) run(good, bad, promise, repo string) error {
-	if keycloak.CompareVersions(good, bad) >= 0 {
-		return fmt.Errorf("-good %s must be older than -bad %s", good, bad)
-	}
-	if _, err := os.Stat(b.binary); err != nil {
-		return fmt.Errorf("-binary: %w (make build)", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	served, err := keycloak.Served(ctx, &http.Client{Timeout: 30 * time.Second}, repo)
+	span, err := releases(b.binary, good, bad, repo)
 	if err != nil {
 		return err
-	}
-	var span []string
-	for _, v := range served {
-		if keycloak.CompareVersions(v, good) >= 0 && keycloak.CompareVersions(v, bad) <= 0 {
-			span = append(span, v)
-		}
-	}
-	if len(span) < 2 || span[0] != good || span[len(span)-1] != bad {
-		return fmt.Errorf("the repository does not serve both %s and %s (served between them: %v)", good, bad, span)
 	}
 	b.runs = map[string]*report.Run{}
 	if promise == "" {
@@ -117,6 +117,32 @@ func (b *bisection) run(good, bad, promise, repo string) error {
 	lo, hi := search(span, func(v string) bool { return b.answer(v, promise) == g })
 	b.print(promise, span, lo, hi)
 	return nil
+}
+
+// releases are the served releases from good to bad, in version order.
+func releases(binary, good, bad, repo string) ([]string, error) {
+	if keycloak.CompareVersions(good, bad) >= 0 {
+		return nil, fmt.Errorf("-good %s must be older than -bad %s", good, bad)
+	}
+	if _, err := os.Stat(binary); err != nil {
+		return nil, fmt.Errorf("-binary: %w (make build)", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	served, err := keycloak.Served(ctx, &http.Client{Timeout: 30 * time.Second}, repo)
+	if err != nil {
+		return nil, err
+	}
+	var span []string
+	for _, v := range served {
+		if keycloak.CompareVersions(v, good) >= 0 && keycloak.CompareVersions(v, bad) <= 0 {
+			span = append(span, v)
+		}
+	}
+	if len(span) < 2 || span[0] != good || span[len(span)-1] != bad {
+		return nil, fmt.Errorf("the repository does not serve both %s and %s (served between them: %v)", good, bad, span)
+	}
+	return span, nil
 }
 
 // search is the binary search: span[0] is alike, span[len-1] is not, and

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"kcconform/pkg/load"
 )
 
 // The search ends on the two neighbours where the answer changes, after
@@ -30,5 +32,27 @@ func TestTitle(t *testing.T) {
 	}
 	if _, err := title("speed"); err == nil || !strings.Contains(err.Error(), "expected a promise's key or title") || !strings.Contains(err.Error(), "stored-token") {
 		t.Errorf("%v", err)
+	}
+}
+
+// The latency of a grant and rate is picked from a load report: the first
+// grant and its lowest rate unless named; a name the report lacks is an
+// error listing what it has.
+func TestPick(t *testing.T) {
+	rep := load.Report{Results: []load.Result{
+		{Grant: "client_credentials+offline_access", Rate: 50, LatenciesMS: []float64{2}},
+		{Grant: "client_credentials+offline_access", Rate: 25, LatenciesMS: []float64{1}},
+		{Grant: "refresh_token", Rate: 25, LatenciesMS: []float64{3}},
+	}}
+	m := &metricBisection{}
+	if lat, err := m.pick(rep); err != nil || lat[0] != 1 || m.rate != 25 {
+		t.Fatalf("%v %v rate %d", lat, err, m.rate)
+	}
+	m = &metricBisection{grant: "refresh", rate: 50}
+	if _, err := m.pick(rep); err == nil || !strings.Contains(err.Error(), "refresh_token at 25/s") {
+		t.Fatalf("%v", err)
+	}
+	if _, err := (&metricBisection{metric: "p42"}).quantile(); err == nil || !strings.Contains(err.Error(), "expected p50 or p95") {
+		t.Fatalf("%v", err)
 	}
 }
