@@ -18,7 +18,7 @@ LDFLAGS := -s -w -X main.version=$(BUILD_VERSION)
 conformance:
 	@bash scripts/install-deps.sh --for "$${KC_TARGET:-process}" >&2
 	@$(MAKE) -s build
-	@set -e; if [ "$${KC_TARGET:-}" = container ]; then eval "$$(bash scripts/container-env.sh)"; fi; \
+	@set -e; if [ "$${KC_TARGET:-}" = container ]; then ce="$$(bash scripts/container-env.sh)" || exit $$?; eval "$$ce"; fi; \
 	  exec bin/kcconform --report-dir $(REPORTS) $(ARGS)
 
 ## test: every check, phase by phase, with the per-phase wall times at the end (scripts/test.sh).
@@ -70,7 +70,7 @@ e2e-cluster:
 ## container target, then the clean-up and no-pull checks.
 e2e-container:
 	@mkdir -p $(REPORTS)
-	@set -e; eval "$$(bash scripts/container-env.sh)"; \
+	@set -e; ce="$$(bash scripts/container-env.sh)" || exit $$?; eval "$$ce"; \
 	  echo "== container target: $$KC_IMAGE via $${DOCKER_HOST:-the default Docker socket}"; \
 	  go test -count=1 -run '^(ExampleRun|TestRunImportsRealm)$$' -v ./pkg/kccontainer; \
 	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-container.json --junit-report=e2e-container.xml \
@@ -81,7 +81,7 @@ e2e-container:
 ## compose-check: docker-compose.yml up for real (with the gateway profile), the README's runs and
 ## curl commands against it, then down -v (scripts/check-compose.sh).
 compose-check:
-	@set -e; eval "$$(bash scripts/container-env.sh)"; exec bash scripts/check-compose.sh
+	@set -e; ce="$$(bash scripts/container-env.sh)" || exit $$?; eval "$$ce"; exec bash scripts/check-compose.sh
 
 ## matrix-report: a two-version matrix, its HTML report checked in headless Chromium (screenshot kept).
 matrix-report: build
@@ -96,7 +96,7 @@ upgrade: build
 	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make upgrade FROM=26.4.7 [VIA=26.5.6] TO=26.7.3 [TARGET=container]"; exit 2; fi
 	@bash scripts/install-deps.sh --for $(or $(TARGET),process) >&2
 	@set -e; if [ "$(TARGET)" = container ]; then \
-	    eval "$$(KC_VERSION=$(TO) KC_UPGRADE_FROM=$(FROM) KC_UPGRADE_VIA="$(VIA)" bash scripts/container-env.sh)"; fi; \
+	    ce="$$(KC_VERSION=$(TO) KC_UPGRADE_FROM=$(FROM) KC_UPGRADE_VIA="$(VIA)" bash scripts/container-env.sh)" || exit $$?; eval "$$ce"; fi; \
 	  exec bin/kcconform --suite upgrade --target $(or $(TARGET),process) --upgrade-from $(FROM) --upgrade-to $(TO) \
 	    $(if $(VIA),--upgrade-via "$(VIA)") --report-dir $(REPORTS)
 
@@ -105,7 +105,7 @@ upgrade: build
 cluster: build
 	@bash scripts/install-deps.sh --for $(or $(TARGET),process) >&2
 	@set -e; $(if $(VERSION),export KC_VERSION=$(VERSION);) \
-	  if [ "$(TARGET)" = container ]; then eval "$$(bash scripts/container-env.sh)"; fi; \
+	  if [ "$(TARGET)" = container ]; then ce="$$(bash scripts/container-env.sh)" || exit $$?; eval "$$ce"; fi; \
 	  exec bin/kcconform --suite cluster --target $(or $(TARGET),process) $(if $(NODES),--cluster-nodes $(NODES)) \
 	  --report-dir $(REPORTS)
 
@@ -183,7 +183,7 @@ actionlint:
 bench: build
 	go test -run '^$$' -bench . -benchmem ./pkg/...
 	@bash scripts/install-deps.sh --for process >&2
-	@set -e; eval "$$(bash scripts/container-env.sh)"; go run ./scripts/bench -reports $(REPORTS)
+	@set -e; ce="$$(bash scripts/container-env.sh)" || exit $$?; eval "$$ce"; go run ./scripts/bench -reports $(REPORTS)
 
 ## bench-compare: the load suite against two versions, alternately, until every p50 latency ratio is
 ## shown at LEVEL (default 0.99; bootstrap over runs, then requests) or MAX_RUNS (default 5) runs each,

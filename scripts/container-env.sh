@@ -36,7 +36,7 @@ sock=$(bash scripts/podman-setup.sh)
 bash scripts/build-image.sh "$VERSION" dev-file >&2
 bash scripts/build-image.sh "$VERSION" postgres >&2
 [ "$FROM" = "$VERSION" ] || bash scripts/build-image.sh "$FROM" postgres >&2
-for via in ${KC_UPGRADE_VIA//,/ }; do bash scripts/build-image.sh "$via" postgres >&2; done
+for via in $(echo "${KC_UPGRADE_VIA:-}" | tr , " "); do bash scripts/build-image.sh "$via" postgres >&2; done
 bash scripts/build-image.sh --postgres >&2
 bash scripts/build-image.sh --gateway >&2
 cat >"$out" <<ENV
