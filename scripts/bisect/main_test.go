@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"kcconform/pkg/load"
+	"kcconform/pkg/report"
 )
 
 // The search ends on the two neighbours where the answer changes, after
@@ -54,5 +55,25 @@ func TestPick(t *testing.T) {
 	}
 	if _, err := (&metricBisection{metric: "p42"}).quantile(); err == nil || !strings.Contains(err.Error(), "expected p50 or p95") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// Without -promise the first promise whose result differs is bisected: a
+// value that differs from run to run with the same result (an issuer URL's
+// port) is not a difference.
+func TestFirstDifferingComparesResults(t *testing.T) {
+	run := func(iss string, intro report.Result) *report.Run {
+		return &report.Run{Rows: []report.Row{
+			{Check: report.Check{Promise: "access token iss", Rank: 1, Class: report.OIDC, Sent: iss, Result: report.Pass}},
+			{Check: report.Check{Promise: "introspection", Rank: 2, Class: report.Extra, Sent: "active", Result: intro}},
+		}}
+	}
+	a := run(`"http://127.0.0.1:20001/realms/r"`, report.Pass)
+	b := run(`"http://127.0.0.1:20002/realms/r"`, report.NotApplicable)
+	if got := firstDiffering(a, b); got != "introspection" {
+		t.Fatalf("firstDiffering = %q, want introspection", got)
+	}
+	if got := firstDiffering(a, run(`"http://127.0.0.1:20003/realms/r"`, report.Pass)); got != "" {
+		t.Fatalf("firstDiffering = %q for runs with the same results", got)
 	}
 }
