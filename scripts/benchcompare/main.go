@@ -8,7 +8,7 @@
 // reports/bench-compare/: a plot of latency against throughput per version
 // (PNG), compare.json, and an HTML report with the plot.
 //
-//	go run ./scripts/benchcompare -from 26.5.6 -to 26.7.3 [-min-runs 2] [-max-runs 5] [-level 0.99]
+//	go run ./scripts/benchcompare -from 26.5.6 -to 26.7.3 [-min-runs 3] [-max-runs 5] [-level 0.99]
 package main
 
 import (
@@ -18,7 +18,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -32,21 +31,23 @@ import (
 	"kcconform/pkg/confidence"
 	"kcconform/pkg/load"
 	"kcconform/pkg/report"
+	"kcconform/scripts/internal/loadrun"
 )
 
 func main() {
 	from := flag.String("from", "", "older Keycloak version")
 	to := flag.String("to", "", "newer Keycloak version")
-	minRuns := flag.Int("min-runs", 2, "runs per version before a difference may be stated (at least 2)")
+	minRuns := flag.Int("min-runs", 3, "runs per version before a difference may be stated (at least 2; with 2, a run pair that happens to agree has shown differences that 5 runs did not)")
 	maxRuns := flag.Int("max-runs", 5, "runs per version at most: what is not shown by then is \"no difference shown\"")
 	level := flag.Float64("level", 0.99, "the intervals' confidence level")
 	binary := flag.String("binary", "bin/kcconform", "the kcconform command (make build)")
 	dir := flag.String("reports", "reports/bench-compare", "where the runs' reports, the plot and the comparison go")
 	flag.Parse()
-	if *from == "" || *to == "" || *minRuns < 2 || *maxRuns < *minRuns || *level <= 0.5 || *level >= 1 {
-		fmt.Fprintln(os.Stderr, "usage: benchcompare -from VERSION -to VERSION [-min-runs N>=2] [-max-runs M>=N] [-level 0.5<L<1]")
+	if *from == "" || *to == "" || *minRuns < 2 || *maxRuns < 2 || *level <= 0.5 || *level >= 1 {
+		fmt.Fprintln(os.Stderr, "usage: benchcompare -from VERSION -to VERSION [-min-runs N>=2] [-max-runs M>=2] [-level 0.5<L<1]")
 		os.Exit(2)
 	}
+	*minRuns = min(*minRuns, *maxRuns) // a cap below the minimum is the number of runs
 	c, err := run(*binary, *dir, *from, *to, *minRuns, *maxRuns, *level, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchcompare:", err)
@@ -99,34 +100,12 @@ func run(binary, dir, from, to string, minRuns, maxRuns int, level float64, log 
 	for i := 1; i <= maxRuns; i++ {
 		// Alternate the versions, so that a drift of the machine touches both.
 		for _, v := range []string{from, to} {
-			out, err := filepath.Abs(filepath.Join(dir, fmt.Sprintf("%s-run%d", v, i)))
-			if err != nil {
-				return nil, err
-			}
-			_ = os.RemoveAll(out)
+			out := filepath.Join(dir, fmt.Sprintf("%s-run%d", v, i))
 			fmt.Fprintf(log, "== bench-compare: Keycloak %s, run %d (at most %d)\n", v, i, maxRuns)
 			began := time.Now()
-			cmd := exec.Command(binary, "--suite", "load", "--keycloak-version", v, "--report-dir", out)
-			cmd.Env = append(os.Environ(), "KC_TARGET=process")
-			logFile, err := os.Create(out + ".log")
+			rep, err := loadrun.Run(binary, v, out)
 			if err != nil {
-				if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-					return nil, err
-				}
-				if logFile, err = os.Create(out + ".log"); err != nil {
-					return nil, err
-				}
-			}
-			cmd.Stdout, cmd.Stderr = logFile, logFile
-			runErr := cmd.Run()
-			logFile.Close()
-			b, err := os.ReadFile(filepath.Join(out, "load-"+v+".json"))
-			if err != nil {
-				return nil, fmt.Errorf("Keycloak %s run %d gave no load report (%v); see %s.log", v, i, runErr, out)
-			}
-			var rep load.Report
-			if err := json.Unmarshal(b, &rep); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("run %d: %w", i, err)
 			}
 			c.Runs[v] = append(c.Runs[v], rep)
 			if suites, err := report.Load(filepath.Join(out, "conformance.json")); err == nil && i == 1 {

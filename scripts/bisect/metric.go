@@ -1,16 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"kcconform/pkg/confidence"
 	"kcconform/pkg/load"
+	"kcconform/scripts/internal/loadrun"
 )
 
 // metricBisection bisects a latency: a release differs from GOOD when the
@@ -47,7 +45,12 @@ func (m *metricBisection) run(good, bad, repo string) error {
 	if err != nil {
 		return err
 	}
+	// Each release's interval once: the search and the summary both read it.
+	ivs := map[string]confidence.Interval{}
 	ratio := func(v string) (confidence.Interval, error) {
+		if iv, ok := ivs[v]; ok {
+			return iv, nil
+		}
 		a, err := m.latencies(good)
 		if err != nil {
 			return confidence.Interval{}, err
@@ -56,7 +59,11 @@ func (m *metricBisection) run(good, bad, repo string) error {
 		if err != nil {
 			return confidence.Interval{}, err
 		}
-		return confidence.Ratio(a, b, q, m.level, 2000, 1)
+		iv, err := confidence.Ratio(a, b, q, m.level, 2000, 1)
+		if err == nil {
+			ivs[v] = iv
+		}
+		return iv, err
 	}
 	whole, err := ratio(bad)
 	if err != nil {
@@ -83,8 +90,7 @@ func (m *metricBisection) run(good, bad, repo string) error {
 		m.metric, m.grant, m.rate, good, span[hi], span[lo])
 	fmt.Fprintf(m.out, "releases tried (%d of the %d served from %s to %s), %s over %s's:\n", len(m.tried), len(span), good, bad, m.metric, good)
 	for _, v := range span {
-		if _, ok := m.lat[v]; ok && v != good {
-			iv, _ := ratio(v)
+		if iv, ok := ivs[v]; ok {
 			fmt.Fprintf(m.out, "  %-8s %s\n", v, iv)
 		}
 	}
@@ -100,25 +106,10 @@ func (m *metricBisection) latencies(v string) ([][]float64, error) {
 	m.tried = append(m.tried, v)
 	var out [][]float64
 	for i := 1; i <= m.runs; i++ {
-		dir, _ := filepath.Abs(filepath.Join(m.reports, fmt.Sprintf("%s-load%d", v, i)))
-		_ = os.RemoveAll(dir)
-		_ = os.MkdirAll(dir, 0o755)
 		fmt.Fprintf(m.out, "bisect: Keycloak %s (load suite, run %d of %d) ...\n", v, i, m.runs)
-		cmd := exec.Command(m.binary, "--suite", "load", "--keycloak-version", v, "--report-dir", dir)
-		cmd.Env = append(os.Environ(), "KC_TARGET=process")
-		logPath := filepath.Join(dir, "bisect-run.log")
-		if log, err := os.Create(logPath); err == nil {
-			cmd.Stdout, cmd.Stderr = log, log
-			defer log.Close()
-		}
-		runErr := cmd.Run()
-		b, err := os.ReadFile(filepath.Join(dir, "load-"+v+".json"))
+		rep, err := loadrun.Run(m.binary, v, filepath.Join(m.reports, fmt.Sprintf("%s-load%d", v, i)))
 		if err != nil {
-			return nil, fmt.Errorf("Keycloak %s gave no load report (%v); see %s", v, runErr, logPath)
-		}
-		var rep load.Report
-		if err := json.Unmarshal(b, &rep); err != nil {
-			return nil, fmt.Errorf("Keycloak %s: load report: %w", v, err)
+			return nil, err
 		}
 		lat, err := m.pick(rep)
 		if err != nil {

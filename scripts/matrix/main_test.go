@@ -13,10 +13,7 @@ import (
 // folder that cannot be written is an error, not a crash.
 func TestColumnWithoutReportAndUnwritableFolder(t *testing.T) {
 	dir := t.TempDir()
-	fake := filepath.Join(dir, "kcconform")
-	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho no report here\nexit 2\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fake := fakeCommand(t, dir, "echo no report here\nexit 2")
 	var log strings.Builder
 	m, err := Run(fake, filepath.Join(dir, "reports"), []string{"26.5.6"}, [][2]string{{"26.7.0", "26.7.3"}}, &log)
 	if err != nil {
@@ -58,10 +55,7 @@ func TestClusterPaths(t *testing.T) {
 // Versions run in version order, whatever order they are given in.
 func TestColumnsInVersionOrder(t *testing.T) {
 	dir := t.TempDir()
-	fake := filepath.Join(dir, "kcconform")
-	if err := os.WriteFile(fake, []byte("#!/bin/sh\nexit 2\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fake := fakeCommand(t, dir, "exit 2")
 	var log strings.Builder
 	m, err := Run(fake, filepath.Join(dir, "reports"), []string{"26.10.0", "24.0.5", "26.7.3"}, nil, &log)
 	if err != nil {
@@ -74,4 +68,15 @@ func TestColumnsInVersionOrder(t *testing.T) {
 	if got := strings.Join(names, " "); got != "24.0.5 26.7.3 24.0.5->26.7.3 26.10.0 26.7.3->26.10.0" {
 		t.Fatalf("columns %s", got)
 	}
+}
+
+// fakeCommand is a kcconform command in dir that runs script and writes no
+// report.
+func fakeCommand(t *testing.T, dir, script string) string {
+	t.Helper()
+	p := filepath.Join(dir, "kcconform")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
