@@ -67,7 +67,24 @@ func main() {
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// settingsFlags declares a flag for every setting of the table, and returns
+// their values by variable name.
+func settingsFlags(fs *flag.FlagSet) map[string]*string {
+	values := map[string]*string{}
+	for _, s := range settings.Table {
+		v := new(string)
+		values[s.Env] = v
+		fs.StringVar(v, s.Flag, "", fmt.Sprintf("%s (%s; default %s)", s.Meaning, s.Env, orNone(s.Default)))
+	}
+	return values
+}
+
 func execute(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if _, ok := deployCommands[args[0]]; ok {
+			return executeDeploy(args[0], args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("kcconform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
@@ -81,12 +98,7 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.replay, "replay", "", "run a reproduction bundle (a folder under the reports' repro/) again: exit 1 when the failure reproduces, 0 when it does not")
 	fs.StringVar(&o.child, "child", "", "")
 	fs.StringVar(&o.childReport, "child-report", "", "")
-	values := map[string]*string{}
-	for _, s := range settings.Table {
-		v := new(string)
-		values[s.Env] = v
-		fs.StringVar(v, s.Flag, "", fmt.Sprintf("%s (%s; default %s)", s.Meaning, s.Env, orNone(s.Default)))
-	}
+	values := settingsFlags(fs)
 	fs.Usage = func() { usage(fs, stderr) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,6 +148,7 @@ func usage(fs *flag.FlagSet, w io.Writer) {
 Usage: kcconform [flags]
        kcconform [--maven-repo-url URL] versions
        kcconform --replay reports/repro/FOLDER
+       kcconform before|watch|after --state FILE --state-key-file KEY [flags]   (--help for each)
 
 It runs the offline suite (the procedure) against the target KC_TARGET selects and prints the
 verdict: PASS, FAIL (which promises) or COULD NOT RUN (why, and the setting to change). Reports go to
@@ -152,6 +165,9 @@ Flags:
   --list                print the promises it checks and each suite's specs
   --version             print kcconform's version and the default Keycloak version
   versions              list the Keycloak releases the Maven repository serves (from 22.0 on)
+  before                take stored offline tokens from your deployment and write the encrypted state file
+  watch                 refresh them at --rate per second while your tooling upgrades it
+  after                 refresh every one, compare the verdicts, revoke what kcconform took
   -v                    verbose Ginkgo output
   --suite-timeout D     bound of each suite's run (default 40m)
 

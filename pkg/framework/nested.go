@@ -52,7 +52,12 @@ func (s *Session) Binary() string {
 func (s *Session) NestedCommand(ctx context.Context, baseURL string, env map[string]string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
 	ginkgo.GinkgoHelper()
 	reports := ginkgo.GinkgoT().TempDir()
-	cmd := exec.CommandContext(ctx, s.Binary(), append([]string{"--report-dir", reports}, args...)...)
+	all := append([]string{"--report-dir", reports}, args...)
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		// A subcommand (before, watch, after) comes first, its flags after it.
+		all = append([]string{args[0], "--report-dir", reports}, args[1:]...)
+	}
+	cmd := exec.CommandContext(ctx, s.Binary(), all...)
 	// The nested run gets only the settings given here, except that it
 	// shares the cache and records its credentials for the outer run's
 	// leak scan.
