@@ -525,7 +525,7 @@ func classify(err error) (class, answer string) {
 	e, ok := tokenflow.AsError(err)
 	switch {
 	case ok && e.Status >= 500:
-		return "5xx", fmt.Sprintf("HTTP %d %s", e.Status, e.Code)
+		return "5xx", strings.TrimSpace(fmt.Sprintf("HTTP %d %s", e.Status, e.Code))
 	case ok && e.Status > 0:
 		return "refused", fmt.Sprintf("HTTP %d %s %q", e.Status, e.Code, e.Description)
 	}

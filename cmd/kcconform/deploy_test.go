@@ -18,7 +18,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{nil, "200", ""},
 		{&tokenflow.Error{Status: 400, Code: "invalid_grant", Description: "Offline user session not found"}, "refused", `HTTP 400 invalid_grant "Offline user session not found"`},
-		{&tokenflow.Error{Status: 503, Cause: "Service Unavailable"}, "5xx", "HTTP 503 "},
+		{&tokenflow.Error{Status: 503, Cause: "Service Unavailable"}, "5xx", "HTTP 503"},
 		{&tokenflow.Error{Cause: "dial tcp 127.0.0.1:1: connect: connection refused"}, "unreachable", "connection refused"},
 		{&tokenflow.Error{Cause: "context deadline exceeded"}, "unreachable", "timeout"},
 		{errors.New("read: connection reset by peer"), "unreachable", "connection reset"},
