@@ -11,7 +11,7 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(BUILD_VERSION)
 
-.PHONY: deps build conformance test vet unit e2e e2e-cluster e2e-container compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bisect bench bench-compare fuzz clean-server release actionlint clean
+.PHONY: deps build image conformance test vet unit e2e e2e-cluster e2e-container e2e-deployment compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bisect bench bench-compare fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -34,6 +34,11 @@ build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kcconform ./cmd/kcconform
 	go build -o $(GINKGO) github.com/onsi/ginkgo/v2/ginkgo
 
+## image: kcconform's container image, localhost/kcconform:dev (FROM scratch: the static binary and
+## the machine's CA bundle), built with Podman or Docker; the image of deploy/'s Job and Helm chart.
+image: build
+	@bash scripts/build-command-image.sh
+
 vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	go vet ./...
@@ -44,13 +49,13 @@ vet:
 # ExampleRun and TestRunImportsRealm need a container engine: they run in e2e-container.
 # Unit tests and fuzzing handle fake credentials: they record no fingerprints.
 unit:
-	go test -count=1 -skip '^(ExampleRun|TestRunImportsRealm)$$' ./pkg/... ./scripts/... ./cmd/...
+	go test -count=1 -skip '^(ExampleRun|TestRunImportsRealm)$$' ./pkg/... ./scripts/... ./cmd/... ./deploy/...
 
 ## e2e: every suite on the process target, Ginkgo's processes in parallel. The load suite runs with
 ## short steps here, to prove it works; make bench-compare is where it measures.
 e2e:
 	@mkdir -p $(REPORTS)
-	KC_TARGET=process KC_LOAD_RATES=$${KC_LOAD_RATES:-20,40} KC_LOAD_STEP=$${KC_LOAD_STEP:-2s} $(GINKGO) $(GINKGO_FLAGS) --skip-package=cluster \
+	KC_TARGET=process KC_LOAD_RATES=$${KC_LOAD_RATES:-20,40} KC_LOAD_STEP=$${KC_LOAD_STEP:-2s} $(GINKGO) $(GINKGO_FLAGS) --skip-package=cluster,deployment \
 	  --json-report=e2e.json --junit-report=e2e.xml ./suites
 	go run ./scripts/verdict $(REPORTS)/e2e.json
 	@# A client set up by hand, and a realm exported from such a server as KC_FIXTURE, pass on the
@@ -77,6 +82,16 @@ e2e-container:
 	    ./suites/offline ./suites/restart ./suites/upgrade; \
 	  go run ./scripts/verdict $(REPORTS)/e2e-container.json; \
 	  bash scripts/check-container-run.sh
+
+## e2e-deployment: before, watch and after against a deployment kcconform did not start:
+## scripts/deployment.sh's cluster upgraded rolling (26.7.0 -> 26.7.3, the binary) and recreated
+## (26.5.6 -> 26.7.3, before and after in kcconform's image under Podman).
+e2e-deployment: build
+	@mkdir -p $(REPORTS)
+	@set -e; bash scripts/install-deps.sh --for process >&2; bash scripts/podman-setup.sh >/dev/null; \
+	  export KC_BINARY_IMAGE="$$(bash scripts/build-command-image.sh)"; echo "== kcconform's image: $$KC_BINARY_IMAGE"; \
+	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-deployment.json --junit-report=e2e-deployment.xml ./suites/deployment; \
+	  go run ./scripts/verdict $(REPORTS)/e2e-deployment.json
 
 ## compose-check: docker-compose.yml up for real (with the gateway profile), the README's runs and
 ## curl commands against it, then down -v (scripts/check-compose.sh).

@@ -10,8 +10,8 @@
 # PostgreSQL's server (restart and upgrade suites) and HAProxy (the cluster
 # suite's gateway); container adds curl
 # (scripts/container-env.sh sets up Podman where no Docker engine runs);
-# all is what make test needs: all of it, jq, and Debian's Chromium (the
-# HTML report is checked in a real headless browser).
+# all is what make test needs: all of it, jq, Debian's Chromium (the
+# HTML report is checked in a real headless browser) and Helm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${2:-all}
@@ -53,3 +53,10 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 go mod download
+# Helm v4, built from its Go module (no prebuilt binary is fetched): the unit
+# tests render deploy/helm's chart with Helm's own template and lint.
+helm_version=v4.3.2
+if [ "$target" = all ] && ! command -v helm >/dev/null && [ ! -x "$(go env GOPATH)/bin/helm" ]; then
+  echo "== install-deps: building Helm $helm_version (go install helm.sh/helm/v4/cmd/helm)" >&2
+  GOFLAGS=-mod=mod go install "helm.sh/helm/v4/cmd/helm@$helm_version"
+fi

@@ -61,6 +61,7 @@ phase fuzz make -s fuzz
 phase "e2e process" make -s e2e
 phase "e2e cluster" make -s e2e-cluster
 phase "e2e container" make -s e2e-container
+phase "e2e deployment" make -s e2e-deployment
 phase compose make -s compose-check
 phase "matrix and HTML report" make -s matrix-report
 phase actionlint make -s actionlint

@@ -5,6 +5,7 @@ package suites
 import (
 	"kcconform/pkg/framework"
 	"kcconform/suites/cluster"
+	"kcconform/suites/deployment"
 	"kcconform/suites/idle"
 	"kcconform/suites/load"
 	"kcconform/suites/offline"
@@ -16,7 +17,7 @@ import (
 )
 
 // All are the suites, the default one (offline, the procedure) first.
-var All = []framework.Suite{offline.Suite, revocation.Suite, restart.Suite, upgrade.Suite, idle.Suite, tls.Suite, selftest.Suite, load.Suite, cluster.Suite}
+var All = []framework.Suite{offline.Suite, revocation.Suite, restart.Suite, upgrade.Suite, idle.Suite, tls.Suite, selftest.Suite, load.Suite, cluster.Suite, deployment.Suite}
 
 // Find returns the suite of that name.
 func Find(name string) (framework.Suite, bool) {

@@ -132,6 +132,34 @@ func executeDeploy(name string, args []string, stdout, stderr io.Writer) int {
 	return cmd.run(d, o, stdout)
 }
 
+// executeStateKey makes a state key where a pipeline needs one before any
+// before runs (a Kubernetes Secret): `kcconform state-key FILE`. It prints
+// the file's name, never the key.
+func executeStateKey(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kcconform state-key", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: kcconform state-key FILE\n\nMake a state key (an age X25519 key, 0600) for --state-key-file, e.g. for a Kubernetes Secret:\n"+
+			"  kcconform state-key state.key && kubectl create secret generic kcconform-state-key --from-file=state.key\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitPass
+		}
+		return exitCouldNot
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "kcconform state-key: FILE: expected the key file's path (one argument)")
+		return exitCouldNot
+	}
+	if _, err := state.NewKey(fs.Arg(0)); err != nil {
+		fmt.Fprintf(stderr, "kcconform state-key: %v\n", err)
+		return exitCouldNot
+	}
+	fmt.Fprintf(stdout, "kcconform state-key: made %s (0600); keep it apart from the state file\n", fs.Arg(0))
+	return exitPass
+}
+
 // newDeployment checks the settings and opens (or, for before, makes) the
 // state file's key.
 func newDeployment(name string, o deployOptions, lookup settings.Lookup, stderr io.Writer) (*deployment, error) {

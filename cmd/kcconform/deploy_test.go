@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"kcconform/pkg/report"
 	"kcconform/pkg/state"
@@ -121,5 +124,107 @@ func TestAfterOnBadStateFile(t *testing.T) {
 	code := execute([]string{"after", "--state", dir + "/s", "--state-key-file", key, "--url", "http://127.0.0.1:9", "--realm", "r", "--client-id", "other", "--client-secret", "x", "--report-dir", dir + "/rep"}, &out, &errw)
 	if code != exitCouldNot || !strings.Contains(out.String(), `KC_CLIENT_ID: the state is of "c", given "other"`) || strings.Contains(out.String(), "fake-refresh") {
 		t.Errorf("exit %d: %s%s", code, out.String(), errw.String())
+	}
+}
+
+func TestStopRunningWatch(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "kcconform.state")
+	var out bytes.Buffer
+	if err := stopRunningWatch(st, &out, time.Second); err != nil || out.Len() != 0 {
+		t.Fatalf("no watch: %v %q", err, out.String())
+	}
+	// A killed watch's marker is old: removed, nothing asked.
+	marker := st + watchingSuffix
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Minute)
+	_ = os.Chtimes(marker, old, old)
+	if err := stopRunningWatch(st, &out, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a stale marker is left")
+	}
+	if _, err := os.Stat(st + stopSuffix); err == nil {
+		t.Fatal("a stop was asked of a watch that was killed")
+	}
+	// A running watch stops when asked: it removes its marker.
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			if _, err := os.Stat(st + stopSuffix); err == nil {
+				os.Remove(marker)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	if err := stopRunningWatch(st, &out, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "asking it to stop") {
+		t.Fatalf("output %q", out.String())
+	}
+	// One killed just before: its marker goes stale while after waits.
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	recent := time.Now().Add(-markerFresh + 300*time.Millisecond)
+	_ = os.Chtimes(marker, recent, recent)
+	if err := stopRunningWatch(st, &out, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// One that runs on and does not stop (its marker touched): after says
+	// so instead of reading a state in use.
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				_ = os.WriteFile(marker, nil, 0o600)
+				_ = os.Chtimes(marker, time.Now(), time.Now())
+			}
+		}
+	}()
+	err := stopRunningWatch(st, &out, 300*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "did not stop within") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestStateKey(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k", "state.key")
+	var out, errs bytes.Buffer
+	if code := execute([]string{"state-key", key}, &out, &errs); code != exitPass {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	fi, err := os.Stat(key)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the key file: %v %v", fi, err)
+	}
+	if _, err := state.ReadKey(key); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "AGE-SECRET-KEY") {
+		t.Fatal("the key was printed")
+	}
+	// An existing key is never overwritten; no argument names the field.
+	if code := execute([]string{"state-key", key}, &out, &errs); code != exitCouldNot {
+		t.Fatalf("overwrote a key: exit %d", code)
+	}
+	errs.Reset()
+	if code := execute([]string{"state-key"}, &out, &errs); code != exitCouldNot || !strings.Contains(errs.String(), "FILE: expected") {
+		t.Fatalf("exit %d: %s", code, errs.String())
 	}
 }

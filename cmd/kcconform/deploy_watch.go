@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -71,6 +72,10 @@ func runWatch(d *deployment, o deployOptions, stdout io.Writer) int {
 	defer tick.Stop()
 	defer save.Stop()
 	saveFailed := false
+	marker, stopAsked := o.state+watchingSuffix, o.state+stopSuffix
+	_ = os.Remove(stopAsked) // a request left by an after that found no watch
+	defer os.Remove(marker)
+	defer os.Remove(stopAsked)
 loop:
 	for {
 		select {
@@ -80,6 +85,13 @@ loop:
 			if err := w.save(timeline); err != nil && !saveFailed {
 				saveFailed = true
 				fmt.Fprintf(stdout, "kcconform watch: %s\n", d.run.Redactor.String(err.Error()))
+			}
+			// The marker's time tells an after that this watch runs.
+			_ = os.WriteFile(marker, nil, 0o600)
+			_ = os.Chtimes(marker, time.Time{}, time.Now())
+			if _, err := os.Stat(stopAsked); err == nil {
+				fmt.Fprintln(stdout, "kcconform watch: kcconform after asked this watch to stop")
+				break loop
 			}
 		case <-tick.C:
 			select {
@@ -238,7 +250,53 @@ type afterResult struct {
 	Why                             string
 }
 
+// A running watch keeps a marker beside the state file, touched every
+// second; an after asks it to stop with another.
+const (
+	watchingSuffix = ".watching"
+	stopSuffix     = ".stop"
+	// markerFresh is how old a marker may be and its watch still run.
+	markerFresh = 5 * time.Second
+)
+
+// stopRunningWatch asks a watch of the same state file that still runs (in
+// another pod, say) to stop, and waits for its last save: after must read
+// the tokens it rotated, and no watch may write the state again once after
+// has erased it. A stale marker is a watch that was killed.
+func stopRunningWatch(statePath string, stdout io.Writer, wait time.Duration) error {
+	marker := statePath + watchingSuffix
+	fi, err := os.Stat(marker)
+	if err != nil {
+		return nil
+	}
+	if time.Since(fi.ModTime()) > markerFresh {
+		_ = os.Remove(marker)
+		return nil
+	}
+	fmt.Fprintln(stdout, "kcconform after: a watch of this state file runs; asking it to stop")
+	if err := os.WriteFile(statePath+stopSuffix, nil, 0o600); err != nil {
+		return fmt.Errorf("ask the running watch to stop: %w", err)
+	}
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		fi, err := os.Stat(marker)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		// No longer touched: the watch was killed (maybe just now) before
+		// it could see the request.
+		if err == nil && time.Since(fi.ModTime()) > markerFresh {
+			_ = os.Remove(marker)
+			_ = os.Remove(statePath + stopSuffix)
+			return nil
+		}
+	}
+	return fmt.Errorf("the watch of %s did not stop within %s (its marker %s is fresh): stop it, then run after again", statePath, wait, marker)
+}
+
 func runAfter(d *deployment, o deployOptions, stdout io.Writer) int {
+	if err := stopRunningWatch(o.state, stdout, 30*time.Second); err != nil {
+		return couldNotRun(stdout, fmt.Errorf("kcconform after: %w", err))
+	}
 	st, err := d.load()
 	if err != nil {
 		return couldNotRun(stdout, fmt.Errorf("kcconform after: %w", err))

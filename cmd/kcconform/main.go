@@ -84,6 +84,9 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		if _, ok := deployCommands[args[0]]; ok {
 			return executeDeploy(args[0], args[1:], stdout, stderr)
 		}
+		if args[0] == "state-key" {
+			return executeStateKey(args[1:], stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("kcconform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -149,6 +152,7 @@ Usage: kcconform [flags]
        kcconform [--maven-repo-url URL] versions
        kcconform --replay reports/repro/FOLDER
        kcconform before|watch|after --state FILE --state-key-file KEY [flags]   (--help for each)
+       kcconform state-key FILE
 
 It runs the offline suite (the procedure) against the target KC_TARGET selects and prints the
 verdict: PASS, FAIL (which promises) or COULD NOT RUN (why, and the setting to change). Reports go to
@@ -168,6 +172,7 @@ Flags:
   before                take stored offline tokens from your deployment and write the encrypted state file
   watch                 refresh them at --rate per second while your tooling upgrades it
   after                 refresh every one, compare the verdicts, revoke what kcconform took
+  state-key FILE        make the state file's key (for a Kubernetes Secret)
   -v                    verbose Ginkgo output
   --suite-timeout D     bound of each suite's run (default 40m)
 

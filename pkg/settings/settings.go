@@ -54,6 +54,9 @@ type Settings struct {
 	Fingerprints string
 	// Binary is the kcconform command the self-checks run (empty: found).
 	Binary string
+	// BinaryImage is kcconform's container image the deployment suite runs
+	// its commands in (empty: the binary).
+	BinaryImage string
 	// Color asks for terminal colours in the suites' output.
 	Color bool
 
@@ -160,7 +163,7 @@ func Parse(get Lookup) (Settings, error) {
 		return s, fmt.Errorf("KC_REPORT_DIR: %w", err)
 	}
 	s.Server.ReportDir = s.ReportDir
-	s.Fingerprints, s.Binary = get(FingerprintsEnv), get(BinaryEnv)
+	s.Fingerprints, s.Binary, s.BinaryImage = get(FingerprintsEnv), get(BinaryEnv), get(BinaryImageEnv)
 	s.Color = get(ColorEnv) == "1"
 	return s, nil
 }
@@ -210,6 +213,7 @@ func (s Settings) Environ(base []string) []string {
 	set[RunKeyEnv] = s.RunKey
 	set[FingerprintsEnv] = s.Fingerprints
 	set[BinaryEnv] = s.Binary
+	set[BinaryImageEnv] = s.BinaryImage
 	if s.Color {
 		set[ColorEnv] = "1"
 	}

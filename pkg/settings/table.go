@@ -69,7 +69,10 @@ const (
 	BinaryEnv = "KC_BINARY"
 	// ColorEnv asks the suites' output for terminal colours.
 	ColorEnv = "KC_COLOR"
+	// BinaryImageEnv is kcconform's container image (make image), with
+	// which the deployment suite runs before and after under Podman.
+	BinaryImageEnv = "KC_BINARY_IMAGE"
 )
 
 // internal lists the variables above.
-var internal = []string{RunKeyEnv, FingerprintsEnv, BinaryEnv, ColorEnv}
+var internal = []string{RunKeyEnv, FingerprintsEnv, BinaryEnv, ColorEnv, BinaryImageEnv}

@@ -13,7 +13,12 @@
 //     the median ratio and its spread (10th to 90th percentile) over many
 //     repetitions; the run fails if the median exceeds 1.10;
 //
-//   - the offline suite's wall time with 1 and 2 parallel processes.
+//   - the offline suite's wall time with 1 and 2 parallel processes;
+//
+//   - `kcconform before --tokens 1000`'s grant rate against raw vegeta's
+//     (the same client_credentials grant, 8 workers, 1000 requests) on the
+//     same server in the same run: vegeta before and after it, the ratio
+//     to their mean.
 //
 //     go run ./scripts/bench [-reports reports] [-reps 200] [-boots 3]
 package main
@@ -73,6 +78,15 @@ type results struct {
 	}
 	Flows  []flowResult
 	Suites map[string]float64 `json:"offlineSuiteSecondsByProcs"`
+	Grants grantResult        `json:"beforeGrantRate"`
+}
+
+// grantResult is kcconform before's grant rate beside raw vegeta's.
+type grantResult struct {
+	Tokens, Concurrency int
+	Before              float64   `json:"beforeGrantsPerSecond"`
+	Vegeta              []float64 `json:"vegetaGrantsPerSecond"`
+	Ratio               float64   `json:"ratioToVegetaMean"`
 }
 
 func main() {
@@ -138,6 +152,8 @@ func main() {
 	info := srv.Info()
 	res.Flows = flows(ctx, info, red, *reps)
 	res.Suites = suites(info, dir)
+	fmt.Fprintln(os.Stderr, "== bench: kcconform before --tokens 1000 beside raw vegeta")
+	res.Grants = grantRate(ctx, info, red, dir, 1000, 8)
 
 	b, err := json.MarshalIndent(res, "", "  ")
 	must(err)
@@ -421,5 +437,8 @@ func (res results) print(w io.Writer) bool {
 		}
 	}
 	fmt.Fprintf(w, "\noffline suite against one server: %.1fs with 1 process, %.1fs with 2\n", res.Suites["1"], res.Suites["2"])
+	g := res.Grants
+	fmt.Fprintf(w, "\nkcconform before --tokens %d (concurrency %d): %.1f grants/s; raw vegeta (%d workers) before and after it: %.1f and %.1f grants/s; ratio %.2f\n",
+		g.Tokens, g.Concurrency, g.Before, g.Concurrency, g.Vegeta[0], g.Vegeta[1], g.Ratio)
 	return ok
 }

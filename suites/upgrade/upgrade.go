@@ -53,7 +53,6 @@ func refreshAfter(ctx context.Context, s *framework.Session, c *framework.Client
 
 func register(r *run.Run) {
 	base := framework.NewSession(r)
-	registerDeployment(base)
 	Describe("the upgrade path on PostgreSQL", Label(framework.LabelUpgrade), func() {
 		It("keeps offline tokens issued before the upgrade refreshing after it, and issues new ones; a token whose offline session was deleted from the database during the upgrade is refused, naming both versions", func(ctx SpecContext) {
 			from, to, via := r.Settings.UpgradeFrom, r.Settings.UpgradeTo, r.Settings.UpgradeVia
