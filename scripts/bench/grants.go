@@ -14,7 +14,6 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"kcconform/fixtures"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/redact"
@@ -27,17 +26,8 @@ var grantsPerSecond = regexp.MustCompile(`offline token\(s\) taken in [^(]* \(([
 // client-only, no verdict) between two raw vegeta runs of the same grant
 // with as many workers, on one realm of the server.
 func grantRate(ctx context.Context, info keycloak.Info, red *redact.Redactor, dir string, n, conc int) grantResult {
-	ac, err := info.AdminClient(red)
-	must(err)
-	name := "kcconform-bench-grants-" + fmt.Sprint(time.Now().Unix())
-	rep, err := framework.RenameFixture(fixtures.Offline, name, red, nil)
-	must(err)
-	must(ac.CreateRealm(ctx, rep))
-	defer ac.DeleteRealm(context.Background(), name)
-	cl, err := ac.FindClient(ctx, name, framework.FixtureClientID)
-	must(err)
-	secret, err := ac.ClientSecret(ctx, name, cl.ID)
-	must(err)
+	name, secret, remove := benchRealm(ctx, info, red, "kcconform-bench-grants-")
+	defer remove()
 	res := grantResult{Tokens: n, Concurrency: conc}
 
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"offline_access"},

@@ -328,17 +328,8 @@ func bootContainer(ctx context.Context, img, mode string, optimized bool, n int)
 // flows compares the harness's get and refresh with raw net/http requests
 // to the same server, alternating them, reps times each.
 func flows(ctx context.Context, info keycloak.Info, red *redact.Redactor, reps int) []flowResult {
-	ac, err := info.AdminClient(red)
-	must(err)
-	name := "kcconform-bench-" + fmt.Sprint(time.Now().Unix())
-	rep, err := framework.RenameFixture(fixtures.Offline, name, red, nil)
-	must(err)
-	must(ac.CreateRealm(ctx, rep))
-	defer ac.DeleteRealm(context.Background(), name)
-	cl, err := ac.FindClient(ctx, name, framework.FixtureClientID)
-	must(err)
-	secret, err := ac.ClientSecret(ctx, name, cl.ID)
-	must(err)
+	name, secret, remove := benchRealm(ctx, info, red, "kcconform-bench-")
+	defer remove()
 	hc, err := transport.New(transport.Options{Timeout: 30 * time.Second})
 	must(err)
 	flow := tokenflow.NewClient(tokenflow.RealmEndpoints(info.BaseURL, name), framework.FixtureClientID, secret, hc, red)
@@ -396,6 +387,28 @@ func flows(ctx context.Context, info keycloak.Info, red *redact.Redactor, reps i
 			must(err)
 		}, func() { post(with("grant_type", "refresh_token", "refresh_token", stored.RefreshToken)) }),
 	}
+}
+
+// benchRealm makes a realm of the fixture on the server and returns its
+// name, the client's secret, and its removal.
+func benchRealm(ctx context.Context, info keycloak.Info, red *redact.Redactor, prefix string) (string, string, func()) {
+	ac, err := info.AdminClient(red)
+	must(err)
+	name := prefix + fmt.Sprint(time.Now().Unix())
+	rep, err := framework.RenameFixture(fixtures.Offline, name, red, nil)
+	must(err)
+	must(ac.CreateRealm(ctx, rep))
+	remove := func() { _ = ac.DeleteRealm(context.Background(), name) }
+	cl, err := ac.FindClient(ctx, name, framework.FixtureClientID)
+	if err == nil {
+		var secret string
+		if secret, err = ac.ClientSecret(ctx, name, cl.ID); err == nil {
+			return name, secret, remove
+		}
+	}
+	remove()
+	must(err)
+	return "", "", nil
 }
 
 // suites times the offline suite against the server with 1 and 2 Ginkgo
