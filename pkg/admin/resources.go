@@ -205,6 +205,27 @@ func (c *Client) ClientScopes(ctx context.Context, realm, clientUUID string) (de
 	return defaults, optional, nil
 }
 
+// ClientScopeAttributes returns the attributes of the realm's client scope
+// name (nil, nil when the realm has no such scope).
+func (c *Client) ClientScopeAttributes(ctx context.Context, realm, name string) (map[string]string, error) {
+	var scopes []struct {
+		Name       string            `json:"name"`
+		Attributes map[string]string `json:"attributes"`
+	}
+	if err := c.Do(ctx, "GET", realmPath(realm, "client-scopes"), nil, &scopes); err != nil {
+		return nil, err
+	}
+	for _, s := range scopes {
+		if s.Name == name {
+			if s.Attributes == nil {
+				s.Attributes = map[string]string{}
+			}
+			return s.Attributes, nil
+		}
+	}
+	return nil, nil
+}
+
 // UserRealmRoles lists the realm roles mapped directly to a user.
 func (c *Client) UserRealmRoles(ctx context.Context, realm, userID string) ([]Role, error) {
 	var rs []Role
@@ -295,41 +316,87 @@ func (c *Client) DeleteSession(ctx context.Context, realm, sessionID string, off
 	return c.Do(ctx, "DELETE", realmPath(realm, "sessions", sessionID)+fmt.Sprintf("?isOffline=%t", offline), nil, nil)
 }
 
+// Client scope kinds of a client's assignment.
+const (
+	DefaultScope  = "default-client-scopes"
+	OptionalScope = "optional-client-scopes"
+)
+
 // RemoveOptionalClientScope takes an optional client scope (by name) from a
 // client.
 func (c *Client) RemoveOptionalClientScope(ctx context.Context, realm, clientUUID, scope string) error {
+	return c.RemoveClientScope(ctx, realm, clientUUID, OptionalScope, scope)
+}
+
+// RemoveClientScope takes a client scope (by name) of kind (DefaultScope or
+// OptionalScope) from a client.
+func (c *Client) RemoveClientScope(ctx context.Context, realm, clientUUID, kind, scope string) error {
 	var scopes []struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
-	if err := c.Do(ctx, "GET", realmPath(realm, "clients", clientUUID, "optional-client-scopes"), nil, &scopes); err != nil {
+	if err := c.Do(ctx, "GET", realmPath(realm, "clients", clientUUID, kind), nil, &scopes); err != nil {
 		return err
 	}
 	for _, s := range scopes {
 		if s.Name == scope {
-			return c.Do(ctx, "DELETE", realmPath(realm, "clients", clientUUID, "optional-client-scopes", s.ID), nil, nil)
+			return c.Do(ctx, "DELETE", realmPath(realm, "clients", clientUUID, kind, s.ID), nil, nil)
 		}
 	}
-	return &Error{Method: "GET", Path: realmPath(realm, "clients", clientUUID, "optional-client-scopes"), Status: 404,
-		Body: fmt.Sprintf("client has no optional client scope %q", scope)}
+	return &Error{Method: "GET", Path: realmPath(realm, "clients", clientUUID, kind), Status: 404,
+		Body: fmt.Sprintf("client has no %s %q", kind, scope)}
 }
 
 // AddOptionalClientScope assigns a realm client scope, by name, to a client
 // as optional.
 func (c *Client) AddOptionalClientScope(ctx context.Context, realm, clientUUID, scope string) error {
+	return c.AddClientScope(ctx, realm, clientUUID, OptionalScope, scope)
+}
+
+// AddClientScope assigns a realm client scope, by name, to a client as kind
+// (DefaultScope or OptionalScope).
+func (c *Client) AddClientScope(ctx context.Context, realm, clientUUID, kind, scope string) error {
+	id, err := c.clientScopeID(ctx, realm, scope)
+	if err != nil {
+		return err
+	}
+	return c.Do(ctx, "PUT", realmPath(realm, "clients", clientUUID, kind, id), nil, nil)
+}
+
+// SetClientScopeAttribute sets one attribute of a realm client scope (by
+// name), such as include.in.token.scope.
+func (c *Client) SetClientScopeAttribute(ctx context.Context, realm, scope, key, value string) error {
+	id, err := c.clientScopeID(ctx, realm, scope)
+	if err != nil {
+		return err
+	}
+	var rep map[string]any
+	if err := c.Do(ctx, "GET", realmPath(realm, "client-scopes", id), nil, &rep); err != nil {
+		return err
+	}
+	attrs, _ := rep["attributes"].(map[string]any)
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	attrs[key] = value
+	rep["attributes"] = attrs
+	return c.Do(ctx, "PUT", realmPath(realm, "client-scopes", id), rep, nil)
+}
+
+func (c *Client) clientScopeID(ctx context.Context, realm, scope string) (string, error) {
 	var scopes []struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
 	if err := c.Do(ctx, "GET", realmPath(realm, "client-scopes"), nil, &scopes); err != nil {
-		return err
+		return "", err
 	}
 	for _, s := range scopes {
 		if s.Name == scope {
-			return c.Do(ctx, "PUT", realmPath(realm, "clients", clientUUID, "optional-client-scopes", s.ID), nil, nil)
+			return s.ID, nil
 		}
 	}
-	return &Error{Method: "GET", Path: realmPath(realm, "client-scopes"), Status: 404, Body: fmt.Sprintf("realm has no client scope %q", scope)}
+	return "", &Error{Method: "GET", Path: realmPath(realm, "client-scopes"), Status: 404, Body: fmt.Sprintf("realm has no client scope %q", scope)}
 }
 
 // PartialExport is the realm as the admin console's partial export gives it

@@ -52,8 +52,14 @@ func Offline(p profile.Profile, sub Subject, r *tokenflow.Response) []Check {
 		RefreshToken.Check(sub, "present (the procedure refreshes with it)", presence(r.RefreshToken), r.RefreshToken != ""),
 	)
 	scopes := r.ScopeValues()
+	typ, _ := r.RefreshClaims.String("typ")
 	for _, want := range p.ScopeContains {
-		cs = append(cs, Scope.Check(sub, fmt.Sprintf("to contain %s", want), quoted(r.Scope, r.Has("scope")), slices.Contains(scopes, want)))
+		c := Scope.Check(sub, fmt.Sprintf("to contain %s", want), quoted(r.Scope, r.Has("scope")), slices.Contains(scopes, want))
+		if c.Result == report.Fail && want == "offline_access" && typ == "Offline" && sub.Settings == nil {
+			// Client-only, the answer itself narrows it down.
+			c.Hint = `the token is offline (refresh token typ "Offline") but its scope does not name offline_access: the client scope offline_access most likely has "Include in token scope" off (include.in.token.scope "false"; Client scopes → offline_access → Settings); give admin credentials for an audit that reads it`
+		}
+		cs = append(cs, c)
 	}
 	cs = append(cs,
 		RefreshExpiresIn.Check(sub, refreshExpiresText(p.RefreshExpiresIn), num(r.RefreshExpiresIn),
@@ -172,13 +178,35 @@ func Online(sub Subject, r *tokenflow.Response) []Check {
 	if hasExp {
 		expSent = "an exp"
 	}
-	return []Check{
+	cs := []Check{
 		OnlineScope.Check(sub, "not to contain offline_access (not asked for)", quoted(r.Scope, r.Has("scope")), !slices.Contains(scopes, "offline_access")),
 		OnlineRefreshToken.Check(sub, "present (client_credentials.use_refresh_token)", presence(r.RefreshToken), r.RefreshToken != ""),
 		OnlineRefreshExpiresIn.Check(sub, "> 0 (online refresh tokens expire)", num(r.RefreshExpiresIn), r.RefreshExpiresIn != nil && *r.RefreshExpiresIn > 0),
 		OnlineRefreshTyp.Check(sub, `"Refresh"`, quoted(typ, ok), typ == "Refresh"),
 		OnlineRefreshExp.Check(sub, "present", expSent, hasExp),
 	}
+	if why := offlineByDefault(sub, r); why != "" {
+		for i := range cs {
+			cs[i].Result, cs[i].Hint = report.NotApplicable, why
+		}
+	}
+	return cs
+}
+
+// offlineByDefault says why a client can have no online token: offline_access
+// is one of its default client scopes, read with admin rights or seen in an
+// answer to a get that did not ask for it. Empty when neither shows.
+func offlineByDefault(sub Subject, r *tokenflow.Response) string {
+	const tail = ", so every token it gets is offline and no online token can be had; the procedure's promises are checked on the offline token"
+	if s := sub.Settings; s != nil && slices.Contains(s.DefaultScopes, "offline_access") {
+		return fmt.Sprintf("n/a: client %s has offline_access as a default client scope (read: default scopes %v)%s", sub.client(), s.DefaultScopes, tail)
+	}
+	typ, _ := r.RefreshClaims.String("typ")
+	if typ == "Offline" {
+		return fmt.Sprintf("n/a: a get of client %s without scope=offline_access came back offline (refresh token typ \"Offline\", refresh_expires_in %s, scope %s): offline_access is a default client scope of it%s",
+			sub.client(), num(r.RefreshExpiresIn), quoted(r.Scope, r.Has("scope")), tail)
+	}
+	return ""
 }
 
 // TokenAnswer is the check that a request was answered with a token at all;

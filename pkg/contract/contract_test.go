@@ -226,3 +226,79 @@ func TestRefusalCause(t *testing.T) {
 		t.Errorf("a refused refresh is a root cause: %+v", c)
 	}
 }
+
+// A client with offline_access as a default scope has no online token: the
+// online extras do not apply, read or seen, and an online answer still
+// holds them to it.
+func TestOnlineExtrasNotApplicableWhereOfflineIsTheDefault(t *testing.T) {
+	offline := response(t, map[string]any{"scope": "profile email offline_access"})
+	online := response(t, map[string]any{"scope": "profile email", "refresh_expires_in": 1800, "refresh_token": jwt(map[string]any{"typ": "Refresh", "exp": 5})})
+	read := Subject{ClientID: "c", Settings: &realmconf.Settings{DefaultScopes: []string{"profile", "offline_access"}}}
+	for name, c := range map[string]struct {
+		sub  Subject
+		r    *tokenflow.Response
+		want string
+	}{
+		"seen in the answer":  {cx, offline, "came back offline"},
+		"read with admin":     {read, online, "offline_access as a default client scope"},
+		"an online answer":    {cx, online, ""},
+		"read, not a default": {Subject{ClientID: "c", Settings: &realmconf.Settings{OptionalScopes: []string{"offline_access"}}}, online, ""},
+	} {
+		for _, ch := range Online(c.sub, c.r) {
+			switch {
+			case c.want == "" && ch.Result != report.Pass:
+				t.Errorf("%s: %s %s (%s)", name, ch.Promise, ch.Result, ch.Hint)
+			case c.want != "" && (ch.Result != report.NotApplicable || !strings.Contains(ch.Hint, c.want)):
+				t.Errorf("%s: %s %s, hint %q", name, ch.Promise, ch.Result, ch.Hint)
+			}
+		}
+	}
+}
+
+// Each hint about the offline set-up is made from what was read: it names
+// what is missing, never a set-up the settings show in place.
+func TestScopeHintsFollowWhatWasRead(t *testing.T) {
+	inPlace := func() *realmconf.Settings {
+		return &realmconf.Settings{OptionalScopes: []string{"offline_access"}, ServiceAccountRoles: []string{"default-roles-r", "offline_access"},
+			OfflineScopeFound: true, OfflineScopeInTokenScope: true}
+	}
+	assignAsk, roleAsk, includeAsk := "is not assigned to client", "does not hold the realm role offline_access", "include.in.token.scope \"false\""
+	for name, c := range map[string]struct {
+		change      func(s *realmconf.Settings)
+		want, never []string
+	}{
+		"include.in.token.scope off": {func(s *realmconf.Settings) { s.OfflineScopeInTokenScope = false }, []string{includeAsk}, []string{assignAsk, roleAsk}},
+		"assigned as default":        {func(s *realmconf.Settings) { s.OptionalScopes, s.DefaultScopes = nil, []string{"offline_access"} }, []string{"do not explain"}, []string{assignAsk, roleAsk, includeAsk}},
+		"not assigned":               {func(s *realmconf.Settings) { s.OptionalScopes = nil }, []string{assignAsk}, []string{roleAsk, includeAsk}},
+		// Effective roles: held through a composite or a group reads the same.
+		"role held through a composite": {func(s *realmconf.Settings) {
+			s.ServiceAccountRoles = []string{"default-roles-r", "offline_access", "uma_authorization"}
+		}, []string{"do not explain"}, []string{assignAsk, roleAsk}},
+		"role not held":       {func(s *realmconf.Settings) { s.ServiceAccountRoles = []string{"default-roles-r"} }, []string{roleAsk}, []string{assignAsk, includeAsk}},
+		"everything in place": {func(*realmconf.Settings) {}, []string{"do not explain", "read next"}, []string{assignAsk, roleAsk, includeAsk}},
+	} {
+		s := inPlace()
+		c.change(s)
+		h := Scope.Hint(Subject{ClientID: "c", Settings: s})
+		for _, w := range c.want {
+			if !strings.Contains(h, w) {
+				t.Errorf("%s: hint %q lacks %q", name, h, w)
+			}
+		}
+		for _, n := range c.never {
+			if strings.Contains(h, n) {
+				t.Errorf("%s: hint %q asks for %q, which the settings show in place", name, h, n)
+			}
+		}
+	}
+	// Client-only: an offline token whose scope lacks offline_access.
+	r := response(t, map[string]any{"scope": "profile email"})
+	for _, ch := range Failed(Offline(profile.Documented(), cx, r)) {
+		if ch.ID == "scope" && !strings.Contains(ch.Hint, "include.in.token.scope") {
+			t.Errorf("client-only hint %q", ch.Hint)
+		}
+	}
+	if len(Failed(Offline(profile.Documented(), cx, r))) == 0 {
+		t.Error("a scope without offline_access passed")
+	}
+}

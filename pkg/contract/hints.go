@@ -27,15 +27,65 @@ func (sub Subject) client() string {
 type hint struct {
 	text string
 	read func(s *realmconf.Settings) string
+	// derive, where set, makes the hint from the settings read instead of
+	// text: only what they show missing, never a set-up they show in place.
+	derive func(s *realmconf.Settings, client string) string
 }
 
 // For is the hint for a subject.
 func (h hint) For(sub Subject) string {
+	if h.derive != nil && sub.Settings != nil {
+		t := h.derive(sub.Settings, sub.client())
+		if h.read != nil {
+			t += "; read: " + h.read(sub.Settings)
+		}
+		return t
+	}
 	t := strings.ReplaceAll(h.text, "{client}", sub.client())
 	if h.read != nil && sub.Settings != nil {
 		t += "; read: " + h.read(sub.Settings)
 	}
 	return t
+}
+
+// offlineCauses names what the settings read show missing for an offline
+// token whose scope names offline_access; withScopeName adds the scope's
+// "Include in token scope", which changes the scope only, not the token.
+func offlineCauses(s *realmconf.Settings, client string, withScopeName bool) []string {
+	var causes []string
+	if !slices.Contains(s.DefaultScopes, "offline_access") && !slices.Contains(s.OptionalScopes, "offline_access") {
+		causes = append(causes, fmt.Sprintf("the client scope offline_access is not assigned to client %s (Clients → %s → Client scopes → Add client scope → offline_access, Optional)", client, client))
+	}
+	if !slices.Contains(s.ServiceAccountRoles, "offline_access") {
+		causes = append(causes, fmt.Sprintf("the service account of %s does not hold the realm role offline_access, directly, through a composite role or through a group (Clients → %s → Service account roles → Assign role → offline_access)", client, client))
+	}
+	if withScopeName && !s.OfflineScopeFound {
+		causes = append(causes, "the realm has no client scope offline_access (Client scopes → Create client scope, or re-create the realm's default)")
+	}
+	if withScopeName && s.OfflineScopeFound && !s.OfflineScopeInTokenScope {
+		causes = append(causes, `the client scope offline_access has "Include in token scope" off (include.in.token.scope "false"; Client scopes → offline_access → Settings → Include in token scope): the token is offline all the same, but its scope does not name offline_access`)
+	}
+	return causes
+}
+
+// nothingExplains is the hint where the settings read show everything in
+// place: it says so and what to read next.
+func nothingExplains(what, client string) string {
+	return fmt.Sprintf("the settings read show %s in place, so they do not explain this answer; read next: the mappers of client %s's dedicated scope (Clients → %s → Client scopes → %s-dedicated) and a gateway that may rewrite the answer", what, client, client, client)
+}
+
+func deriveScope(s *realmconf.Settings, client string) string {
+	if c := offlineCauses(s, client, true); len(c) > 0 {
+		return strings.Join(c, "; ")
+	}
+	return nothingExplains("offline_access assigned, the role offline_access held and Include in token scope on", client)
+}
+
+func deriveOfflineTyp(s *realmconf.Settings, client string) string {
+	if c := offlineCauses(s, client, false); len(c) > 0 {
+		return strings.Join(c, "; ")
+	}
+	return nothingExplains("offline_access assigned and the role offline_access held", client)
 }
 
 // The hints' texts.
@@ -72,7 +122,7 @@ func readRefreshTokens(s *realmconf.Settings) string {
 }
 
 func readScopes(s *realmconf.Settings) string {
-	return fmt.Sprintf("default scopes %v, optional scopes %v, service account roles %v", s.DefaultScopes, s.OptionalScopes, s.ServiceAccountRoles)
+	return fmt.Sprintf("default scopes %v, optional scopes %v, service account roles %v, offline_access include.in.token.scope %t", s.DefaultScopes, s.OptionalScopes, s.ServiceAccountRoles, s.OfflineScopeInTokenScope)
 }
 
 func readOfflineMax(s *realmconf.Settings) string {
@@ -131,9 +181,9 @@ func RefusalCause(err error, sub Subject) (c Cause, ok bool) {
 	client := sub.client()
 	switch {
 	case e.Code == "invalid_scope":
-		return Cause{Text: hint{scopeText, readScopes}.For(sub)}, true
+		return Cause{Text: hint{text: scopeText, read: readScopes, derive: deriveOfflineTyp}.For(sub)}, true
 	case e.Code == "not_allowed" || strings.Contains(e.Description, "Offline tokens not allowed"):
-		return Cause{Text: hint{roleText, readRoles}.For(sub)}, true
+		return Cause{Text: hint{text: roleText, read: readRoles}.For(sub)}, true
 	case strings.Contains(e.Description, "client_assertion"):
 		return Cause{Text: "client " + client + " authenticates with a signed JWT (the server asks for a client_assertion: clientAuthenticatorType client-secret-jwt or client-jwt): the procedure sends client_secret, which needs \"Client Id and Secret\" (Clients → " + client + " → Credentials → Client Authenticator)"}, true
 	case e.Code == "unauthorized_client" && e.Status == 400:
@@ -167,9 +217,9 @@ func causeRead(s *realmconf.Settings, sub Subject) (Cause, bool) {
 	case !s.ServiceAccountsEnabled:
 		return Cause{Text: "client " + client + " has no service account (read with admin rights: serviceAccountsEnabled false; Clients → " + client + " → Capability config → Service accounts roles)"}, true
 	case !slices.Contains(append(slices.Clone(s.DefaultScopes), s.OptionalScopes...), "offline_access"):
-		return Cause{Text: hint{scopeText, readScopes}.For(sub)}, true
+		return Cause{Text: hint{text: scopeText, read: readScopes, derive: deriveOfflineTyp}.For(sub)}, true
 	case !slices.Contains(s.ServiceAccountRoles, "offline_access"):
-		return Cause{Text: hint{roleText, readRoles}.For(sub)}, true
+		return Cause{Text: hint{text: roleText, read: readRoles}.For(sub)}, true
 	}
 	return Cause{}, false
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -146,6 +147,13 @@ func ExpectRefusal(id contract.ID, step string, sub contract.Subject, err error,
 	}
 	Record(step, []contract.Check{c})
 	gomega.Expect(err).To(matchers.FailWithOAuthError(status, codes...))
+}
+
+// RefusedWith reports whether err is the token endpoint's OAuth error with
+// status and one of codes.
+func RefusedWith(err error, status int, codes ...string) bool {
+	e, ok := tokenflow.AsError(err)
+	return ok && e.Status == status && slices.Contains(codes, e.Code)
 }
 
 // ExpectToken fails the spec when a request (promise id, at step) did not

@@ -50,6 +50,10 @@ type Settings struct {
 	// with admin rights (set by the harness, which knows what was given).
 	SecretDiffers       bool
 	DefaultScopes       []string
+	// OfflineScopeInTokenScope is the realm's client scope offline_access's
+	// "Include in token scope" (include.in.token.scope, default on);
+	// OfflineScopeFound says the realm has that scope at all.
+	OfflineScopeInTokenScope, OfflineScopeFound bool
 	OptionalScopes      []string
 	ServiceAccountRoles []string
 	// SelfAudience is whether a protocol mapper puts the client in its own
@@ -109,6 +113,12 @@ func Read(ctx context.Context, ac *admin.Client, realm, clientID string) (*Setti
 	if s.DefaultScopes, s.OptionalScopes, err = ac.ClientScopes(ctx, realm, cl.ID); err != nil {
 		return nil, fmt.Errorf("read client scopes of %s: %w", clientID, err)
 	}
+	scope, err := ac.ClientScopeAttributes(ctx, realm, "offline_access")
+	if err != nil {
+		return nil, fmt.Errorf("read the client scope offline_access of realm %s: %w", realm, err)
+	}
+	s.OfflineScopeFound = scope != nil
+	s.OfflineScopeInTokenScope = s.OfflineScopeFound && scope["include.in.token.scope"] != "false"
 	if s.ServiceAccountsEnabled {
 		sa, err := ac.ServiceAccountUser(ctx, realm, cl.ID)
 		if err != nil {
@@ -170,9 +180,17 @@ func (s *Settings) Lines() []string {
 		fmt.Sprintf("client %s: client_credentials.use_refresh_token %t, use.refresh.tokens %t, audience mapper for itself %t",
 			s.ClientID, s.UseRefreshTokenForCC, s.UseRefreshTokens, s.SelfAudience),
 		fmt.Sprintf("client scopes: default %v, optional %v", s.DefaultScopes, s.OptionalScopes),
+		s.offlineScopeLine(),
 		fmt.Sprintf("service account realm roles: %v", s.ServiceAccountRoles),
 	)
 	return lines
+}
+
+func (s *Settings) offlineScopeLine() string {
+	if !s.OfflineScopeFound {
+		return "client scope offline_access: not found in the realm"
+	}
+	return fmt.Sprintf("client scope offline_access: include.in.token.scope %t", s.OfflineScopeInTokenScope)
 }
 
 func (s *Settings) effectiveMax() time.Duration {

@@ -24,6 +24,8 @@ var notState = map[string]string{
 	"pkg/repro.script":                "the embedded reproduce.sh",
 	"pkg/contract.catalogue":          "the declared promises",
 	"pkg/report.classRank":            "the classes' order",
+	"pkg/report.setups":               "the declared set-ups a hint can ask for",
+	"pkg/keycloak.adminActions":       "the declared administrative actions",
 	"pkg/kccontainer._":               "interface assertions",
 	"pkg/kccontainer.tagVersion":      "a compiled pattern",
 	"pkg/keycloak.DefaultVersion":     "from the embedded versions file",

@@ -6,7 +6,8 @@
 //
 //	go run ./scripts/verdict [-steps] reports/e2e.json [more.json]
 //
-// With -steps, the table has a row for each check of each step.
+// With -steps, the table has a row for each check of each step. A hint that
+// asks for a set-up the settings read show in place fails it too (exit 1).
 package main
 
 import (
@@ -41,5 +42,14 @@ func run(w io.Writer, paths []string, steps bool) int {
 	r := report.Summarize(suites)
 	r.WriteText(w, steps)
 	st, _ := r.Verdict()
+	// A hint that asks for a set-up the printed settings show in place is
+	// the harness's error, whatever the verdict.
+	if bad := r.HintContradictions(); len(bad) > 0 {
+		fmt.Fprintf(w, "verdict: %d hint(s) ask for a set-up the settings read show in place:\n", len(bad))
+		for _, b := range bad {
+			fmt.Fprintln(w, "  "+b)
+		}
+		return report.ExitFail
+	}
 	return st.ExitCode()
 }

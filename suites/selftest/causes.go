@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"kcconform/pkg/admin"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/report"
 )
@@ -76,16 +77,63 @@ func (s selfTest) registerCauses() {
 		It("fails a client without the offline_access scope with one broken promise, the get, and its hint; with the scope again, it passes", func(ctx SpecContext) {
 			realm, c := s.handmadeRealm(ctx, "noscope", withoutAudienceMapper)
 			Expect(s.Admin.RemoveOptionalClientScope(ctx, realm, c.UUID, "offline_access")).To(Succeed())
-			for _, env := range []map[string]string{clientEnv(realm, c), s.auditEnv(realm, c.ClientID)} {
-				r := s.conformance(ctx, env)
+			for _, run := range []struct {
+				env  map[string]string
+				hint string
+			}{
+				{clientEnv(realm, c), "hint for get: the client scope offline_access must be assigned to the client"},
+				// Read with admin rights: only what is missing, not the role it holds.
+				{s.auditEnv(realm, c.ClientID), "hint for get: the client scope offline_access is not assigned to client my-test-client"},
+			} {
+				r := s.conformance(ctx, run.env)
 				expectVerdict(r, report.StatusFail, `the server breaks 1 promise\(s\): get$`)
-				Expect(verdictOf(r)).To(ContainSubstring("hint for get: the client scope offline_access must be assigned to the client"))
+				Expect(verdictOf(r)).To(ContainSubstring(run.hint))
 				Expect(verdictOf(r)).To(MatchRegexp(`HTTP Basic client authentication\s+not reached`))
 			}
 			Expect(s.Admin.AddOptionalClientScope(ctx, realm, c.UUID, "offline_access")).To(Succeed())
 			r := s.conformance(ctx, clientEnv(realm, c))
 			expectVerdict(r, report.StatusPass, `the server keeps`)
 		}, SpecTimeout(3*nestedTimeout))
+
+		It("passes a client whose offline_access is a default scope, audit and client-only, its online extras n/a naming why; as optional again, they pass", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "defscope", withoutAudienceMapper)
+			Expect(s.Admin.RemoveClientScope(ctx, realm, c.UUID, admin.OptionalScope, "offline_access")).To(Succeed())
+			Expect(s.Admin.AddClientScope(ctx, realm, c.UUID, admin.DefaultScope, "offline_access")).To(Succeed())
+			for _, run := range []struct {
+				env map[string]string
+				why string
+			}{
+				{s.auditEnv(realm, c.ClientID), "has offline_access as a default client scope (read: default scopes"},
+				{clientEnv(realm, c), "without scope=offline_access came back offline"},
+			} {
+				r := s.conformance(ctx, run.env)
+				expectVerdict(r, report.StatusPass, `the server keeps`)
+				Expect(verdictOf(r)).To(MatchRegexp(`online scope\s+n/a`))
+				Expect(verdictOf(r)).To(ContainSubstring(run.why))
+				Expect(verdictOf(r)).NotTo(ContainSubstring("must be assigned to the client"))
+			}
+			Expect(s.Admin.RemoveClientScope(ctx, realm, c.UUID, admin.DefaultScope, "offline_access")).To(Succeed())
+			Expect(s.Admin.AddOptionalClientScope(ctx, realm, c.UUID, "offline_access")).To(Succeed())
+			r := s.conformance(ctx, clientEnv(realm, c))
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+			Expect(verdictOf(r)).To(MatchRegexp(`online scope\s+pass`))
+		}, SpecTimeout(4*nestedTimeout))
+
+		It("fails scope where the offline_access scope's Include in token scope is off, the hint naming include.in.token.scope and nothing in place; on again, it passes", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "inscope", withoutAudienceMapper)
+			Expect(s.Admin.SetClientScopeAttribute(ctx, realm, "offline_access", "include.in.token.scope", "false")).To(Succeed())
+			for _, env := range []map[string]string{s.auditEnv(realm, c.ClientID), clientEnv(realm, c)} {
+				r := s.conformance(ctx, env)
+				expectVerdict(r, report.StatusFail, `the server breaks 1 promise\(s\): scope$`)
+				Expect(verdictOf(r)).To(MatchRegexp(`hint for scope: [^\n]*include\.in\.token\.scope "false"`))
+				Expect(verdictOf(r)).NotTo(ContainSubstring("must be assigned to the client"))
+				Expect(verdictOf(r)).NotTo(ContainSubstring("is not assigned to client"))
+				Expect(verdictOf(r)).NotTo(ContainSubstring("does not hold the realm role offline_access"))
+			}
+			Expect(s.Admin.SetClientScopeAttribute(ctx, realm, "offline_access", "include.in.token.scope", "true")).To(Succeed())
+			r := s.conformance(ctx, s.auditEnv(realm, c.ClientID))
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+		}, SpecTimeout(4*nestedTimeout))
 
 		It("takes the operator's own realm as KC_FIXTURE, as the admin console's partial export gives it (secrets masked, no audience mapper), and passes in a realm of its own; the same export with a 300 s access token lifespan fails naming expires_in", func(ctx SpecContext) {
 			realm, c := s.handmadeRealm(ctx, "export", withoutAudienceMapper)
