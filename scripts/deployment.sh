@@ -25,6 +25,8 @@ DIR=$1 cmd=$2
 shift 2
 cache=${KC_DEPLOY_CACHE:-$HOME/.cache/kcconform/deployment}
 boot_timeout=${KC_DEPLOY_BOOT_TIMEOUT:-300}
+# C1 only: these JVMs live minutes, and start about a third faster on two cores.
+jit=${KC_DEPLOY_JIT:--XX:TieredStopAtLevel=1}
 
 say() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" | tee -a "$DIR/events.log" >&2; }
 die() { echo "deployment.sh: $*" >&2; exit 1; }
@@ -57,7 +59,7 @@ dist() {
     mv "$tmp/keycloak-$v" "$home"
     rm -rf "$tmp"
     say "build $v (kc.sh build --db=postgres --health-enabled=true --metrics-enabled=true)"
-    JAVA_HOME=$(jdk) "$home/bin/kc.sh" build --db=postgres --health-enabled=true --metrics-enabled=true >"$home/build.log" 2>&1 \
+    JAVA_HOME=$(jdk) JAVA_OPTS_APPEND=$jit "$home/bin/kc.sh" build --db=postgres --health-enabled=true --metrics-enabled=true >"$home/build.log" 2>&1 \
       || { tail -20 "$home/build.log" >&2; die "kc.sh build $v failed"; }
     touch "$home/.built"
   fi
@@ -171,7 +173,7 @@ start_node() {
     JAVA_HOME=$(jdk)
     export KC_DB=postgres KC_DB_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/keycloak" KC_DB_USERNAME=keycloak KC_DB_PASSWORD=$DB_PASSWORD
     export KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD=$ADMIN_PASSWORD KC_CLIENT_SECRET=$CLIENT_SECRET
-    export JAVA_OPTS_KC_HEAP="-Xms256m -Xmx768m" JAVA_OPTS_APPEND="-Djgroups.fd.port-offset=10"
+    export JAVA_OPTS_KC_HEAP="-Xms256m -Xmx768m" JAVA_OPTS_APPEND="-Djgroups.fd.port-offset=10 $jit"
     exec setsid bin/kc.sh start --optimized --http-enabled=true --http-host=127.0.0.1 \
       --http-port=$((BASE + 10 + i)) --http-management-port=$((BASE + 20 + i)) \
       --hostname="http://127.0.0.1:$GW_PORT/keycloak" --cache=ispn \

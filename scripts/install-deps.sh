@@ -3,7 +3,7 @@
 # with apt-get, and the Go modules. Idempotent and quiet when nothing is
 # missing.
 #
-#   scripts/install-deps.sh --for external|process|container|all
+#   scripts/install-deps.sh --for external|process|container|all|helm
 #
 # external needs nothing but Go (to build the kcconform command): no JDK,
 # Maven or PostgreSQL, and no root. process adds Maven, a JDK and
@@ -11,7 +11,8 @@
 # suite's gateway); container adds curl
 # (scripts/container-env.sh sets up Podman where no Docker engine runs);
 # all is what make test needs: all of it, jq, Debian's Chromium (the
-# HTML report is checked in a real headless browser) and Helm.
+# HTML report is checked in a real headless browser) and Helm (built from
+# its Go module; helm builds only that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${2:-all}
@@ -40,8 +41,8 @@ case "$target" in
     command -v jq >/dev/null || need+=(jq)
     command -v chromium >/dev/null || need+=(chromium)
     ;;
-  process|container) ;;
-  *) echo "install-deps: --for: expected external, process, container or all, got '$target'" >&2; exit 2 ;;
+  process|container|helm) ;;
+  *) echo "install-deps: --for: expected external, process, container, all or helm, got '$target'" >&2; exit 2 ;;
 esac
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
@@ -55,8 +56,12 @@ fi
 go mod download
 # Helm v4, built from its Go module (no prebuilt binary is fetched): the unit
 # tests render deploy/helm's chart with Helm's own template and lint.
+# make test builds it in the background instead (KC_HELM_LATER=1, then
+# --for helm), while the images build.
 helm_version=v4.3.2
-if [ "$target" = all ] && ! command -v helm >/dev/null && [ ! -x "$(go env GOPATH)/bin/helm" ]; then
-  echo "== install-deps: building Helm $helm_version (go install helm.sh/helm/v4/cmd/helm)" >&2
-  GOFLAGS=-mod=mod go install "helm.sh/helm/v4/cmd/helm@$helm_version"
+if { [ "$target" = all ] && [ -z "${KC_HELM_LATER:-}" ]; } || [ "$target" = helm ]; then
+  if ! command -v helm >/dev/null && [ ! -x "$(go env GOPATH)/bin/helm" ]; then
+    echo "== install-deps: building Helm $helm_version (go install helm.sh/helm/v4/cmd/helm)" >&2
+    GOFLAGS=-mod=mod go install "helm.sh/helm/v4/cmd/helm@$helm_version"
+  fi
 fi

@@ -229,6 +229,9 @@ func TokenAnswer(id ID, sub Subject, err error) Check {
 
 // SentOf is what the server sent, as a failed request's error tells it.
 func SentOf(err error) string {
+	if err == nil {
+		return "a token (HTTP 200)"
+	}
 	if e, ok := tokenflow.AsError(err); ok {
 		return e.Sent()
 	}

@@ -41,14 +41,17 @@ const (
 // adminActions are the actions the suites use.
 var adminActions = []AdminAction{
 	{Key: ActionSessionDelete, Title: "an offline session delete", How: "DELETE /admin/realms/{realm}/sessions/{id}?isOffline=true",
-		Since:  "23.0.0",
-		Before: "the isOffline parameter is ignored: the request answers 204 and deletes only the online session, so the offline token still refreshes",
-		Source: "keycloak#24523 and #24763 (the parameter arrived in 23.0); seen on 22.0.5"},
+		Since:  "24.0.5",
+		Before: "the request answers 204 but deletes only the online session, so the offline token still refreshes",
+		Source: "seen on 22.0.5 and 23.0.7 (keycloak#24523, #24763); 24.0.5 ends the offline session"},
 	{Key: ActionConsentRevoke, Title: "a consent delete", How: "DELETE /admin/realms/{realm}/users/{service-account}/consents/{clientId} (console: Users → Consents → Revoke)"},
 	{Key: ActionUserLogout, Title: "a user logout", How: "POST /admin/realms/{realm}/users/{service-account}/logout"},
 	{Key: ActionRealmNotBefore, Title: "a realm not-before set to now and pushed", How: "PUT /admin/realms/{realm} notBefore, POST /admin/realms/{realm}/push-revocation"},
 	{Key: ActionClientNotBefore, Title: "a client not-before set to now and pushed", How: "PUT /admin/realms/{realm}/clients/{id} notBefore, POST /admin/realms/{realm}/clients/{id}/push-revocation"},
-	{Key: ActionScopeRemoved, Title: "the offline_access scope removed from the client", How: "DELETE /admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}"},
+	{Key: ActionScopeRemoved, Title: "the offline_access scope removed from the client", How: "DELETE /admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
+		Since: "26.5.0", Backports: []string{"26.2.11", "26.4.4"},
+		Before: "the offline sessions already granted stay valid after the scope is removed",
+		Source: "keycloak#43734; seen on 22.0.5, 23.0.7, 24.0.5 and 25.0.6"},
 	{Key: ActionServiceAccount, Title: "the service account disabled", How: "PUT /admin/realms/{realm}/clients/{id} serviceAccountsEnabled false"},
 	{Key: ActionClientRecreated, Title: "the client deleted and re-created with the same client id", How: "DELETE, then POST /admin/realms/{realm}/clients"},
 }
@@ -77,7 +80,7 @@ func (a AdminAction) Performs(version string) (bool, string) {
 			return true, ""
 		}
 	}
-	why := fmt.Sprintf("n/a on %s: %s arrived in %s", version, a.Title, minorOf(a.Since))
+	why := fmt.Sprintf("n/a on %s: %s ends offline tokens from %s on", version, a.Title, a.Since)
 	if len(a.Backports) > 0 {
 		why += " (and " + strings.Join(a.Backports, ", ") + ")"
 	}
