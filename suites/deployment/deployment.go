@@ -195,7 +195,11 @@ func up(ctx context.Context, base *framework.Session, u upgrade) *deployed {
 // stops everything should this process die (KC_DEPLOY_PARENT).
 func (d *deployed) script(ctx context.Context, args ...string) {
 	GinkgoHelper()
-	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(framework.ModuleRoot(), "scripts", "deployment.sh"), d.dir}, args...)...)
+	path := filepath.Join(framework.ModuleRoot(), "scripts", "deployment.sh")
+	if _, err := os.Stat(path); err != nil {
+		Fail("the deployment suite runs scripts/deployment.sh of a kcconform checkout (make e2e-deployment): " + err.Error())
+	}
+	cmd := exec.CommandContext(ctx, "bash", append([]string{path, d.dir}, args...)...)
 	cmd.Env = append(os.Environ(), "KC_DEPLOY_PARENT="+strconv.Itoa(os.Getpid()))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -269,6 +273,8 @@ func (d *deployed) command(ctx context.Context, f stateFiles, args ...string) fr
 	reports := GinkgoT().TempDir()
 	// The secret reaches the container from podman's environment (-e NAME
 	// without a value), never on a command line.
+	// Root in the container: the spec's folders are root's, 0700 (in a
+	// cluster the image's own user 65532 owns its claim).
 	podman := []string{"run", "--rm", "--network=host", "--user=0",
 		"-v", filepath.Dir(f.state) + ":/state", "-v", filepath.Dir(f.key) + ":/keys", "-v", reports + ":/reports",
 		"-e", "KC_TARGET=external", "-e", "KC_URL=" + d.url, "-e", "KC_REALM", "-e", "KC_CLIENT_ID", "-e", "KC_CLIENT_SECRET",
