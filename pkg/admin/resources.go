@@ -205,25 +205,39 @@ func (c *Client) ClientScopes(ctx context.Context, realm, clientUUID string) (de
 	return defaults, optional, nil
 }
 
-// ClientScopeAttributes returns the attributes of the realm's client scope
-// name (nil, nil when the realm has no such scope).
-func (c *Client) ClientScopeAttributes(ctx context.Context, realm, name string) (map[string]string, error) {
-	var scopes []struct {
-		Name       string            `json:"name"`
-		Attributes map[string]string `json:"attributes"`
-	}
+// clientScope is a realm client scope as the admin API lists it.
+type clientScope struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// realmClientScope finds a realm client scope by name (nil when the realm
+// has none of that name).
+func (c *Client) realmClientScope(ctx context.Context, realm, name string) (*clientScope, error) {
+	var scopes []clientScope
 	if err := c.Do(ctx, "GET", realmPath(realm, "client-scopes"), nil, &scopes); err != nil {
 		return nil, err
 	}
-	for _, s := range scopes {
-		if s.Name == name {
-			if s.Attributes == nil {
-				s.Attributes = map[string]string{}
+	for i := range scopes {
+		if scopes[i].Name == name {
+			if scopes[i].Attributes == nil {
+				scopes[i].Attributes = map[string]string{}
 			}
-			return s.Attributes, nil
+			return &scopes[i], nil
 		}
 	}
 	return nil, nil
+}
+
+// ClientScopeAttributes returns the attributes of the realm's client scope
+// name (nil, nil when the realm has no such scope).
+func (c *Client) ClientScopeAttributes(ctx context.Context, realm, name string) (map[string]string, error) {
+	cs, err := c.realmClientScope(ctx, realm, name)
+	if err != nil || cs == nil {
+		return nil, err
+	}
+	return cs.Attributes, nil
 }
 
 // UserRealmRoles lists the realm roles mapped directly to a user.
@@ -384,19 +398,14 @@ func (c *Client) SetClientScopeAttribute(ctx context.Context, realm, scope, key,
 }
 
 func (c *Client) clientScopeID(ctx context.Context, realm, scope string) (string, error) {
-	var scopes []struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := c.Do(ctx, "GET", realmPath(realm, "client-scopes"), nil, &scopes); err != nil {
+	cs, err := c.realmClientScope(ctx, realm, scope)
+	if err != nil {
 		return "", err
 	}
-	for _, s := range scopes {
-		if s.Name == scope {
-			return s.ID, nil
-		}
+	if cs == nil {
+		return "", &Error{Method: "GET", Path: realmPath(realm, "client-scopes"), Status: 404, Body: fmt.Sprintf("realm has no client scope %q", scope)}
 	}
-	return "", &Error{Method: "GET", Path: realmPath(realm, "client-scopes"), Status: 404, Body: fmt.Sprintf("realm has no client scope %q", scope)}
+	return cs.ID, nil
 }
 
 // PartialExport is the realm as the admin console's partial export gives it

@@ -156,6 +156,14 @@ func RefusedWith(err error, status int, codes ...string) bool {
 	return ok && e.Status == status && slices.Contains(codes, e.Code)
 }
 
+// RecordNotPerformed records, under step, an administrative action (what)
+// that the release does not perform and that did not end the token (err is
+// the next refresh's outcome): n/a with why, never a failure.
+func RecordNotPerformed(step string, sub contract.Subject, what string, err error, why string) {
+	Record(step, []contract.Check{contract.Qualified(contract.AdminRevocation.NotApplicable(sub,
+		"400 invalid_grant", "the action answered success; the next refresh: "+contract.SentOf(err), why), what)})
+}
+
 // ExpectToken fails the spec when a request (promise id, at step) did not
 // give a token answer, recording the broken promise (with the likely
 // setting) and attaching the replay command and the redacted answer.

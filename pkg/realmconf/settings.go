@@ -48,14 +48,14 @@ type Settings struct {
 	ServiceAccountsEnabled bool
 	// SecretDiffers marks a KC_CLIENT_SECRET that is not the secret read
 	// with admin rights (set by the harness, which knows what was given).
-	SecretDiffers bool
-	DefaultScopes []string
+	SecretDiffers       bool
+	DefaultScopes       []string
+	OptionalScopes      []string
+	ServiceAccountRoles []string
 	// OfflineScopeInTokenScope is the realm's client scope offline_access's
 	// "Include in token scope" (include.in.token.scope, default on);
 	// OfflineScopeFound says the realm has that scope at all.
 	OfflineScopeInTokenScope, OfflineScopeFound bool
-	OptionalScopes                              []string
-	ServiceAccountRoles                         []string
 	// SelfAudience is whether a protocol mapper puts the client in its own
 	// tokens' aud (needed for introspection by the client on 26.6+).
 	SelfAudience bool

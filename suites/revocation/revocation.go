@@ -72,8 +72,7 @@ func register(r *run.Run) {
 				// answered is reported beside the reason.
 				if !framework.RefusedWith(err, http.StatusBadRequest, "invalid_grant") {
 					s.RevokeAtEnd(target, tok)
-					framework.Record("after "+name, []contract.Check{contract.Qualified(contract.AdminRevocation.NotApplicable(s.Subject(target),
-						"400 invalid_grant", "the action answered success; the next refresh: "+contract.SentOf(err), why), name)})
+					framework.RecordNotPerformed("after "+name, s.Subject(target), name, err, why)
 					return
 				}
 			}
