@@ -11,7 +11,7 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(BUILD_VERSION)
 
-.PHONY: deps build image conformance test vet unit e2e e2e-cluster e2e-container e2e-deployment compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bisect bench bench-compare fuzz clean-server release actionlint clean
+.PHONY: deps build image conformance test vet unit e2e e2e-cluster e2e-container e2e-deployment compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bisect behaviour bench bench-compare fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -97,6 +97,13 @@ e2e-deployment: build
 ## curl commands against it, then down -v (scripts/check-compose.sh).
 compose-check:
 	@set -e; ce="$$(bash scripts/container-env.sh)" || exit $$?; eval "$$ce"; exec bash scripts/check-compose.sh
+
+## behaviour: the offline and revocation suites on the newest patch of every served minor from 22.0
+## on (and ALSO, default 26.7.0), bisecting every row that changes between two of them; writes
+## docs/behaviour-by-release.md, .html and .json (about 45 minutes; frees what it fetched).
+behaviour: build
+	@bash scripts/install-deps.sh --for process >&2
+	go run ./scripts/behaviour -binary bin/kcconform -out docs -also "$(or $(ALSO),26.7.0)" $(if $(VERSIONS),-versions "$(VERSIONS)")
 
 ## matrix-report: a two-version matrix, its HTML report checked in headless Chromium (screenshot kept).
 matrix-report: build

@@ -158,10 +158,12 @@ func RefusedWith(err error, status int, codes ...string) bool {
 
 // RecordNotPerformed records, under step, an administrative action (what)
 // that the release does not perform and that did not end the token (err is
-// the next refresh's outcome): n/a with why, never a failure.
+// the next refresh's outcome): n/a with why, never a failure. Its row is
+// the one a release that performs it fills (the promise qualified by step),
+// so that a matrix across releases lines the two answers up.
 func RecordNotPerformed(step string, sub contract.Subject, what string, err error, why string) {
 	Record(step, []contract.Check{contract.Qualified(contract.AdminRevocation.NotApplicable(sub,
-		"400 invalid_grant", "the action answered success; the next refresh: "+contract.SentOf(err), why), what)})
+		"400 invalid_grant", what+" answered success; the next refresh: "+contract.SentOf(err), why), step)})
 }
 
 // ExpectToken fails the spec when a request (promise id, at step) did not

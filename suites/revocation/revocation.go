@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"kcconform/pkg/admin"
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
@@ -125,6 +126,65 @@ func register(r *run.Run) {
 			*t = *s.CreateClient(ctx, t.ClientID)
 		}}),
 	)
+
+	It("negative control: the revocation path this release offers, answered 204 without reaching the server, FAILs the promise",
+		Label(framework.LabelRevoke, framework.LabelAdmin, framework.LabelOwnRealm), func(ctx SpecContext) {
+			s.RequireOwnRealm()
+			// The path the offline suite takes on this release.
+			a := keycloak.Action(keycloak.ActionSessionDelete)
+			if ok, _ := a.Performs(s.Server.Version); !ok {
+				a = keycloak.Action(keycloak.ActionConsentRevoke)
+			}
+			t := s.CreateClient(ctx, fmt.Sprintf("%snegative-%s-%s-%d", framework.ResourcePrefix, s.Run.ID(), randomSuffix(), GinkgoParallelProcess()))
+			tok := s.GetOffline(ctx, t)
+			s.RevokeAtEnd(t, tok)
+
+			hc, err := s.Server.HTTPClient()
+			Expect(err).NotTo(HaveOccurred())
+			swallowed := 0
+			hc.Transport = swallowDeletes{next: hc.Transport, n: &swallowed}
+			ac, err := admin.New(s.Server.BaseURL, s.Server.Admin, hc, s.Run.Redactor)
+			Expect(err).NotTo(HaveOccurred())
+			By("revoking by " + a.Title + " through an admin client whose DELETE never leaves it (204 made up)")
+			if a.Key == keycloak.ActionSessionDelete {
+				Expect(tok.SessionState).NotTo(BeEmpty(), "session_state names the offline session")
+				Expect(ac.DeleteSession(ctx, s.Realm.Name, tok.SessionState, true)).To(Succeed())
+			} else {
+				Expect(ac.DeleteConsent(ctx, s.Realm.Name, t.ServiceAccountID, t.ClientID)).To(Succeed())
+			}
+			Expect(swallowed).To(Equal(1), "the DELETE was answered by the control, not the server")
+
+			_, err = t.Flow.Refresh(ctx, tok.RefreshToken)
+			// One row on every release, whichever path it offers.
+			step := "negative control: after a revocation that never reached the server"
+			msg := InterceptGomegaFailure(func() {
+				framework.ExpectRefusal(contract.AdminRevocation, step, s.Subject(t), err, http.StatusBadRequest, "invalid_grant")
+			})
+			Expect(msg).To(HaveOccurred(), "the check fails when the action did nothing (%s on %s)", a.Title, s.Server.Version)
+			AddReportEntry("the self-check's failure, as intended ("+a.Title+")", s.Run.Redactor.String(msg.Error()))
+		})
+}
+
+// swallowDeletes answers every DELETE with 204 itself, as a gateway that
+// drops the request would, and passes every other request on.
+type swallowDeletes struct {
+	next http.RoundTripper
+	n    *int
+}
+
+func (t swallowDeletes) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodDelete {
+		if t.next == nil {
+			return http.DefaultTransport.RoundTrip(r)
+		}
+		return t.next.RoundTrip(r)
+	}
+	*t.n++
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	return &http.Response{StatusCode: http.StatusNoContent, Status: "204 No Content", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{}, Body: http.NoBody, Request: r}, nil
 }
 
 func randomSuffix() string { return framework.Bogus("x")[len("kcconform-x-"):][:6] }
