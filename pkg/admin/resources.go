@@ -415,3 +415,29 @@ func (c *Client) PartialExport(ctx context.Context, realm string) (json.RawMessa
 	err := c.Do(ctx, "POST", realmPath(realm, "partial-export")+"?exportClients=true&exportGroupsAndRoles=true", nil, &rep)
 	return rep, err
 }
+
+// Group is a group a user belongs to.
+type Group struct {
+	ID   string `json:"id"`
+	Path string `json:"path"`
+}
+
+// UserGroups lists the groups a user belongs to.
+func (c *Client) UserGroups(ctx context.Context, realm, userID string) ([]Group, error) {
+	var gs []Group
+	err := c.Do(ctx, "GET", realmPath(realm, "users", userID, "groups"), nil, &gs)
+	return gs, err
+}
+
+// GroupRealmRoles lists a group's realm roles, those of composite roles
+// and of its parent groups included.
+func (c *Client) GroupRealmRoles(ctx context.Context, realm, groupID string) ([]Role, error) {
+	var rs []Role
+	err := c.Do(ctx, "GET", realmPath(realm, "groups", groupID, "role-mappings", "realm", "composite"), nil, &rs)
+	return rs, err
+}
+
+// LeaveGroup removes a user from a group.
+func (c *Client) LeaveGroup(ctx context.Context, realm, userID, groupID string) error {
+	return c.Do(ctx, "DELETE", realmPath(realm, "users", userID, "groups", groupID), nil, nil)
+}

@@ -302,3 +302,52 @@ func TestScopeHintsFollowWhatWasRead(t *testing.T) {
 		t.Error("a scope without offline_access passed")
 	}
 }
+
+// The refresh-token switches, lightweight access tokens and how the role is
+// held: each hint from recorded settings names what is off, never a switch
+// the settings show on.
+func TestDerivedHintsOfTheClientsSwitches(t *testing.T) {
+	inPlace := func() *realmconf.Settings {
+		return &realmconf.Settings{Enabled: true, Authenticator: "client-secret", ServiceAccountsEnabled: true,
+			UseRefreshTokenForCC: true, UseRefreshTokens: true, OptionalScopes: []string{"offline_access"},
+			ServiceAccountRoles: []string{"offline_access"}, OfflineRoleVia: "through group /holders", OfflineScopeFound: true, OfflineScopeInTokenScope: true}
+	}
+	ccAsk, refreshAsk, lightAsk := `client_credentials.use_refresh_token is "false"`, `use.refresh.tokens is "false"`, "has lightweight access tokens on"
+	for name, c := range map[string]struct {
+		id          ID
+		change      func(s *realmconf.Settings)
+		want, never []string
+	}{
+		"use_refresh_token off":             {RefreshToken, func(s *realmconf.Settings) { s.UseRefreshTokenForCC = false }, []string{ccAsk}, []string{refreshAsk, "do not explain"}},
+		"use.refresh.tokens off":            {RefreshToken, func(s *realmconf.Settings) { s.UseRefreshTokens = false }, []string{refreshAsk}, []string{ccAsk}},
+		"both off":                          {RefreshToken, func(s *realmconf.Settings) { s.UseRefreshTokens, s.UseRefreshTokenForCC = false, false }, []string{ccAsk, refreshAsk}, nil},
+		"both on":                           {RefreshToken, func(*realmconf.Settings) {}, []string{"do not explain", "read next"}, []string{ccAsk, refreshAsk, "must be"}},
+		"online, use_refresh_token off":     {OnlineRefreshToken, func(s *realmconf.Settings) { s.UseRefreshTokenForCC = false }, []string{ccAsk}, []string{refreshAsk}},
+		"online typ, use_refresh_token off": {OnlineRefreshTyp, func(s *realmconf.Settings) { s.UseRefreshTokenForCC = false }, []string{ccAsk}, []string{"SSO Session"}},
+		"online typ, switches on":           {OnlineRefreshTyp, func(*realmconf.Settings) {}, []string{"SSO Session"}, []string{ccAsk}},
+		"azp, lightweight on":               {Azp, func(s *realmconf.Settings) { s.LightweightAccessToken = true }, []string{lightAsk, "lightweight access tokens true"}, nil},
+		"azp, lightweight off":              {Azp, func(*realmconf.Settings) {}, []string{"issued to another client"}, []string{lightAsk}},
+		"role held through a group":         {RefreshTyp, func(*realmconf.Settings) {}, []string{"offline_access held through group /holders", "do not explain"}, []string{"does not hold"}},
+		"role not held at all":              {RefreshTyp, func(s *realmconf.Settings) { s.ServiceAccountRoles, s.OfflineRoleVia = nil, "not at all" }, []string{"does not hold the realm role offline_access", "held not at all"}, []string{"is not assigned"}},
+		"role held directly, scope gone":    {RefreshTyp, func(s *realmconf.Settings) { s.OptionalScopes, s.OfflineRoleVia = nil, "directly" }, []string{"is not assigned to client c"}, []string{"does not hold"}},
+		"no role for a refused get, read":   {NoRoleRefused, func(s *realmconf.Settings) { s.OfflineRoleVia = "through a composite role" }, []string{"held through a composite role"}, nil},
+	} {
+		s := inPlace()
+		c.change(s)
+		h := c.id.Hint(Subject{ClientID: "c", Settings: s})
+		for _, w := range c.want {
+			if !strings.Contains(h, w) {
+				t.Errorf("%s: hint %q lacks %q", name, h, w)
+			}
+		}
+		for _, n := range c.never {
+			if strings.Contains(h, n) {
+				t.Errorf("%s: hint %q has %q, which the settings show in place", name, h, n)
+			}
+		}
+	}
+	// Client-only (nothing read): the fixed text, which names both switches.
+	if h := RefreshToken.Hint(cx); !strings.Contains(h, "client_credentials.use_refresh_token") || !strings.Contains(h, "use.refresh.tokens") {
+		t.Errorf("client-only refresh_token hint %q", h)
+	}
+}

@@ -88,6 +88,47 @@ func deriveOfflineTyp(s *realmconf.Settings, client string) string {
 	return nothingExplains("offline_access assigned and the role offline_access held", client)
 }
 
+// deriveRefreshToken names the switches read off that keep a refresh token
+// out of an answer: the get's (client_credentials.use_refresh_token) and the
+// refresh's (use.refresh.tokens).
+func deriveRefreshToken(s *realmconf.Settings, client string) string {
+	var causes []string
+	if !s.UseRefreshTokenForCC {
+		causes = append(causes, fmt.Sprintf(`client attribute client_credentials.use_refresh_token is "false" (Clients → %s → Advanced → OpenID Connect Compatibility Modes → Use refresh tokens for client credentials grant): the get answers without a refresh token`, client))
+	}
+	if !s.UseRefreshTokens {
+		causes = append(causes, fmt.Sprintf(`client attribute use.refresh.tokens is "false" (Clients → %s → Advanced → OpenID Connect Compatibility Modes → Use refresh tokens): a refresh answers without a new refresh token`, client))
+	}
+	if len(causes) > 0 {
+		return strings.Join(causes, "; ")
+	}
+	return nothingExplains("client_credentials.use_refresh_token and use.refresh.tokens on", client)
+}
+
+// deriveOnlineRefresh: an online get answers without any refresh token
+// where client_credentials.use_refresh_token is off, so its refresh token's
+// checks fail for that, not for the SSO session settings.
+func deriveOnlineRefresh(s *realmconf.Settings, client string) string {
+	if !s.UseRefreshTokenForCC {
+		return fmt.Sprintf(`client attribute client_credentials.use_refresh_token is "false" (Clients → %s → Advanced → OpenID Connect Compatibility Modes → Use refresh tokens for client credentials grant): the online get answers without a refresh token`, client)
+	}
+	return sessionText
+}
+
+// lightweight adds, to a hint about the access token's claims, the
+// client's lightweight access tokens where they are read on: such a token
+// carries only the claims Keycloak always adds and those of mappers marked
+// "Add to lightweight access token".
+func lightweight(text string) func(s *realmconf.Settings, client string) string {
+	return func(s *realmconf.Settings, client string) string {
+		t := strings.ReplaceAll(text, "{client}", client)
+		if s.LightweightAccessToken {
+			t = fmt.Sprintf(`client %s has lightweight access tokens on (client.use.lightweight.access.token.enabled "true"; Clients → %s → Advanced → Always use lightweight access token): its access tokens carry only the claims Keycloak always adds and those of mappers with "Add to lightweight access token" on; `, client, client) + t
+		}
+		return t
+	}
+}
+
 // The hints' texts.
 const (
 	refreshTokenText = "client attribute client_credentials.use_refresh_token must be \"true\" (Clients → {client} → Advanced → OpenID Connect Compatibility Modes → Use refresh tokens for client credentials grant); for a refresh, use.refresh.tokens (Use refresh tokens)"
@@ -122,7 +163,7 @@ func readRefreshTokens(s *realmconf.Settings) string {
 }
 
 func readScopes(s *realmconf.Settings) string {
-	return fmt.Sprintf("default scopes %v, optional scopes %v, service account roles %v, offline_access include.in.token.scope %t", s.DefaultScopes, s.OptionalScopes, s.ServiceAccountRoles, s.OfflineScopeInTokenScope)
+	return fmt.Sprintf("default scopes %v, optional scopes %v, %s, offline_access include.in.token.scope %t", s.DefaultScopes, s.OptionalScopes, readRoles(s), s.OfflineScopeInTokenScope)
 }
 
 func readOfflineMax(s *realmconf.Settings) string {
@@ -139,7 +180,14 @@ func readReuse(s *realmconf.Settings) string {
 }
 
 func readRoles(s *realmconf.Settings) string {
-	return fmt.Sprintf("service account roles %v", s.ServiceAccountRoles)
+	if s.OfflineRoleVia == "" {
+		return fmt.Sprintf("service account roles %v", s.ServiceAccountRoles)
+	}
+	return fmt.Sprintf("service account roles %v, offline_access held %s", s.ServiceAccountRoles, s.OfflineRoleVia)
+}
+
+func readLightweight(s *realmconf.Settings) string {
+	return fmt.Sprintf("lightweight access tokens %t", s.LightweightAccessToken)
 }
 
 func readIdle(s *realmconf.Settings) string {

@@ -105,7 +105,26 @@ func Finish(err error, reports string, out *bytes.Buffer) NestedRun {
 		gomega.Expect(err).NotTo(gomega.HaveOccurred(), "run kcconform")
 	}
 	ginkgo.AddReportEntry("nested kcconform run (exit "+strconv.Itoa(code)+")", report.LastLines(out.String(), 40), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	// Every verdict make test produces is held to what scripts/verdict holds
+	// the suites' own to: no hint asks for a set-up its settings show in place.
+	gomega.Expect(hintContradictions(reports)).To(gomega.BeEmpty(), "the nested run's hints ask for a set-up the settings it printed show in place")
 	return NestedRun{ExitCode: code, Output: out.String(), Reports: reports}
+}
+
+// hintContradictions are those of the Ginkgo reports in a nested run's
+// reports folder (conformance.json, or one per suite).
+func hintContradictions(dir string) []string {
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var suites []report.Suite
+	for _, p := range paths {
+		if s, err := report.Load(p); err == nil {
+			suites = append(suites, s...)
+		}
+	}
+	if len(suites) == 0 {
+		return nil
+	}
+	return report.Summarize(suites).HintContradictions()
 }
 
 // ExpectNoLeak scans a run's output and every file of its reports for the

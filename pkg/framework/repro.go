@@ -47,7 +47,7 @@ func (s *Session) WriteRepro(ctx context.Context, suite string) {
 					continue
 				}
 				if id, ok := contract.ByKey(c.ID); ok {
-					if sc, ok := repro.ScenarioFor(id, s.Profile); ok {
+					if sc, ok := repro.ScenarioFor(id, s.Profile, s.Server.Version); ok {
 						m.Scenario, m.Replayed = &sc, &f
 					}
 				}

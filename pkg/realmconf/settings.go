@@ -56,6 +56,14 @@ type Settings struct {
 	// "Include in token scope" (include.in.token.scope, default on);
 	// OfflineScopeFound says the realm has that scope at all.
 	OfflineScopeInTokenScope, OfflineScopeFound bool
+	// OfflineRoleVia says how the service account holds the realm role
+	// offline_access: "directly", "through group /path", "through a
+	// composite role" or "not at all" ("" where it has no service account).
+	OfflineRoleVia string
+	// LightweightAccessToken is client.use.lightweight.access.token.enabled:
+	// access tokens carry only the claims Keycloak always adds and those of
+	// mappers marked for lightweight tokens.
+	LightweightAccessToken bool
 	// SelfAudience is whether a protocol mapper puts the client in its own
 	// tokens' aud (needed for introspection by the client on 26.6+).
 	SelfAudience bool
@@ -96,6 +104,7 @@ func Read(ctx context.Context, ac *admin.Client, realm, clientID string) (*Setti
 	s.ClientOfflineMax = seconds(attr("client.offline.session.max.lifespan"))
 	s.UseRefreshTokenForCC = attr("client_credentials.use_refresh_token") == "true"
 	s.UseRefreshTokens = attr("use.refresh.tokens") != "false"
+	s.LightweightAccessToken = attr("client.use.lightweight.access.token.enabled") == "true"
 	s.ServiceAccountsEnabled, _ = crep["serviceAccountsEnabled"].(bool)
 	s.Enabled, _ = crep["enabled"].(bool)
 	s.PublicClient, _ = crep["publicClient"].(bool)
@@ -132,8 +141,41 @@ func Read(ctx context.Context, ac *admin.Client, realm, clientID string) (*Setti
 			s.ServiceAccountRoles = append(s.ServiceAccountRoles, r.Name)
 		}
 		slices.Sort(s.ServiceAccountRoles)
+		if s.OfflineRoleVia, err = roleVia(ctx, ac, realm, sa.ID, s.ServiceAccountRoles); err != nil {
+			return nil, fmt.Errorf("read how %s's service account holds offline_access: %w", clientID, err)
+		}
 	}
 	return s, nil
+}
+
+// roleVia says how a user whose effective realm roles are effective holds
+// offline_access: mapped directly, through one of its groups, or through a
+// composite role (the realm's default roles).
+func roleVia(ctx context.Context, ac *admin.Client, realm, userID string, effective []string) (string, error) {
+	if !slices.Contains(effective, "offline_access") {
+		return "not at all", nil
+	}
+	direct, err := ac.UserRealmRoles(ctx, realm, userID)
+	if err != nil {
+		return "", err
+	}
+	if slices.ContainsFunc(direct, func(r admin.Role) bool { return r.Name == "offline_access" }) {
+		return "directly", nil
+	}
+	groups, err := ac.UserGroups(ctx, realm, userID)
+	if err != nil {
+		return "", err
+	}
+	for _, g := range groups {
+		rs, err := ac.GroupRealmRoles(ctx, realm, g.ID)
+		if err != nil {
+			return "", err
+		}
+		if slices.ContainsFunc(rs, func(r admin.Role) bool { return r.Name == "offline_access" }) {
+			return "through group " + g.Path, nil
+		}
+	}
+	return "through a composite role", nil
 }
 
 // seconds reads a number of seconds that a representation holds as a JSON
@@ -177,13 +219,20 @@ func (s *Settings) Lines() []string {
 			true:  "a stored refresh token works only as often as the reuse count allows",
 			false: "a stored refresh token keeps working"}[s.RevokeRefreshToken]),
 		fmt.Sprintf("client %s: enabled %t, publicClient %t, clientAuthenticatorType %s, serviceAccountsEnabled %t", s.ClientID, s.Enabled, s.PublicClient, s.Authenticator, s.ServiceAccountsEnabled),
-		fmt.Sprintf("client %s: client_credentials.use_refresh_token %t, use.refresh.tokens %t, audience mapper for itself %t",
-			s.ClientID, s.UseRefreshTokenForCC, s.UseRefreshTokens, s.SelfAudience),
+		fmt.Sprintf("client %s: client_credentials.use_refresh_token %t, use.refresh.tokens %t, lightweight access tokens %t, audience mapper for itself %t",
+			s.ClientID, s.UseRefreshTokenForCC, s.UseRefreshTokens, s.LightweightAccessToken, s.SelfAudience),
 		fmt.Sprintf("client scopes: default %v, optional %v", s.DefaultScopes, s.OptionalScopes),
 		s.offlineScopeLine(),
-		fmt.Sprintf("service account realm roles: %v", s.ServiceAccountRoles),
+		s.rolesLine(),
 	)
 	return lines
+}
+
+func (s *Settings) rolesLine() string {
+	if s.OfflineRoleVia == "" {
+		return fmt.Sprintf("service account realm roles: %v", s.ServiceAccountRoles)
+	}
+	return fmt.Sprintf("service account realm roles: %v (offline_access: %s)", s.ServiceAccountRoles, s.OfflineRoleVia)
 }
 
 func (s *Settings) offlineScopeLine() string {

@@ -18,11 +18,20 @@ var setups = []askedFor{
 	{what: "the client scope offline_access assigned", asks: []string{"must be assigned to the client", "is not assigned to client"},
 		lineHead: "client scopes:", inPlace: func(l string) bool { return strings.Contains(l, "offline_access") }},
 	{what: "the realm role offline_access held", asks: []string{"must hold the realm role offline_access", "does not hold the realm role offline_access"},
-		lineHead: "service account realm roles:", inPlace: func(l string) bool { return strings.Contains(l, "offline_access") }},
+		lineHead: "service account realm roles:", inPlace: func(l string) bool {
+			roles, _, _ := strings.Cut(l, " (offline_access:")
+			return strings.Contains(roles, "offline_access")
+		}},
 	{what: "Include in token scope on", asks: []string{`include.in.token.scope "false"`},
 		lineHead: "client scope offline_access:", inPlace: func(l string) bool { return strings.Contains(l, "include.in.token.scope true") }},
-	{what: "client_credentials.use_refresh_token on", asks: []string{`client_credentials.use_refresh_token must be "true"`},
+	{what: "client_credentials.use_refresh_token on", asks: []string{`client_credentials.use_refresh_token must be "true"`, `client_credentials.use_refresh_token is "false"`},
 		lineHead: "client ", inPlace: func(l string) bool { return strings.Contains(l, "client_credentials.use_refresh_token true") }},
+	{what: "use.refresh.tokens on", asks: []string{`use.refresh.tokens is "false"`},
+		lineHead: "client ", inPlace: func(l string) bool { return strings.Contains(l, "use.refresh.tokens true") }},
+	{what: "lightweight access tokens off", asks: []string{"has lightweight access tokens on"},
+		lineHead: "client ", inPlace: func(l string) bool { return strings.Contains(l, "lightweight access tokens false") }},
+	{what: "the client enabled", asks: []string{" is disabled ("},
+		lineHead: "client ", inPlace: func(l string) bool { return strings.Contains(l, ": enabled true,") }},
 }
 
 // HintContradictions lists each hint of the verdict that asks, for a client

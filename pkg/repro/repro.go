@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"kcconform/pkg/contract"
+	"kcconform/pkg/keycloak"
 	"kcconform/pkg/profile"
 )
 
@@ -53,6 +54,10 @@ const (
 	// DeleteOfflineSession deletes the last answer's offline session
 	// through the admin API, as an administrator revokes it.
 	DeleteOfflineSession Step = "delete-offline-session"
+	// RevokeConsent deletes the service account's consent to the client
+	// through the admin API: the revocation releases before the offline
+	// session delete (keycloak's table of admin actions) perform.
+	RevokeConsent Step = "revoke-consent"
 )
 
 // Check is what reproduce.sh holds the last answer to: its HTTP status and,
@@ -71,10 +76,11 @@ type Scenario struct {
 }
 
 // ScenarioFor returns the scripted reproduction of a promise held to the
-// profile p, if there is one: promises that need more than a server, a
+// profile p on a release (version; the revocation is one that release
+// performs), if there is one: promises that need more than a server, a
 // realm and a few requests (a restart, a cluster, load) have none, and their
 // bundle holds the requests without a script that replays them.
-func ScenarioFor(id contract.ID, p profile.Profile) (Scenario, bool) {
+func ScenarioFor(id contract.ID, p profile.Profile, version string) (Scenario, bool) {
 	tok := func(jq string) Scenario { return Scenario{[]Step{Get}, Check{200, jq}} }
 	switch id {
 	case contract.Get:
@@ -118,7 +124,11 @@ func ScenarioFor(id contract.ID, p profile.Profile) (Scenario, bool) {
 	case contract.StoredToken:
 		return Scenario{[]Step{Get, Refresh, RefreshStored}, Check{200, `(.access_token|type) == "string"`}}, true
 	case contract.AdminRevocation:
-		return Scenario{[]Step{Get, DeleteOfflineSession, Refresh}, Check{400, `.error == "invalid_grant"`}}, true
+		revoke := DeleteOfflineSession
+		if ok, _ := keycloak.Action(keycloak.ActionSessionDelete).Performs(version); !ok {
+			revoke = RevokeConsent
+		}
+		return Scenario{[]Step{Get, revoke, Refresh}, Check{400, `.error == "invalid_grant"`}}, true
 	case contract.Introspection:
 		return Scenario{[]Step{Get, Introspect}, Check{200, `.active == true`}}, true
 	case contract.WrongSecretRefused:

@@ -15,22 +15,29 @@ func TestScenariosCoverTheProceduresTokenPromisesAndEndInTheirCheck(t *testing.T
 	p := profile.Profile{ScopeContains: []string{"offline_access"}, ExpiresIn: 31536000, TokenType: "Bearer"}
 	for _, id := range []contract.ID{contract.Get, contract.Scope, contract.RefreshExpiresIn, contract.ExpiresIn,
 		contract.RefreshTyp, contract.AdminRevocation, contract.Introspection, contract.StoredToken} {
-		sc, ok := ScenarioFor(id, p)
+		sc, ok := ScenarioFor(id, p, "26.7.3")
 		if !ok || len(sc.Steps) == 0 || sc.Check.Status == 0 {
 			t.Errorf("%s: scenario %+v, %v", id.Title(), sc, ok)
 		}
 	}
-	if sc, _ := ScenarioFor(contract.AdminRevocation, p); sc.Steps[len(sc.Steps)-1] != Refresh || sc.Check.Status != 400 {
+	if sc, _ := ScenarioFor(contract.AdminRevocation, p, "26.7.3"); sc.Steps[len(sc.Steps)-1] != Refresh || sc.Check.Status != 400 {
 		t.Errorf("administrative revocation: %+v, want a refresh refused with 400", sc)
 	}
-	if _, ok := ScenarioFor(contract.SurvivesRollingRestart, p); ok {
+	// A release whose offline session delete answers 204 and keeps the
+	// session is replayed with the revocation it performs.
+	for v, want := range map[string]Step{"22.0.5": RevokeConsent, "23.0.7": RevokeConsent, "24.0.5": DeleteOfflineSession, "26.7.3": DeleteOfflineSession} {
+		if sc, _ := ScenarioFor(contract.AdminRevocation, p, v); sc.Steps[1] != want {
+			t.Errorf("administrative revocation on %s: %v, want %s", v, sc.Steps, want)
+		}
+	}
+	if _, ok := ScenarioFor(contract.SurvivesRollingRestart, p, "26.7.3"); ok {
 		t.Error("a rolling restart has no scripted replay, yet a scenario was given")
 	}
 }
 
 func TestWriteThenReadKeepsTheManifestAndAScriptThatParses(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "b")
-	sc, _ := ScenarioFor(contract.AdminRevocation, profile.Profile{})
+	sc, _ := ScenarioFor(contract.AdminRevocation, profile.Profile{}, "22.0.5")
 	f := Failure{Promise: "administrative revocation", Key: "admin-revocation", Expected: "400 invalid_grant", Sent: "HTTP 200"}
 	b := Bundle{Manifest: Manifest{Version: "22.0.5", Target: "process", Realm: "r", ClientID: "my-test-client",
 		Failures: []Failure{f}, Replayed: &f, Scenario: &sc}, Realm: []byte(`{"realm":"r"}`), Requests: []string{"curl -s ..."}}
@@ -50,7 +57,7 @@ func TestWriteThenReadKeepsTheManifestAndAScriptThatParses(t *testing.T) {
 		t.Fatalf("reproduce.sh does not parse: %v\n%s", err, out)
 	}
 	readme, _ := os.ReadFile(filepath.Join(dir, "README.md"))
-	if !strings.Contains(string(readme), "administrative revocation") || !strings.Contains(string(readme), "`delete-offline-session`") {
+	if !strings.Contains(string(readme), "administrative revocation") || !strings.Contains(string(readme), "`revoke-consent`") {
 		t.Errorf("README.md does not name the promise and the steps:\n%s", readme)
 	}
 }

@@ -112,6 +112,16 @@ for step in $(m '.scenario.steps[]'); do
       [ -n "$admin_token" ] || { show; couldnot "no administrator's token"; }
       status=$(curl -s -m 30 -o "$body" -w '%{http_code}' -X DELETE -H "Authorization: Bearer $admin_token" \
         "$BASE/admin/realms/$REALM/sessions/$SESSION?isOffline=true") || status=000 ;;
+    revoke-consent)
+      echo "   (an administrator's token from the master realm, then) curl -s -X DELETE -H \"Authorization: Bearer \${ADMIN_TOKEN}\" $BASE/admin/realms/$REALM/users/\${SERVICE_ACCOUNT_ID}/consents/$CLIENT_ID"
+      post "$BASE/realms/master/protocol/openid-connect/token" -d grant_type=password -d client_id=admin-cli -d username=admin -d "password=$ADMIN_PASSWORD"
+      admin_token=$(field access_token)
+      [ -n "$admin_token" ] || { show; couldnot "no administrator's token"; }
+      uuid=$(curl -s -m 30 -H "Authorization: Bearer $admin_token" "$BASE/admin/realms/$REALM/clients?clientId=$CLIENT_ID" | jq -r '.[0].id // empty')
+      sa=$(curl -s -m 30 -H "Authorization: Bearer $admin_token" "$BASE/admin/realms/$REALM/clients/$uuid/service-account-user" | jq -r '.id // empty')
+      [ -n "$sa" ] || couldnot "client $CLIENT_ID has no service account in realm $REALM"
+      status=$(curl -s -m 30 -o "$body" -w '%{http_code}' -X DELETE -H "Authorization: Bearer $admin_token" \
+        "$BASE/admin/realms/$REALM/users/$sa/consents/$CLIENT_ID") || status=000 ;;
     *) couldnot "manifest.json names a step this script does not know: $step" ;;
   esac
   show

@@ -43,6 +43,7 @@ func main() {
 	versions := flag.String("versions", "", "the columns instead of the newest patch of every served minor (space- or comma-separated)")
 	suites := flag.String("suite", "offline,revocation", "the suites each release runs")
 	keep := flag.Bool("keep-cache", false, "keep the distributions and builds the run fetched")
+	fixture := flag.String("fixture-no-audience", "fixtures/realms/offline-no-audience.json", "realm of the introspection run with a client without an audience mapper (empty: no such run)")
 	reuse := flag.Bool("reuse", false, "take a release's answers from its report of an earlier run in -reports, where there is one")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -67,8 +68,8 @@ func main() {
 		fail(fmt.Errorf("-binary: %w (make build)", err))
 	}
 	home, _ := os.UserHomeDir()
-	r := &runner{binary: *binary, reports: *reports, suites: *suites, log: os.Stderr, runs: map[string]*report.Run{}, errs: map[string]string{},
-		cacheDir: s.Server.CacheDir, m2: filepath.Join(home, ".m2", "repository", "org", "keycloak", "keycloak-quarkus-dist"), keep: *keep, reuse: *reuse}
+	r := &runner{binary: *binary, reports: *reports, suites: *suites, log: os.Stderr, runs: map[string]*report.Run{}, errs: map[string]string{}, times: map[string]time.Duration{},
+		cacheDir: s.Server.CacheDir, m2: filepath.Join(home, ".m2", "repository", "org", "keycloak", "keycloak-quarkus-dist"), keep: *keep, reuse: *reuse, fixture: *fixture}
 	r.before = r.cacheEntries()
 	start := time.Now()
 	t := r.table(cols, served)
@@ -159,6 +160,10 @@ type Table struct {
 	Changes                                    []Change
 	// Ran are every release run, in the order run (columns, then bisect steps).
 	Ran []string
+	// SuiteTime is each release's time in the suites (Ginkgo's run times:
+	// boot, provisioning and checks); SuiteTotal their sum.
+	SuiteTime  map[string]string
+	SuiteTotal string
 }
 
 // Column is a release and why it has no answers, if it has none.
@@ -198,7 +203,11 @@ type runner struct {
 	cacheDir, m2            string
 	before                  map[string]bool
 	keep, reuse             bool
-	peak                    int64
+	fixture                 string
+	times                   map[string]time.Duration
+	// exec, in tests, stands in for running the suites on a release.
+	exec func(v string)
+	peak int64
 }
 
 // table runs the columns, then bisects every change between neighbours.
@@ -229,7 +238,22 @@ func (r *runner) table(cols, served []string) Table {
 		}
 	}
 	t.Ran = r.ran
+	t.SuiteTime = map[string]string{}
+	var total time.Duration
+	for v, d := range r.times {
+		t.SuiteTime[v] = d.Round(time.Second).String()
+		total += d
+	}
+	t.SuiteTotal = total.Round(time.Second).String()
 	return t
+}
+
+func suiteTime(suites []report.Suite) time.Duration {
+	var d time.Duration
+	for _, s := range suites {
+		d += s.RunTime
+	}
+	return d
 }
 
 // answered says whether a cell holds the server's answer (not a spec
@@ -276,45 +300,108 @@ func (r *runner) answer(v, promise string) Answer {
 	return Answer{State: report.CellNotRun, Sent: "(no row for it)"}
 }
 
-// run runs the suites on a release once, then frees what it fetched.
+// noAudience names the rows of the run with a client that has no audience
+// mapper (the procedure's client as set up by hand): its introspection
+// answer is what changed in 26.6/26.7, which the fixture's mapper hides.
+const noAudience = " (client without an audience mapper)"
+
+// run runs the suites on a release once, and the introspection spec with a
+// client without an audience mapper, then frees what it fetched.
 func (r *runner) run(v string) {
 	if _, ok := r.runs[v]; ok {
 		return
 	}
 	r.ran = append(r.ran, v)
-	dir, _ := filepath.Abs(filepath.Join(r.reports, v))
-	if suites, err := report.Load(filepath.Join(dir, "conformance.json")); r.reuse && err == nil {
-		r.runs[v] = report.Summarize(suites)
-		fmt.Fprintf(r.log, "== behaviour: Keycloak %s: the report of an earlier run (-reuse)\n", v)
+	if r.exec != nil {
+		r.exec(v)
 		return
+	}
+	dir, _ := filepath.Abs(filepath.Join(r.reports, v))
+	start := time.Now()
+	main, err := r.variant(v, dir, fields(r.suites), nil, "--suite", r.suites)
+	var extra []report.Suite
+	if err == "" && r.fixture != "" {
+		fx, _ := filepath.Abs(r.fixture)
+		var e string
+		if extra, e = r.variant(v, filepath.Join(dir, "no-audience"), nil, []string{"KC_FIXTURE=" + fx},
+			"--suite", "offline", "--focus", "three refresh cycles"); e != "" {
+			err = "with a client without an audience mapper: " + e
+		}
+	}
+	if !r.keep {
+		r.free()
+	}
+	if err != "" {
+		r.runs[v], r.errs[v] = nil, err
+		return
+	}
+	r.times[v] = suiteTime(main) + suiteTime(extra)
+	run := report.Summarize(main)
+	if len(extra) > 0 {
+		for _, row := range report.Summarize(extra).Rows {
+			if row.ID == "introspection" {
+				row.Promise += noAudience
+				run.Rows = append(run.Rows, row)
+			}
+		}
+	}
+	r.runs[v] = run
+	fmt.Fprintf(r.log, "== behaviour: Keycloak %s: %s (%s)\n", v, run.Headline(), time.Since(start).Round(time.Second))
+}
+
+// variant runs the kcconform command on a release with args (and env) into
+// dir, or takes its reports of an earlier run (-reuse), and returns them, or
+// why there are none.
+func (r *runner) variant(v, dir string, suites, env []string, args ...string) ([]report.Suite, string) {
+	if got, err := load(dir, suites); r.reuse && err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, "behaviour-disk.txt")); err == nil {
+			var n int64
+			if _, err := fmt.Sscan(string(b), &n); err == nil {
+				r.peak = max(r.peak, n)
+			}
+		}
+		fmt.Fprintf(r.log, "== behaviour: Keycloak %s: the reports of an earlier run in %s (-reuse)\n", v, dir)
+		return got, ""
 	}
 	_ = os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		r.runs[v], r.errs[v] = nil, fmt.Sprintf("report folder: %v", err)
-		return
+		return nil, fmt.Sprintf("report folder: %v", err)
 	}
-	start := time.Now()
-	fmt.Fprintf(r.log, "== behaviour: Keycloak %s (%s) ...\n", v, r.suites)
-	cmd := exec.Command(r.binary, "--suite", r.suites, "--target", "process", "--keycloak-version", v, "--report-dir", dir)
+	fmt.Fprintf(r.log, "== behaviour: Keycloak %s %s ...\n", v, strings.Join(args, " "))
+	cmd := exec.Command(r.binary, append(args, "--target", "process", "--keycloak-version", v, "--report-dir", dir)...)
+	cmd.Env = append(os.Environ(), env...)
 	if log, err := os.Create(filepath.Join(dir, "behaviour-run.log")); err == nil {
 		cmd.Stdout, cmd.Stderr = log, log
 		defer log.Close()
 	}
 	runErr := cmd.Run()
-	r.measureDisk()
-	r.free()
-	suites, err := report.Load(filepath.Join(dir, "conformance.json"))
+	// Kept beside the reports, for a later -reuse to state the peak.
+	_ = os.WriteFile(filepath.Join(dir, "behaviour-disk.txt"), []byte(fmt.Sprint(r.measureDisk())), 0o644)
+	got, err := load(dir, suites)
 	if err != nil {
-		r.runs[v], r.errs[v] = nil, fmt.Sprintf("no report (%v); see %s", runErr, filepath.Join(dir, "behaviour-run.log"))
-		return
+		return nil, fmt.Sprintf("no report (%v); see %s", runErr, filepath.Join(dir, "behaviour-run.log"))
 	}
-	run := report.Summarize(suites)
-	if st, why := run.Verdict(); st == report.StatusCouldNot {
-		r.runs[v], r.errs[v] = nil, "COULD NOT RUN: "+why
-		return
+	if st, why := report.Summarize(got).Verdict(); st == report.StatusCouldNot {
+		return nil, "COULD NOT RUN: " + why
 	}
-	r.runs[v] = run
-	fmt.Fprintf(r.log, "== behaviour: Keycloak %s: %s (%s)\n", v, run.Headline(), time.Since(start).Round(time.Second))
+	return got, ""
+}
+
+// load reads a run's reports: one per suite where it had several, else
+// conformance.json.
+func load(dir string, suites []string) ([]report.Suite, error) {
+	if len(suites) < 2 {
+		return report.Load(filepath.Join(dir, "conformance.json"))
+	}
+	var all []report.Suite
+	for _, n := range suites {
+		s, err := report.Load(filepath.Join(dir, n+".json"))
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, s...)
+	}
+	return all, nil
 }
 
 // cacheEntries are the distributions and builds on disk now.
@@ -331,9 +418,6 @@ func (r *runner) cacheEntries() map[string]bool {
 
 // free removes what the run fetched or built that was not there before.
 func (r *runner) free() {
-	if r.keep {
-		return
-	}
 	for p := range r.cacheEntries() {
 		if !r.before[p] && !strings.HasSuffix(p, ".lock") {
 			_ = os.RemoveAll(p)
@@ -341,8 +425,9 @@ func (r *runner) free() {
 	}
 }
 
-// measureDisk records the peak size of the cache and the Maven copies.
-func (r *runner) measureDisk() {
+// measureDisk records the peak size of the cache and the Maven copies, and
+// returns the size now.
+func (r *runner) measureDisk() int64 {
 	var n int64
 	for _, dir := range []string{r.cacheDir, r.m2} {
 		_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
@@ -355,6 +440,7 @@ func (r *runner) measureDisk() {
 		})
 	}
 	r.peak = max(r.peak, n)
+	return n
 }
 
 var (

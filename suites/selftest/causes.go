@@ -1,8 +1,10 @@
 package selftest
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -131,6 +133,56 @@ func (s selfTest) registerCauses() {
 			expectVerdict(r, report.StatusPass, `the server keeps`)
 		}, SpecTimeout(4*nestedTimeout))
 
+		It("fails refresh_token where a refresh-token switch is off, the hint naming that switch and not the other; both on again, it passes", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "rtoff", withoutAudienceMapper)
+			for _, tc := range []struct{ cc, refresh, hint, never string }{
+				{"false", "true", `client_credentials.use_refresh_token is "false"`, `use.refresh.tokens is "false"`},
+				{"true", "false", `use.refresh.tokens is "false"`, `client_credentials.use_refresh_token is "false"`},
+			} {
+				setClientAttributes(ctx, s, realm, c, map[string]string{"client_credentials.use_refresh_token": tc.cc, "use.refresh.tokens": tc.refresh})
+				r := s.conformance(ctx, s.auditEnv(realm, c.ClientID))
+				expectVerdict(r, report.StatusFail, `the server breaks \d+ promise\(s\): .*refresh_token`)
+				Expect(verdictOf(r)).To(MatchRegexp(`hint for refresh_token: [^\n]*` + regexp.QuoteMeta(tc.hint)))
+				Expect(verdictOf(r)).NotTo(ContainSubstring(tc.never))
+				Expect(verdictOf(r)).NotTo(ContainSubstring("must be \"true\""))
+			}
+			setClientAttributes(ctx, s, realm, c, map[string]string{"client_credentials.use_refresh_token": "true", "use.refresh.tokens": "true"})
+			r := s.conformance(ctx, s.auditEnv(realm, c.ClientID))
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+		}, SpecTimeout(4*nestedTimeout))
+
+		It("passes a client with lightweight access tokens on (its tokens keep iss, azp, scope, exp and iat), the settings naming them and no hint about them", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "light", withoutAudienceMapper)
+			setClientAttributes(ctx, s, realm, c, map[string]string{"client.use.lightweight.access.token.enabled": "true"})
+			r := s.conformance(ctx, s.auditEnv(realm, c.ClientID))
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+			Expect(verdictOf(r)).To(ContainSubstring("lightweight access tokens true"))
+			Expect(verdictOf(r)).NotTo(ContainSubstring("has lightweight access tokens on"))
+		}, SpecTimeout(2*nestedTimeout))
+
+		It("passes a service account that holds offline_access only through a group, the settings naming the group; out of it, the get fails with the role not held", func(ctx SpecContext) {
+			realm, c := s.handmadeRealm(ctx, "group", func(rep map[string]any) {
+				withoutAudienceMapper(rep)
+				rep["groups"] = []any{map[string]any{"name": "offline-holders", "realmRoles": []any{"offline_access"}}}
+				for _, u := range rep["users"].([]any) {
+					u.(map[string]any)["realmRoles"] = []any{}
+					u.(map[string]any)["groups"] = []any{"/offline-holders"}
+				}
+			})
+			r := s.conformance(ctx, s.auditEnv(realm, c.ClientID))
+			expectVerdict(r, report.StatusPass, `the server keeps`)
+			Expect(verdictOf(r)).To(ContainSubstring("(offline_access: through group /offline-holders)"))
+
+			groups, err := s.Admin.UserGroups(ctx, realm, c.ServiceAccountID)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(groups).To(HaveLen(1))
+			Expect(s.Admin.LeaveGroup(ctx, realm, c.ServiceAccountID, groups[0].ID)).To(Succeed())
+			r = s.conformance(ctx, s.auditEnv(realm, c.ClientID))
+			expectVerdict(r, report.StatusFail, `the server breaks 1 promise\(s\): get$`)
+			Expect(verdictOf(r)).To(MatchRegexp(`hint for get: [^\n]*realm role offline_access[^\n]*offline_access held not at all`))
+			Expect(verdictOf(r)).NotTo(ContainSubstring("is not assigned to client"))
+		}, SpecTimeout(3*nestedTimeout))
+
 		It("takes the operator's own realm as KC_FIXTURE, as the admin console's partial export gives it (secrets masked, no audience mapper), and passes in a realm of its own; the same export with a 300 s access token lifespan fails naming expires_in", func(ctx SpecContext) {
 			realm, c := s.handmadeRealm(ctx, "export", withoutAudienceMapper)
 			export, err := s.Admin.PartialExport(ctx, realm)
@@ -155,4 +207,19 @@ func (s selfTest) registerCauses() {
 			s.expectNoRealmsLeft(ctx)
 		}, SpecTimeout(3*nestedTimeout))
 	})
+}
+
+// setClientAttributes sets attributes of the procedure's client.
+func setClientAttributes(ctx context.Context, s selfTest, realm string, c *framework.Client, attrs map[string]string) {
+	GinkgoHelper()
+	Expect(s.Admin.UpdateClient(ctx, realm, c.UUID, func(rep map[string]any) {
+		a, _ := rep["attributes"].(map[string]any)
+		if a == nil {
+			a = map[string]any{}
+			rep["attributes"] = a
+		}
+		for k, v := range attrs {
+			a[k] = v
+		}
+	})).To(Succeed())
 }
