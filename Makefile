@@ -11,7 +11,7 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(BUILD_VERSION)
 
-.PHONY: deps build image conformance test vet unit e2e e2e-cluster e2e-container e2e-deployment compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bisect behaviour bench bench-compare fuzz clean-server release actionlint clean
+.PHONY: deps build image conformance test vet unit e2e e2e-cluster e2e-container e2e-deployment compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bisect behaviour bench bench-scale bench-compare fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -206,6 +206,14 @@ bench: build
 	go test -run '^$$' -bench . -benchmem ./pkg/...
 	@bash scripts/install-deps.sh --for process >&2
 	@set -e; ce="$$(bash scripts/container-env.sh)" || exit $$?; eval "$$ce"; go run ./scripts/bench -reports $(REPORTS)
+
+## bench-scale: N offline sessions (default "1000 10000") made by real grants on PostgreSQL, for each
+## upgrade path FROM (default "24.0.5 25.0.6") to 26.7.3: seeding rate beside raw vegeta's, restart and
+## upgrade to ready, a sample of 1000 stored tokens refreshed after each (none may be refused), peak RSS,
+## database size and session rows; reports/bench-scale/scale.md (with each cost's exponent) and scale.png.
+bench-scale: build
+	@bash scripts/install-deps.sh --for process >&2
+	go run ./scripts/bench -reports $(REPORTS) -scale "$(or $(N),1000 10000)" $(if $(FROM),-scale-from "$(FROM)")
 
 ## bench-compare: the load suite against two versions, alternately, until every p50 latency ratio is
 ## shown at LEVEL (default 0.99; bootstrap over runs, then requests) or MAX_RUNS (default 5) runs each,

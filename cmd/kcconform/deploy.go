@@ -25,6 +25,7 @@ import (
 	"kcconform/pkg/report"
 	"kcconform/pkg/run"
 	"kcconform/pkg/settings"
+	"kcconform/pkg/seed"
 	"kcconform/pkg/state"
 	"kcconform/pkg/tokenflow"
 	"kcconform/pkg/transport"
@@ -343,95 +344,6 @@ func promiseResults(rows []report.Row) []state.Check {
 	return out
 }
 
-// grant takes one offline token, retrying a 5xx answer or no answer with
-// back-off (a busy server), never a refusal.
-func (d *deployment) grant(ctx context.Context) (*tokenflow.Response, error) {
-	var err error
-	wait := 200 * time.Millisecond
-	for try := 0; try < 5; try++ {
-		var resp *tokenflow.Response
-		resp, err = d.flow.ClientCredentials(ctx, "offline_access")
-		if err == nil {
-			if resp.RefreshToken == "" {
-				return nil, errors.New("the server sent no refresh_token (client_credentials.use_refresh_token off?)")
-			}
-			return resp, nil
-		}
-		if e, ok := tokenflow.AsError(err); ok && e.Status > 0 && e.Status < 500 {
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-	return nil, err
-}
-
-// progress prints "what n/total (rate, ETA)" to a terminal, in place.
-type progress struct {
-	w      io.Writer
-	what   string
-	total  int
-	began  time.Time
-	mu     sync.Mutex
-	done   int
-	last   time.Time
-	enable bool
-}
-
-func newProgress(w io.Writer, what string, total int) *progress {
-	p := &progress{w: w, what: what, total: total, began: time.Now()}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			p.enable = true
-		}
-	}
-	return p
-}
-
-func (p *progress) add() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.done++
-	if !p.enable || (time.Since(p.last) < 200*time.Millisecond && p.done < p.total) {
-		return
-	}
-	p.last = time.Now()
-	el := time.Since(p.began).Seconds()
-	rate := float64(p.done) / el
-	eta := time.Duration(float64(p.total-p.done)/rate) * time.Second
-	width := 30
-	bar := strings.Repeat("#", width*p.done/p.total) + strings.Repeat(".", width-width*p.done/p.total)
-	fmt.Fprintf(p.w, "\r%s [%s] %d/%d  %.0f/s  ETA %s ", p.what, bar, p.done, p.total, rate, eta.Round(time.Second))
-	if p.done == p.total {
-		fmt.Fprintln(p.w)
-	}
-}
-
-// forEach runs fn on 0…n-1 with at most conc under way, stopping early
-// when ctx ends.
-func forEach(ctx context.Context, n, conc int, fn func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
 // signalContext ends on SIGINT or SIGTERM.
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -458,24 +370,15 @@ func runBefore(d *deployment, o deployOptions, stdout io.Writer) int {
 	}
 	st.Settings = append(st.Settings, fmt.Sprintf("mode %s; %d token(s) at concurrency %d", st.Mode, o.tokens, o.concurrency))
 	began := time.Now()
-	toks := make([]state.Token, o.tokens)
-	errs := make([]error, o.tokens)
-	bar := newProgress(d.stderr, "taking offline tokens", o.tokens)
-	forEach(ctx, o.tokens, o.concurrency, func(i int) {
-		rctx, cancel := context.WithTimeout(ctx, 4*d.st.Server.Timeout)
-		defer cancel()
-		resp, err := d.grant(rctx)
-		if err != nil {
-			errs[i] = err
-			return
-		}
-		toks[i] = state.Token{N: i + 1, Refresh: resp.RefreshToken, Issued: time.Now().UTC()}
-		bar.add()
+	issued := make([]time.Time, o.tokens)
+	toks, errs := seed.Take(ctx, o.tokens, o.concurrency, 4*d.st.Server.Timeout, d.stderr, func(ctx context.Context, i int) (*tokenflow.Response, error) {
+		defer func() { issued[i] = time.Now().UTC() }()
+		return d.flow.ClientCredentials(ctx, "offline_access")
 	})
 	took := time.Since(began)
-	for _, t := range toks {
-		if t.Refresh != "" {
-			st.Tokens = append(st.Tokens, t)
+	for i, t := range toks {
+		if t != nil {
+			st.Tokens = append(st.Tokens, state.Token{N: i + 1, Refresh: t.RefreshToken, Issued: issued[i]})
 		}
 	}
 	var firstErr error
@@ -532,7 +435,7 @@ func (d *deployment) reportSessionCount(w io.Writer, when string) {
 func (d *deployment) revokeAll(toks []state.Token) int {
 	var mu sync.Mutex
 	failed := 0
-	forEach(context.Background(), len(toks), 8, func(i int) {
+	seed.ForEach(context.Background(), len(toks), 8, func(i int) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*d.st.Server.Timeout)
 		defer cancel()
 		if err := d.flow.Revoke(ctx, toks[i].Refresh); err != nil {

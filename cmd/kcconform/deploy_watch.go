@@ -16,6 +16,7 @@ import (
 
 	"kcconform/pkg/load"
 	"kcconform/pkg/report"
+	"kcconform/pkg/seed"
 	"kcconform/pkg/state"
 )
 
@@ -311,8 +312,8 @@ func runAfter(d *deployment, o deployOptions, stdout io.Writer) int {
 		len(st.Tokens), st.URL, st.Realm, st.ClientID, st.Created.Format(time.RFC3339), st.Version, res.VersionAfter)
 
 	var mu sync.Mutex
-	bar := newProgress(d.stderr, "refreshing stored tokens", len(st.Tokens))
-	forEach(ctx, len(st.Tokens), o.concurrency, func(i int) {
+	bar := seed.NewProgress(d.stderr, "refreshing stored tokens", len(st.Tokens))
+	seed.ForEach(ctx, len(st.Tokens), o.concurrency, func(i int) {
 		t := &st.Tokens[i]
 		var class, answer string
 		wait := time.Second
@@ -350,7 +351,7 @@ func runAfter(d *deployment, o deployOptions, stdout io.Writer) int {
 			res.Unreachable++
 			res.Answers[answer]++
 		}
-		bar.add()
+		bar.Add()
 	})
 	if ctx.Err() != nil {
 		_ = state.Save(o.state, d.key, st)

@@ -72,6 +72,20 @@ func (p *Process) Successor(version string) (Server, error) {
 // Info describes the server.
 func (p *Process) Info() Info { return p.info }
 
+// ProcessGroup is the process group of the running server (kc.sh and its
+// JVM), for measuring its CPU time and memory; 0 when it does not run.
+func (p *Process) ProcessGroup() int {
+	if p.running == nil || p.running.cmd.Process == nil {
+		return 0
+	}
+	select {
+	case <-p.running.exited:
+		return 0
+	default:
+		return p.running.cmd.Process.Pid
+	}
+}
+
 // buildArgs are the build-time options of this server's build.
 func (p *Process) buildArgs() []string {
 	var args []string

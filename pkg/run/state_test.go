@@ -22,6 +22,7 @@ var notState = map[string]string{
 	"fixtures.Offline":                "the embedded realm fixture",
 	"pkg/repro.nonWord":               "a compiled pattern",
 	"scripts/behaviour.numRE":         "a compiled pattern",
+	"scripts/bench.scaleCosts":        "a fixed table of the costs the scale benchmark fits",
 	"scripts/behaviour.portRE":        "a compiled pattern",
 	"scripts/behaviour.realmRE":       "a compiled pattern",
 	"scripts/behaviour.uuidRE":        "a compiled pattern",

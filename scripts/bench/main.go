@@ -93,7 +93,16 @@ func main() {
 	reports := flag.String("reports", "reports", "report folder")
 	reps := flag.Int("reps", 200, "repetitions of each flow")
 	boots := flag.Int("boots", 3, "boots of each mode")
+	scale := flag.String("scale", "", "instead: the scale benchmark for these numbers of offline sessions, e.g. \"1000 10000\" (make bench-scale)")
+	scaleFrom := flag.String("scale-from", "24.0.5 25.0.6", "the scale benchmark's upgrade paths: these releases, each upgraded to -scale-to")
+	scaleTo := flag.String("scale-to", "26.7.3", "the release the scale benchmark upgrades to")
+	scaleSample := flag.Int("scale-sample", 1000, "stored tokens refreshed after the restart and after the upgrade")
+	scaleClients := flag.Int("scale-clients", 10, "clients the sessions are spread over")
 	flag.Parse()
+	if *scale != "" {
+		runScale(*reports, *scale, strings.Fields(*scaleFrom), *scaleTo, *scaleSample, *scaleClients)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	st, err := settings.Parse(func(k string) string {

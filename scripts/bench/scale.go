@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"kcconform/fixtures"
+	"kcconform/pkg/framework"
+	"kcconform/pkg/keycloak"
+	"kcconform/pkg/random"
+	"kcconform/pkg/redact"
+	"kcconform/pkg/seed"
+	"kcconform/pkg/tokenflow"
+)
+
+// scaleResult is one size on one upgrade path: N offline sessions made by
+// real grants on FROM (PostgreSQL), FROM restarted, then upgraded to TO.
+type scaleResult struct {
+	N       int
+	From    string
+	To      string
+	Clients int
+	// Sessions is the realm's offline-session count through the admin API
+	// after seeding.
+	Sessions int
+	// SeedSeconds and SeedRate are the seeding's; VegetaRate raw vegeta's
+	// grant rate on the same server (before and after the seeding, in a
+	// realm of its own), Ratio SeedRate to its mean; GrantsPerCPUSecond
+	// the grants per second of Keycloak's CPU time while seeding.
+	SeedSeconds, SeedRate, GrantsPerCPUSecond float64
+	VegetaRate                                []float64
+	Ratio                                     float64
+	// Boot times (to ready: health UP and an admin token): FROM on a fresh
+	// database, FROM again holding the sessions, TO migrating them.
+	BootFresh, BootRestart, BootUpgrade float64
+	// MigrationLines are TO's log lines that name a migration.
+	MigrationLines []string
+	// Sample is how many stored tokens were refreshed after the restart and
+	// after the upgrade; RefusedRestart and RefusedUpgrade how many of them
+	// were refused (a lost session).
+	Sample, RefusedRestart, RefusedUpgrade int
+	// PeakRSSFrom and PeakRSSTo are Keycloak's peak resident memory (MiB,
+	// VmHWM of its process group) on FROM after the restart and on TO.
+	PeakRSSFrom, PeakRSSTo float64
+	// DatabaseMiB is PostgreSQL's database size after the upgrade; Rows the
+	// session tables' rows before and after it.
+	DatabaseMiB float64
+	RowsBefore  map[string]int
+	RowsAfter   map[string]int
+	Err         string `json:",omitempty"`
+}
+
+// scaleRun measures one size on one path. It returns what it measured up to
+// a failure, with the failure in Err.
+func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n int, from, to string, sample, clients int) (res scaleResult) {
+	sessionTables := []string{"offline_user_session", "offline_client_session"}
+	res = scaleResult{N: n, From: from, To: to, Clients: clients, RowsBefore: map[string]int{}, RowsAfter: map[string]int{}}
+	defer func() {
+		if r := recover(); r != nil {
+			res.Err = red.String(fmt.Sprint(r))
+		}
+	}()
+	check := func(err error, what string) {
+		if err != nil {
+			panic(fmt.Sprintf("%s: %v", what, err))
+		}
+	}
+	cfgFrom := cfg
+	cfgFrom.Version = from
+	db, err := keycloak.StartDatabase(ctx, cfgFrom, nil, red)
+	check(err, "start PostgreSQL")
+	defer db.Remove(context.Background())
+	old := db.NewServer(cfgFrom, keycloak.Options{Redactor: red})
+	defer old.Remove(context.Background())
+	began := time.Now()
+	check(old.Up(ctx), "start Keycloak "+from)
+	res.BootFresh = time.Since(began).Seconds()
+	info := old.Info()
+	ac, err := info.AdminClient(red)
+	check(err, "admin client")
+
+	name := "kcconform-scale-" + random.Hex(6)
+	ids := make([]string, clients)
+	rep, err := framework.RenameFixture(fixtures.Offline, name, red, func(realm map[string]any) { ids = addClients(realm, clients, red) })
+	check(err, "realm")
+	check(ac.CreateRealm(ctx, rep), "create realm "+name)
+	flows := make([]*tokenflow.Client, clients)
+	hc, err := info.HTTPClient()
+	check(err, "HTTP client")
+	for i, id := range ids {
+		cl, err := ac.FindClient(ctx, name, id)
+		check(err, "client "+id)
+		secret, err := ac.ClientSecret(ctx, name, cl.ID)
+		check(err, "secret of "+id)
+		flows[i] = tokenflow.NewClient(tokenflow.RealmEndpoints(info.BaseURL, name), id, secret, hc, red)
+	}
+
+	vegetaRealm, vegetaSecret, removeVegeta := benchRealm(ctx, info, red, "kcconform-scale-vegeta-")
+	vegetaN := min(n, 1000)
+	res.VegetaRate = append(res.VegetaRate, rawGrants(info, vegetaRealm, vegetaSecret, vegetaN, 8))
+
+	fmt.Fprintf(os.Stderr, "== bench-scale: %d offline sessions on %s over %d clients\n", n, from, clients)
+	pg := old.(interface{ ProcessGroup() int }).ProcessGroup()
+	cpu0 := cpuSeconds(pg)
+	began = time.Now()
+	toks, errs := seed.Take(ctx, n, 8, 4*info.Timeout, os.Stderr, func(ctx context.Context, i int) (*tokenflow.Response, error) {
+		return flows[i%clients].ClientCredentials(ctx, "offline_access")
+	})
+	res.SeedSeconds = time.Since(began).Seconds()
+	cpu := cpuSeconds(pg) - cpu0
+	for i, e := range errs {
+		check(e, fmt.Sprintf("offline token %d of %d", i+1, n))
+	}
+	res.SeedRate = float64(n) / res.SeedSeconds
+	if cpu > 0 {
+		res.GrantsPerCPUSecond = float64(n) / cpu
+	}
+	res.VegetaRate = append(res.VegetaRate, rawGrants(info, vegetaRealm, vegetaSecret, vegetaN, 8))
+	res.Ratio = res.SeedRate / ((res.VegetaRate[0] + res.VegetaRate[1]) / 2)
+	removeVegeta()
+	res.Sessions, err = ac.OfflineSessionCount(ctx, name)
+	check(err, "offline-session count")
+	if res.Sessions < n {
+		panic(fmt.Sprintf("%d offline sessions counted through the admin API after %d grants", res.Sessions, n))
+	}
+
+	picks := sampleOf(n, sample)
+	res.Sample = len(picks)
+	refresh := func() int {
+		refused := make([]bool, len(picks))
+		seed.ForEach(ctx, len(picks), 8, func(j int) {
+			i := picks[j]
+			rctx, cancel := context.WithTimeout(ctx, 4*info.Timeout)
+			defer cancel()
+			_, err := seed.Retry(rctx, func(ctx context.Context) (*tokenflow.Response, error) {
+				return flows[i%clients].Refresh(ctx, toks[i].RefreshToken)
+			})
+			refused[j] = err != nil
+		})
+		k := 0
+		for _, r := range refused {
+			if r {
+				k++
+			}
+		}
+		return k
+	}
+
+	fmt.Fprintf(os.Stderr, "== bench-scale: restarting %s holding %d offline sessions\n", from, n)
+	check(old.Stop(ctx), "stop Keycloak "+from)
+	began = time.Now()
+	check(old.Up(ctx), "start Keycloak "+from+" again")
+	res.BootRestart = time.Since(began).Seconds()
+	res.RefusedRestart = refresh()
+	res.PeakRSSFrom = peakRSS(old.(interface{ ProcessGroup() int }).ProcessGroup())
+	check(old.Stop(ctx), "stop Keycloak "+from)
+	for _, t := range sessionTables {
+		res.RowsBefore[t] = rows(ctx, db, t)
+	}
+
+	fmt.Fprintf(os.Stderr, "== bench-scale: upgrading to %s\n", to)
+	next, err := old.Successor(to)
+	check(err, "successor")
+	defer next.Remove(context.Background())
+	began = time.Now()
+	check(next.Up(ctx), "start Keycloak "+to+" on the database of "+from)
+	res.BootUpgrade = time.Since(began).Seconds()
+	res.MigrationLines = migrationLines(next.Info().LogFile)
+	res.RefusedUpgrade = refresh()
+	res.PeakRSSTo = peakRSS(next.(interface{ ProcessGroup() int }).ProcessGroup())
+	for _, t := range sessionTables {
+		res.RowsAfter[t] = rows(ctx, db, t)
+	}
+	if out, err := db.SQL(ctx, "select pg_database_size(current_database())"); err == nil {
+		if b, err := strconv.ParseFloat(strings.TrimSpace(out), 64); err == nil {
+			res.DatabaseMiB = b / (1 << 20)
+		}
+	}
+	return res
+}
+
+// addClients makes the fixture's client n times in all (scale-2 … scale-n
+// besides it), each with a service account that holds offline_access, and
+// returns their client ids.
+func addClients(realm map[string]any, n int, red *redact.Redactor) []string {
+	base := framework.FixtureClient(realm)
+	ids := []string{framework.FixtureClientID}
+	users, _ := realm["users"].([]any)
+	clients, _ := realm["clients"].([]any)
+	for i := 2; i <= n; i++ {
+		b, _ := json.Marshal(base)
+		var c map[string]any
+		_ = json.Unmarshal(b, &c)
+		id := fmt.Sprintf("scale-%d", i)
+		secret := random.Secret()
+		red.AddSecret(secret)
+		c["clientId"], c["secret"] = id, secret
+		delete(c, "id")
+		clients = append(clients, c)
+		users = append(users, map[string]any{"username": "service-account-" + id, "enabled": true, "serviceAccountClientId": id,
+			"realmRoles": []any{"offline_access"}})
+		ids = append(ids, id)
+	}
+	realm["clients"], realm["users"] = clients, users
+	return ids
+}
+
+// sampleOf is up to k of 0…n-1, evenly spread.
+func sampleOf(n, k int) []int {
+	k = min(k, n)
+	out := make([]int, k)
+	for j := range out {
+		out[j] = j * n / k
+	}
+	return out
+}
+
+// rawGrants is raw vegeta's rate of n client_credentials grants with
+// offline_access, conc workers, in realm.
+func rawGrants(info keycloak.Info, realm, secret string, n, conc int) float64 {
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"offline_access"},
+		"client_id": {framework.FixtureClientID}, "client_secret": {secret}}
+	target := vegeta.Target{Method: http.MethodPost, URL: info.BaseURL + "/realms/" + realm + "/protocol/openid-connect/token",
+		Body: []byte(form.Encode()), Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}
+	a := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true), vegeta.Workers(uint64(conc)), vegeta.MaxWorkers(uint64(conc)), vegeta.MaxBody(0))
+	began, ok := time.Now(), 0
+	for r := range a.Attack(vegeta.NewStaticTargeter(target), vegeta.Rate{}, 0, "grants") {
+		if r.Code == http.StatusOK {
+			ok++
+		}
+		if r.Seq+1 >= uint64(n) {
+			a.Stop()
+		}
+	}
+	return float64(ok) / time.Since(began).Seconds()
+}
+
+// groupPIDs are the processes of a process group.
+func groupPIDs(pgid int) []string {
+	if pgid <= 0 {
+		return nil
+	}
+	ents, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		f := statFields(e.Name())
+		// Fields after the command: state, ppid, pgrp, ….
+		if len(f) > 2 && f[2] == strconv.Itoa(pgid) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// statFields are /proc/PID/stat's fields after the command's name.
+func statFields(pid string) []string {
+	b, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.Fields(s)
+}
+
+// cpuSeconds is a process group's user and system CPU time (clock ticks of
+// 1/100 s, as Linux reports them on this machine's kind).
+func cpuSeconds(pgid int) float64 {
+	var ticks float64
+	for _, pid := range groupPIDs(pgid) {
+		f := statFields(pid)
+		if len(f) > 12 {
+			u, _ := strconv.ParseFloat(f[11], 64)
+			s, _ := strconv.ParseFloat(f[12], 64)
+			ticks += u + s
+		}
+	}
+	return ticks / 100
+}
+
+// peakRSS is a process group's peak resident memory (VmHWM), in MiB.
+func peakRSS(pgid int) float64 {
+	var kb float64
+	for _, pid := range groupPIDs(pgid) {
+		f, err := os.Open(filepath.Join("/proc", pid, "status"))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+				n, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				kb += n
+			}
+		}
+		f.Close()
+	}
+	return kb / 1024
+}
+
+// rows counts a table's rows.
+func rows(ctx context.Context, db keycloak.Database, table string) int {
+	out, err := db.SQL(ctx, "select count(*) from "+table)
+	if err != nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(out))
+	return n
+}
+
+// migrationLines are a server log's lines that name a migration.
+func migrationLines(logFile string) []string {
+	f, err := os.Open(logFile)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if l := sc.Text(); strings.Contains(strings.ToLower(l), "migrat") && len(out) < 40 {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestPowerFitFindsTheExponent(t *testing.T) {
+	f := powerFit([]float64{1e3, 1e4, 1e5}, []float64{2, 20, 200})
+	if math.Abs(f.B-1) > 1e-9 || math.Abs(f.at(1e6)-2000) > 1e-6 || f.R2 < 0.999 {
+		t.Fatalf("linear: %+v", f)
+	}
+	f = powerFit([]float64{1e3, 1e5}, []float64{10, 1000 * 10})
+	if math.Abs(f.B-1.5) > 1e-9 {
+		t.Fatalf("b = %v, want 1.5", f.B)
+	}
+	if f := powerFit([]float64{1e3}, []float64{5}); f.Points != 1 || f.B != 0 {
+		t.Fatalf("one point fitted: %+v", f)
+	}
+}
+
+func TestSampleSpreadsOverAllTokens(t *testing.T) {
+	s := sampleOf(10000, 1000)
+	if len(s) != 1000 || s[0] != 0 || s[999] != 9990 {
+		t.Fatalf("sample %v…", s[:3])
+	}
+	if s := sampleOf(200, 1000); len(s) != 200 || s[199] != 199 {
+		t.Fatalf("small N: %d", len(s))
+	}
+}
+
+func TestScaleTableNamesFailuresAndExtrapolates(t *testing.T) {
+	rs := []scaleResult{
+		{N: 1000, From: "25.0.6", To: "26.7.3", SeedSeconds: 10, BootRestart: 10, BootUpgrade: 20, PeakRSSFrom: 500, PeakRSSTo: 600, DatabaseMiB: 10},
+		{N: 10000, From: "25.0.6", To: "26.7.3", SeedSeconds: 100, BootRestart: 11, BootUpgrade: 40, PeakRSSFrom: 520, PeakRSSTo: 640, DatabaseMiB: 30},
+		{N: 1000, From: "24.0.5", To: "26.7.3", Err: "start Keycloak 24.0.5: boom"},
+	}
+	var b strings.Builder
+	writeScaleMarkdown(&b, rs, "2 cores", "abc", "2026-12-06")
+	for _, want := range []string{"| 1000 | 24.0.5→26.7.3 | FAILED: start Keycloak 24.0.5: boom |", "| 25.0.6 | seeding | 1.00 |", "| 25.0.6 | upgrade to ready | 0.30 |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"kcconform/pkg/keycloak"
+	"kcconform/pkg/redact"
+	"kcconform/pkg/settings"
+)
+
+// runScale runs the scale benchmark for each size and path, keeping every
+// result in DIR/bench-scale/scale.json (a size and path measured again
+// replaces its row; others are kept, so a long size can run on its own),
+// then writes scale.md and scale.png there. It exits 1 if a stored token
+// was refused or a run failed.
+func runScale(reports, sizes string, froms []string, to string, sample, clients int) {
+	var ns []int
+	for _, f := range strings.Fields(sizes) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 10_000_000 {
+			must(fmt.Errorf("-scale: expected numbers of offline sessions from 1 to 10000000, space-separated, got %q", f))
+		}
+		ns = append(ns, n)
+	}
+	if clients < 1 || sample < 1 {
+		must(fmt.Errorf("-scale-clients and -scale-sample: expected at least 1, got %d and %d", clients, sample))
+	}
+	st, err := settings.Parse(func(k string) string {
+		if k == "KC_TARGET" {
+			return keycloak.TargetProcess
+		}
+		return os.Getenv(k)
+	})
+	must(err)
+	cfg := st.Server
+	if os.Getenv("KC_BOOT_TIMEOUT") == "" {
+		// A release migrating many sessions takes its time: the field saw
+		// hours (keycloak#32994).
+		cfg.BootTimeout = 2 * time.Hour
+	}
+	dir := filepath.Join(reports, "bench-scale")
+	must(os.MkdirAll(dir, 0o755))
+	jsonPath := filepath.Join(dir, "scale.json")
+	var all []scaleResult
+	if b, err := os.ReadFile(jsonPath); err == nil {
+		must(json.Unmarshal(b, &all))
+	}
+	red := redact.New()
+	ok := true
+	for _, n := range ns {
+		for _, from := range froms {
+			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Hour)
+			r := scaleRun(ctx, cfg, red, n, from, to, sample, clients)
+			cancel()
+			if r.Err != "" || r.RefusedRestart > 0 || r.RefusedUpgrade > 0 {
+				ok = false
+			}
+			fmt.Fprintf(os.Stderr, "== bench-scale: N=%d %s→%s: seeded at %.1f/s (vegeta %s), restart %.1f s, upgrade %.1f s, refused %d+%d of %d %s\n",
+				n, from, to, r.SeedRate, rates(r.VegetaRate), r.BootRestart, r.BootUpgrade, r.RefusedRestart, r.RefusedUpgrade, r.Sample, r.Err)
+			all = slices.DeleteFunc(all, func(x scaleResult) bool { return x.N == n && x.From == from && x.To == to })
+			all = append(all, r)
+			slices.SortStableFunc(all, func(a, b scaleResult) int {
+				if c := strings.Compare(a.From, b.From); c != 0 {
+					return c
+				}
+				return a.N - b.N
+			})
+			b, err := json.MarshalIndent(all, "", "  ")
+			must(err)
+			must(os.WriteFile(jsonPath, b, 0o644))
+		}
+	}
+	commit := "?"
+	if c, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		commit = strings.TrimSpace(string(c))
+	}
+	f, err := os.Create(filepath.Join(dir, "scale.md"))
+	must(err)
+	writeScaleMarkdown(f, all, machine(), commit, time.Now().UTC().Format("2006-01-02"))
+	must(f.Close())
+	must(writeScalePlot(filepath.Join(dir, "scale.png"), all))
+	writeScaleMarkdown(os.Stdout, all, machine(), commit, time.Now().UTC().Format("2006-01-02"))
+	fmt.Printf("bench-scale: %s, %s\n", filepath.Join(dir, "scale.md"), filepath.Join(dir, "scale.png"))
+	if !ok {
+		fmt.Println("bench-scale: FAIL: a run failed or a stored token was refused")
+		os.Exit(1)
+	}
+}
+
+// cost is one measured cost of the scale benchmark, per result.
+type cost struct {
+	name, unit string
+	of         func(scaleResult) float64
+}
+
+// scaleCosts are the costs fitted against N.
+var scaleCosts = []cost{
+	{"seeding", "s", func(r scaleResult) float64 { return r.SeedSeconds }},
+	{"restart to ready", "s", func(r scaleResult) float64 { return r.BootRestart }},
+	{"upgrade to ready", "s", func(r scaleResult) float64 { return r.BootUpgrade }},
+	{"peak RSS on FROM", "MiB", func(r scaleResult) float64 { return r.PeakRSSFrom }},
+	{"peak RSS on TO", "MiB", func(r scaleResult) float64 { return r.PeakRSSTo }},
+	{"database size", "MiB", func(r scaleResult) float64 { return r.DatabaseMiB }},
+}
+
+// fit is cost ≈ a·N^b by least squares on log-log, and its R².
+type fit struct {
+	A, B, R2 float64
+	Points   int
+}
+
+func powerFit(ns, ys []float64) fit {
+	var xs, ls []float64
+	for i := range ns {
+		if ns[i] > 0 && ys[i] > 0 {
+			xs, ls = append(xs, math.Log(ns[i])), append(ls, math.Log(ys[i]))
+		}
+	}
+	f := fit{Points: len(xs)}
+	if len(xs) < 2 {
+		return f
+	}
+	var mx, my float64
+	for i := range xs {
+		mx, my = mx+xs[i], my+ls[i]
+	}
+	mx, my = mx/float64(len(xs)), my/float64(len(xs))
+	var sxy, sxx, syy float64
+	for i := range xs {
+		sxy += (xs[i] - mx) * (ls[i] - my)
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+		syy += (ls[i] - my) * (ls[i] - my)
+	}
+	if sxx == 0 {
+		return f
+	}
+	f.B = sxy / sxx
+	f.A = math.Exp(my - f.B*mx)
+	if syy > 0 {
+		f.R2 = sxy * sxy / (sxx * syy)
+	}
+	return f
+}
+
+func (f fit) at(n float64) float64 { return f.A * math.Pow(n, f.B) }
+
+// writeScaleMarkdown writes the table, the fitted exponents and the
+// extrapolation to 10^6 and 10^7 sessions.
+func writeScaleMarkdown(w io.Writer, rs []scaleResult, machine, commit, date string) {
+	fmt.Fprintf(w, "# Offline sessions at scale (make bench-scale)\n\n%s, commit %s, %s. Every session made by a real\n", date, commit, machine)
+	fmt.Fprintf(w, "`client_credentials` grant with `scope=offline_access` (8 at a time, spread over the clients), on PostgreSQL, process target.\n\n")
+	fmt.Fprintf(w, "| N | path | clients | counted (admin API) | seeding s | grants/s | vegeta grants/s | ratio | grants per Keycloak CPU-s | boot fresh s | restart s | upgrade s | sample | refused after restart | refused after upgrade | RSS FROM MiB | RSS TO MiB | DB MiB | rows before (user/client) | rows after |\n")
+	fmt.Fprintf(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+	for _, r := range rs {
+		if r.Err != "" {
+			fmt.Fprintf(w, "| %d | %s→%s | FAILED: %s |\n", r.N, r.From, r.To, strings.ReplaceAll(r.Err, "|", "/"))
+			continue
+		}
+		fmt.Fprintf(w, "| %d | %s→%s | %d | %d | %.1f | %.1f | %s | %.2f | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %.0f | %.0f | %.1f | %d/%d | %d/%d |\n",
+			r.N, r.From, r.To, r.Clients, r.Sessions, r.SeedSeconds, r.SeedRate, rates(r.VegetaRate), r.Ratio, r.GrantsPerCPUSecond,
+			r.BootFresh, r.BootRestart, r.BootUpgrade, r.Sample, r.RefusedRestart, r.RefusedUpgrade, r.PeakRSSFrom, r.PeakRSSTo, r.DatabaseMiB,
+			r.RowsBefore["offline_user_session"], r.RowsBefore["offline_client_session"], r.RowsAfter["offline_user_session"], r.RowsAfter["offline_client_session"])
+	}
+	fmt.Fprintf(w, "\n## How each cost grows with N (cost ≈ a·N^b, least squares on log-log), and what that gives at 10^6 and 10^7\n\n")
+	fmt.Fprintf(w, "| path | cost | b | R² | points | at 10^6 | at 10^7 |\n|---|---|---:|---:|---:|---:|---:|\n")
+	for _, from := range paths(rs) {
+		for _, c := range scaleCosts {
+			ns, ys := series(rs, from, c)
+			f := powerFit(ns, ys)
+			if f.Points < 2 {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %d | %s | %s |\n", from, c.name, f.B, f.R2, f.Points, human(f.at(1e6), c.unit), human(f.at(1e7), c.unit))
+		}
+	}
+	fmt.Fprintf(w, "\nAn extrapolation from two or three sizes on a 2-core machine: boot times hold a fixed part (about the fresh boot) that a\npower law of the total bends; treat the figures as an order of magnitude.\n")
+	for _, r := range rs {
+		if len(r.MigrationLines) > 0 {
+			fmt.Fprintf(w, "\nMigration lines of %s at N=%d (from %s):\n\n```\n%s\n```\n", r.To, r.N, r.From, strings.Join(r.MigrationLines, "\n"))
+		}
+	}
+}
+
+func rates(v []float64) string {
+	var s []string
+	for _, x := range v {
+		s = append(s, fmt.Sprintf("%.1f", x))
+	}
+	return strings.Join(s, ", ")
+}
+
+func human(v float64, unit string) string {
+	switch {
+	case unit == "s" && v >= 3600:
+		return fmt.Sprintf("%.1f h", v/3600)
+	case unit == "s" && v >= 60:
+		return fmt.Sprintf("%.1f min", v/60)
+	case unit == "MiB" && v >= 1024:
+		return fmt.Sprintf("%.1f GiB", v/1024)
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
+}
+
+// paths are the results' FROM versions, in order.
+func paths(rs []scaleResult) []string {
+	var out []string
+	for _, r := range rs {
+		if !slices.Contains(out, r.From) {
+			out = append(out, r.From)
+		}
+	}
+	return out
+}
+
+func series(rs []scaleResult, from string, c cost) (ns, ys []float64) {
+	for _, r := range rs {
+		if r.From == from && r.Err == "" {
+			ns, ys = append(ns, float64(r.N)), append(ys, c.of(r))
+		}
+	}
+	return ns, ys
+}
+
+// writeScalePlot draws every cost against N, log-log, a line per path.
+func writeScalePlot(path string, rs []scaleResult) error {
+	p := plot.New()
+	p.Title.Text = "offline sessions at scale: cost against N (log-log)"
+	p.X.Label.Text = "offline sessions N"
+	p.Y.Label.Text = "seconds, or MiB"
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.Legend.Top, p.Legend.Left = true, true
+	var lines []any
+	for _, from := range paths(rs) {
+		for _, c := range scaleCosts {
+			ns, ys := series(rs, from, c)
+			pts := plotter.XYs{}
+			for i := range ns {
+				if ys[i] > 0 {
+					pts = append(pts, plotter.XY{X: ns[i], Y: ys[i]})
+				}
+			}
+			if len(pts) > 0 {
+				lines = append(lines, fmt.Sprintf("%s: %s (%s)", from, c.name, c.unit), pts)
+			}
+		}
+	}
+	if err := plotutil.AddLinePoints(p, lines...); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	wt, err := p.WriterTo(10*vg.Inch, 7*vg.Inch, "png")
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	if _, err := wt.WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("plot: %w", err)
+	}
+	return f.Close()
+}
