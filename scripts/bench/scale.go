@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"kcconform/fixtures"
+	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/random"
@@ -340,4 +342,146 @@ func migrationLines(logFile string) []string {
 		}
 	}
 	return out
+}
+
+// rollingResult is N offline sessions through a rolling upgrade of a
+// 3-node cluster under load.
+type rollingResult struct {
+	N               int
+	From, To        string
+	Nodes           int
+	Mode            string // node by node, or all at once where Keycloak forbids a rolling update
+	SeedRate        float64
+	UpgradeSeconds  float64
+	LoadRequests    int
+	LoadRefused     int            // 400 invalid_grant during the upgrade: a lost session
+	LoadUnavailable int            // 5xx or no answer
+	Sample, Refused int            // the stored tokens refreshed after the upgrade, and those refused
+	Err             string         `json:",omitempty"`
+	RefusedAnswers  map[string]int `json:",omitempty"`
+}
+
+// scaleRolling seeds n offline sessions through the gateway of a cluster of
+// from, upgrades it to to node by node (or all at once where Keycloak's
+// update-compatibility forbids it) while clients refresh stored tokens
+// through the gateway (10 per second, as the cluster suite's load), and
+// refreshes a sample after.
+func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n int, from, to string, sample, clients int) (res rollingResult) {
+	res = rollingResult{N: n, From: from, To: to, Nodes: 3, RefusedAnswers: map[string]int{}}
+	defer func() {
+		if r := recover(); r != nil {
+			res.Err = red.String(fmt.Sprint(r))
+		}
+	}()
+	check := func(err error, what string) {
+		if err != nil {
+			panic(fmt.Sprintf("%s: %v", what, err))
+		}
+	}
+	c := cfg
+	c.Version = from
+	cl := keycloak.NewCluster(c, keycloak.Options{Redactor: red}, keycloak.ClusterOptions{Nodes: res.Nodes})
+	defer cl.Remove(context.Background())
+	check(cl.Up(ctx), "start a cluster of "+from)
+	info := cl.Info()
+	ac, err := info.AdminClient(red)
+	check(err, "admin client")
+	name := "kcconform-scale-" + random.Hex(6)
+	ids := make([]string, clients)
+	rep, err := framework.RenameFixture(fixtures.Offline, name, red, func(realm map[string]any) { ids = addClients(realm, clients, red) })
+	check(err, "realm")
+	check(ac.CreateRealm(ctx, rep), "create realm "+name)
+	hc, err := info.HTTPClient()
+	check(err, "HTTP client")
+	flows := make([]*tokenflow.Client, clients)
+	for i, id := range ids {
+		rc, err := ac.FindClient(ctx, name, id)
+		check(err, "client "+id)
+		secret, err := ac.ClientSecret(ctx, name, rc.ID)
+		check(err, "secret of "+id)
+		flows[i] = tokenflow.NewClient(tokenflow.RealmEndpoints(info.BaseURL, name), id, secret, hc, red)
+	}
+	fmt.Fprintf(os.Stderr, "== bench-scale: %d offline sessions on a %d-node cluster of %s\n", n, res.Nodes, from)
+	began := time.Now()
+	toks, errs := seed.Take(ctx, n, 8, 4*info.Timeout, os.Stderr, func(ctx context.Context, i int) (*tokenflow.Response, error) {
+		return flows[i%clients].ClientCredentials(ctx, "offline_access")
+	})
+	for i, e := range errs {
+		check(e, fmt.Sprintf("offline token %d of %d", i+1, n))
+	}
+	res.SeedRate = float64(n) / time.Since(began).Seconds()
+
+	// The load: 10 refreshes per second of stored tokens, through the gateway.
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	tick := time.NewTicker(100 * time.Millisecond)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer tick.Stop()
+		for k := 0; ; k++ {
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-tick.C:
+			}
+			i := (k * 7919) % n
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rctx, cancel := context.WithTimeout(loadCtx, info.Timeout)
+				defer cancel()
+				_, err := flows[i%clients].Refresh(rctx, toks[i].RefreshToken)
+				mu.Lock()
+				defer mu.Unlock()
+				if loadCtx.Err() != nil {
+					return
+				}
+				res.LoadRequests++
+				if e, ok := tokenflow.AsError(err); ok && e.Status == http.StatusBadRequest {
+					res.LoadRefused++
+					res.RefusedAnswers[contract.SentOf(err)]++
+				} else if err != nil {
+					res.LoadUnavailable++
+				}
+			}()
+		}
+	}()
+	check2, err := cl.CheckUpdate(ctx, to)
+	check(err, "update-compatibility "+to)
+	mark := func(string) {}
+	began = time.Now()
+	if check2.Rolling {
+		res.Mode = "node by node"
+		for i := 0; i < cl.Size(); i++ {
+			check(cl.Replace(ctx, i, to, mark), fmt.Sprintf("replace node %d by %s", i+1, to))
+		}
+	} else {
+		res.Mode = "all at once (" + check2.String() + ")"
+		_, err := cl.Recreate(ctx, to, mark)
+		check(err, "recreate the cluster as "+to)
+	}
+	res.UpgradeSeconds = time.Since(began).Seconds()
+	stopLoad()
+	wg.Wait()
+
+	picks := sampleOf(n, sample)
+	res.Sample = len(picks)
+	refused := make([]bool, len(picks))
+	seed.ForEach(ctx, len(picks), 8, func(j int) {
+		i := picks[j]
+		rctx, cancel := context.WithTimeout(ctx, 4*info.Timeout)
+		defer cancel()
+		_, err := seed.Retry(rctx, func(ctx context.Context) (*tokenflow.Response, error) {
+			return flows[i%clients].Refresh(ctx, toks[i].RefreshToken)
+		})
+		refused[j] = err != nil
+	})
+	for _, r := range refused {
+		if r {
+			res.Refused++
+		}
+	}
+	return res
 }

@@ -29,7 +29,10 @@ import (
 // replaces its row; others are kept, so a long size can run on its own),
 // then writes scale.md and scale.png there. It exits 1 if a stored token
 // was refused or a run failed.
-func runScale(reports, sizes string, froms []string, to string, sample, clients int) {
+func runScale(reports, sizes string, froms []string, to, rolling string, sample, clients int) {
+	if rolling != "" && !strings.Contains(rolling, "->") {
+		must(fmt.Errorf("-scale-rolling: expected FROM->TO, e.g. 26.7.0->26.7.3, got %q", rolling))
+	}
 	var ns []int
 	for _, f := range strings.Fields(sizes) {
 		n, err := strconv.Atoi(f)
@@ -57,9 +60,16 @@ func runScale(reports, sizes string, froms []string, to string, sample, clients 
 	dir := filepath.Join(reports, "bench-scale")
 	must(os.MkdirAll(dir, 0o755))
 	jsonPath := filepath.Join(dir, "scale.json")
-	var all []scaleResult
+	var file scaleFile
 	if b, err := os.ReadFile(jsonPath); err == nil {
-		must(json.Unmarshal(b, &all))
+		must(json.Unmarshal(b, &file))
+	}
+	all := file.Paths
+	save := func() {
+		file.Paths = all
+		b, err := json.MarshalIndent(file, "", "  ")
+		must(err)
+		must(os.WriteFile(jsonPath, b, 0o644))
 	}
 	red := redact.New()
 	ok := true
@@ -81,9 +91,22 @@ func runScale(reports, sizes string, froms []string, to string, sample, clients 
 				}
 				return a.N - b.N
 			})
-			b, err := json.MarshalIndent(all, "", "  ")
-			must(err)
-			must(os.WriteFile(jsonPath, b, 0o644))
+			save()
+		}
+		if rolling != "" {
+			from, to, _ := strings.Cut(rolling, "->")
+			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Hour)
+			r := scaleRolling(ctx, cfg, red, n, from, to, sample, clients)
+			cancel()
+			if r.Err != "" || r.LoadRefused > 0 || r.Refused > 0 {
+				ok = false
+			}
+			fmt.Fprintf(os.Stderr, "== bench-scale: N=%d, a cluster %s→%s (%s): %.1f s, %d of %d refreshes refused during it, %d of %d after %s\n",
+				n, from, to, r.Mode, r.UpgradeSeconds, r.LoadRefused, r.LoadRequests, r.Refused, r.Sample, r.Err)
+			file.Rolling = slices.DeleteFunc(file.Rolling, func(x rollingResult) bool { return x.N == n && x.From == from && x.To == to })
+			file.Rolling = append(file.Rolling, r)
+			slices.SortStableFunc(file.Rolling, func(a, b rollingResult) int { return a.N - b.N })
+			save()
 		}
 	}
 	commit := "?"
@@ -92,15 +115,21 @@ func runScale(reports, sizes string, froms []string, to string, sample, clients 
 	}
 	f, err := os.Create(filepath.Join(dir, "scale.md"))
 	must(err)
-	writeScaleMarkdown(f, all, machine(), commit, time.Now().UTC().Format("2006-01-02"))
+	writeScaleMarkdown(f, file, machine(), commit, time.Now().UTC().Format("2006-01-02"))
 	must(f.Close())
 	must(writeScalePlot(filepath.Join(dir, "scale.png"), all))
-	writeScaleMarkdown(os.Stdout, all, machine(), commit, time.Now().UTC().Format("2006-01-02"))
+	writeScaleMarkdown(os.Stdout, file, machine(), commit, time.Now().UTC().Format("2006-01-02"))
 	fmt.Printf("bench-scale: %s, %s\n", filepath.Join(dir, "scale.md"), filepath.Join(dir, "scale.png"))
 	if !ok {
 		fmt.Println("bench-scale: FAIL: a run failed or a stored token was refused")
 		os.Exit(1)
 	}
+}
+
+// scaleFile is what scale.json keeps: every size of every path measured.
+type scaleFile struct {
+	Paths   []scaleResult
+	Rolling []rollingResult
 }
 
 // cost is one measured cost of the scale benchmark, per result.
@@ -162,7 +191,8 @@ func (f fit) at(n float64) float64 { return f.A * math.Pow(n, f.B) }
 
 // writeScaleMarkdown writes the table, the fitted exponents and the
 // extrapolation to 10^6 and 10^7 sessions.
-func writeScaleMarkdown(w io.Writer, rs []scaleResult, machine, commit, date string) {
+func writeScaleMarkdown(w io.Writer, file scaleFile, machine, commit, date string) {
+	rs := file.Paths
 	fmt.Fprintf(w, "# Offline sessions at scale (make bench-scale)\n\n%s, commit %s, %s. Every session made by a real\n", date, commit, machine)
 	fmt.Fprintf(w, "`client_credentials` grant with `scope=offline_access` (8 at a time, spread over the clients), on PostgreSQL, process target.\n\n")
 	fmt.Fprintf(w, "| N | path | clients | counted (admin API) | seeding s | grants/s | vegeta grants/s | ratio | grants per Keycloak CPU-s | boot fresh s | restart s | upgrade s | sample | refused after restart | refused after upgrade | RSS FROM MiB | RSS TO MiB | DB MiB | rows before (user/client) | rows after |\n")
@@ -187,6 +217,18 @@ func writeScaleMarkdown(w io.Writer, rs []scaleResult, machine, commit, date str
 				continue
 			}
 			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %d | %s | %s |\n", from, c.name, f.B, f.R2, f.Points, human(f.at(1e6), c.unit), human(f.at(1e7), c.unit))
+		}
+	}
+	if len(file.Rolling) > 0 {
+		fmt.Fprintf(w, "\n## A rolling upgrade of a cluster holding N offline sessions, under load (10 refreshes per second through the gateway)\n\n")
+		fmt.Fprintf(w, "| N | path | nodes | how | seeded grants/s | upgrade s | refreshes during | refused (400) | unavailable (5xx, none) | sample after | refused after |\n|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, r := range file.Rolling {
+			if r.Err != "" {
+				fmt.Fprintf(w, "| %d | %s→%s | FAILED: %s |\n", r.N, r.From, r.To, strings.ReplaceAll(r.Err, "|", "/"))
+				continue
+			}
+			fmt.Fprintf(w, "| %d | %s→%s | %d | %s | %.1f | %.1f | %d | %d | %d | %d | %d |\n", r.N, r.From, r.To, r.Nodes, r.Mode, r.SeedRate,
+				r.UpgradeSeconds, r.LoadRequests, r.LoadRefused, r.LoadUnavailable, r.Sample, r.Refused)
 		}
 	}
 	fmt.Fprintf(w, "\nAn extrapolation from two or three sizes on a 2-core machine: boot times hold a fixed part (about the fresh boot) that a\npower law of the total bends; treat the figures as an order of magnitude.\n")
