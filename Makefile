@@ -11,7 +11,7 @@ export KC_REPORT_DIR := $(abspath $(REPORTS))
 BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(BUILD_VERSION)
 
-.PHONY: deps build image conformance test vet unit e2e e2e-cluster e2e-container e2e-deployment compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bisect behaviour bench bench-scale bench-compare fuzz clean-server release actionlint clean
+.PHONY: deps build image conformance test vet unit e2e e2e-cluster e2e-container e2e-deployment compose-check matrix-report upgrade cluster cluster-upgrade matrix versions bisect behaviour docs bench bench-scale bench-compare fuzz clean-server release actionlint clean
 
 ## conformance: the main job - the offline suite against the default target (container where a
 ## Docker API answers, else process), then the verdict. ARGS passes flags to kcconform.
@@ -57,19 +57,19 @@ e2e:
 	@mkdir -p $(REPORTS)
 	KC_TARGET=process KC_LOAD_RATES=$${KC_LOAD_RATES:-20,40} KC_LOAD_STEP=$${KC_LOAD_STEP:-2s} $(GINKGO) $(GINKGO_FLAGS) --skip-package=cluster,deployment \
 	  --json-report=e2e.json --junit-report=e2e.xml ./suites
-	go run ./scripts/verdict $(REPORTS)/e2e.json
+	bin/kcconform verdict $(REPORTS)/e2e.json
 	@# A client set up by hand, and a realm exported from such a server as KC_FIXTURE, pass on the
 	@# older version too, where introspection needs no audience.
 	KC_TARGET=process KC_VERSION=$(firstword $(MATRIX_VERSIONS)) $(GINKGO) --fail-on-empty --output-dir=$(REPORTS) \
 	  --json-report=e2e-handmade-$(firstword $(MATRIX_VERSIONS)).json --focus 'client set up by hand exactly|operator.s own realm as KC_FIXTURE' ./suites/selftest
-	go run ./scripts/verdict $(REPORTS)/e2e-handmade-$(firstword $(MATRIX_VERSIONS)).json
+	bin/kcconform verdict $(REPORTS)/e2e-handmade-$(firstword $(MATRIX_VERSIONS)).json
 
 ## e2e-cluster: the cluster suite on the process target (its own phase of make test: it starts a
 ## cluster of KC_CLUSTER_NODES nodes, and two more nodes that do not form one).
 e2e-cluster:
 	@mkdir -p $(REPORTS)
 	KC_TARGET=process $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-cluster.json --junit-report=e2e-cluster.xml ./suites/cluster
-	go run ./scripts/verdict $(REPORTS)/e2e-cluster.json
+	bin/kcconform verdict $(REPORTS)/e2e-cluster.json
 
 ## e2e-container: the container module's tests, then the offline, restart and upgrade suites on the
 ## container target, then the clean-up and no-pull checks.
@@ -80,7 +80,7 @@ e2e-container:
 	  go test -count=1 -run '^(ExampleRun|TestRunImportsRealm)$$' -v ./pkg/kccontainer; \
 	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-container.json --junit-report=e2e-container.xml \
 	    ./suites/offline ./suites/restart ./suites/upgrade; \
-	  go run ./scripts/verdict $(REPORTS)/e2e-container.json; \
+	  bin/kcconform verdict $(REPORTS)/e2e-container.json; \
 	  bash scripts/check-container-run.sh
 
 ## e2e-deployment: before, watch and after against a deployment kcconform did not start:
@@ -91,12 +91,17 @@ e2e-deployment: build
 	@set -e; bash scripts/install-deps.sh --for process >&2; bash scripts/podman-setup.sh >/dev/null; \
 	  export KC_BINARY_IMAGE="$$(bash scripts/build-command-image.sh)"; echo "== kcconform's image: $$KC_BINARY_IMAGE"; \
 	  $(GINKGO) $(GINKGO_FLAGS) --json-report=e2e-deployment.json --junit-report=e2e-deployment.xml ./suites/deployment; \
-	  go run ./scripts/verdict $(REPORTS)/e2e-deployment.json
+	  bin/kcconform verdict $(REPORTS)/e2e-deployment.json
 
 ## compose-check: docker-compose.yml up for real (with the gateway profile), the README's runs and
 ## curl commands against it, then down -v (scripts/check-compose.sh).
 compose-check:
 	@set -e; ce="$$(bash scripts/container-env.sh)" || exit $$?; eval "$$ce"; exec bash scripts/check-compose.sh
+
+## docs: what the documentation holds from the code: docs/settings.md from pkg/settings's table
+## (make unit fails when it drifts).
+docs:
+	go run ./scripts/docgen -out docs
 
 ## behaviour: the offline and revocation suites on the newest patch of every served minor from 22.0
 ## on (and ALSO, default 26.7.0), bisecting every row that changes between two of them; writes
@@ -108,7 +113,7 @@ behaviour: build
 ## matrix-report: a two-version matrix, its HTML report checked in headless Chromium (screenshot kept).
 matrix-report: build
 	@set -e; v=($(MATRIX_VERSIONS)); \
-	  go run ./scripts/matrix -binary bin/kcconform -reports $(REPORTS)/matrix $(MATRIX_VERSIONS); \
+	  bin/kcconform matrix -reports $(REPORTS)/matrix $(MATRIX_VERSIONS); \
 	  go run ./scripts/htmlcheck -columns "$${v[0]},$${v[1]},$${v[0]}->$${v[1]}" $(REPORTS)/matrix/matrix.html
 
 ## upgrade: an offline token issued by FROM refreshes after upgrading to TO on PostgreSQL (through the
@@ -152,7 +157,7 @@ versions: build
 bisect: build
 	@if [ -z "$(GOOD)" ] || [ -z "$(BAD)" ]; then echo "usage: make bisect GOOD=24.0.5 BAD=26.7.3 [PROMISE=introspection] [FIXTURE=realm.json] | [METRIC=p50|p95 [GRANT=…] [RATE=…]]"; exit 2; fi
 	@bash scripts/install-deps.sh --for process >&2
-	$(if $(FIXTURE),KC_FIXTURE=$(abspath $(FIXTURE))) go run ./scripts/bisect -good $(GOOD) -bad $(BAD) \
+	$(if $(FIXTURE),KC_FIXTURE=$(abspath $(FIXTURE))) bin/kcconform bisect -good $(GOOD) -bad $(BAD) \
 	  $(if $(PROMISE),-promise $(PROMISE)) $(if $(METRIC),-metric $(METRIC)) $(if $(GRANT),-grant $(GRANT)) \
 	  $(if $(RATE),-rate $(RATE)) -reports $(REPORTS)/bisect
 
@@ -161,11 +166,11 @@ bisect: build
 matrix: build
 	@if [ -z "$(VERSIONS)" ]; then echo 'usage: make matrix VERSIONS="26.5.6 26.7.3" [CLUSTER="26.7.0->26.7.3"]'; exit 2; fi
 	@bash scripts/install-deps.sh --for process >&2
-	go run ./scripts/matrix -binary bin/kcconform -reports $(REPORTS)/matrix $(if $(CLUSTER),-cluster "$(CLUSTER)") $(VERSIONS)
+	bin/kcconform matrix -reports $(REPORTS)/matrix $(if $(CLUSTER),-cluster "$(CLUSTER)") $(VERSIONS)
 
 ## clean-server: remove what earlier runs left on an external server (realms named kcconform-*).
-clean-server:
-	go run ./scripts/clean-server $(if $(RUN),-run $(RUN))
+clean-server: build
+	bin/kcconform clean-server $(if $(RUN),-run $(RUN))
 
 ## fuzz: the fuzz targets of the token-response parser, the JWT claim decoding and redaction, side by
 ## side (one worker each), each target's output shown when all have ended. The budget is a count of
@@ -221,7 +226,7 @@ bench-scale: build
 bench-compare: build
 	@if [ -z "$(FROM)" ] || [ -z "$(TO)" ]; then echo "usage: make bench-compare FROM=26.5.6 TO=26.7.3 [MAX_RUNS=5] [LEVEL=0.99]"; exit 2; fi
 	@bash scripts/install-deps.sh --for process >&2
-	go run ./scripts/benchcompare -binary bin/kcconform -from $(FROM) -to $(TO) $(if $(MAX_RUNS),-max-runs $(MAX_RUNS)) $(if $(LEVEL),-level $(LEVEL)) -reports $(REPORTS)/bench-compare
+	bin/kcconform bench-compare -from $(FROM) -to $(TO) $(if $(MAX_RUNS),-max-runs $(MAX_RUNS)) $(if $(LEVEL),-level $(LEVEL)) -reports $(REPORTS)/bench-compare
 
 clean:
 	rm -rf $(REPORTS) bin

@@ -16,6 +16,12 @@
 package main
 
 import (
+	"kcconform/pkg/cmds/benchcompare"
+	"kcconform/pkg/cmds/bisect"
+	"kcconform/pkg/cmds/cleanserver"
+	"kcconform/pkg/cmds/matrix"
+	"kcconform/pkg/cmds/verdict"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -79,13 +85,47 @@ func settingsFlags(fs *flag.FlagSet) map[string]*string {
 	return values
 }
 
+// subcommand is one of kcconform's subcommands: what it does, and how it
+// runs (its own flags and --help).
+type subcommand struct {
+	name, usage, summary string
+	run                  func(args []string, stdout, stderr io.Writer) int
+}
+
+// subcommands is the one dispatch table of everything kcconform runs
+// besides the conformance run (the default).
+func subcommands() []subcommand {
+	deploy := func(name string) func([]string, io.Writer, io.Writer) int {
+		return func(args []string, stdout, stderr io.Writer) int { return executeDeploy(name, args, stdout, stderr) }
+	}
+	return []subcommand{
+		{"versions", "versions", "list the Keycloak releases the Maven repository serves (from 22.0 on), pinned and cached marked", nil},
+		{"replay", "replay FOLDER", "run a reproduction bundle (reports/repro/FOLDER) again: exit 1 when the failure reproduces", nil},
+		{"before", "before [flags]", deployCommands["before"].summary, deploy("before")},
+		{"watch", "watch [flags]", deployCommands["watch"].summary, deploy("watch")},
+		{"after", "after [flags]", deployCommands["after"].summary, deploy("after")},
+		{"state-key", "state-key FILE", "make the state file's key (for a Kubernetes Secret); prints no key", executeStateKey},
+		{"verdict", "verdict [-steps] REPORT.json...", "the verdict of Ginkgo JSON reports (exit 0 PASS, 1 FAIL, 2 COULD NOT RUN)", verdict.Main},
+		{"clean-server", "clean-server [-run RUNID] [-dry-run]", "remove what earlier runs left on a server (admin rights)", cleanserver.Main},
+		{"matrix", "matrix [-reports DIR] [-cluster FROM->TO,...] VERSION...", "the offline suite per version and the upgrade between consecutive ones, as one table", matrix.Main},
+		{"bisect", "bisect -good VERSION -bad VERSION [-promise KEY | -metric p50]", "the first served release whose answer (or latency) differs", bisect.Main},
+		{"bench-compare", "bench-compare -from VERSION -to VERSION", "the load suite against two versions until every latency ratio is shown or not", benchcompare.Main},
+	}
+}
+
 func execute(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
-		if _, ok := deployCommands[args[0]]; ok {
-			return executeDeploy(args[0], args[1:], stdout, stderr)
+		for _, c := range subcommands() {
+			if c.name == args[0] && c.run != nil {
+				return c.run(args[1:], stdout, stderr)
+			}
 		}
-		if args[0] == "state-key" {
-			return executeStateKey(args[1:], stdout, stderr)
+		if args[0] == "replay" {
+			if len(args) != 2 || strings.HasPrefix(args[1], "-") {
+				fmt.Fprintln(stderr, "usage: kcconform replay reports/repro/FOLDER (settings as variables)")
+				return exitCouldNot
+			}
+			args = []string{"--replay", args[1]}
 		}
 	}
 	fs := flag.NewFlagSet("kcconform", flag.ContinueOnError)
@@ -148,12 +188,9 @@ func orNone(s string) string {
 func usage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, `kcconform %s: conformance of Keycloak's long-lived offline tokens to the operators' procedure.
 
-Usage: kcconform [flags]
-       kcconform [--maven-repo-url URL] versions
-       kcconform --replay reports/repro/FOLDER
-       kcconform before|watch|after --state FILE --state-key-file KEY [flags]   (--help for each)
-       kcconform state-key FILE
-
+Usage: kcconform [flags]                 the conformance run (the default)
+       kcconform SUBCOMMAND [flags]      each with its own --help:
+%s
 It runs the offline suite (the procedure) against the target KC_TARGET selects and prints the
 verdict: PASS, FAIL (which promises) or COULD NOT RUN (why, and the setting to change). Reports go to
 --report-dir: verdict.txt, conformance.html, summary.md, conformance.json (Ginkgo), conformance.xml (JUnit)
@@ -168,19 +205,23 @@ Flags:
   --focus REGEXP        run only specs whose text matches
   --list                print the promises it checks and each suite's specs
   --version             print kcconform's version and the default Keycloak version
-  versions              list the Keycloak releases the Maven repository serves (from 22.0 on)
-  before                take stored offline tokens from your deployment and write the encrypted state file
-  watch                 refresh them at --rate per second while your tooling upgrades it
-  after                 refresh every one, compare the verdicts, revoke what kcconform took
-  state-key FILE        make the state file's key (for a Kubernetes Secret)
   -v                    verbose Ginkgo output
   --suite-timeout D     bound of each suite's run (default 40m)
 
 Settings (a flag, or its variable in the environment; secrets are best given in the environment):
-`, buildVersion(), strings.Join(suites.Names(), ", "))
+`, buildVersion(), subcommandLines(), strings.Join(suites.Names(), ", "))
 	for _, s := range settings.Table {
 		fmt.Fprintf(w, "  --%-27s %s\n  %-29s %s (default: %s)\n", s.Flag+" ", s.Env, "", s.Meaning, orNone(s.Default))
 	}
+}
+
+// subcommandLines lists the subcommands for --help.
+func subcommandLines() string {
+	var b strings.Builder
+	for _, c := range subcommands() {
+		fmt.Fprintf(&b, "         %-62s %s\n", c.usage, c.summary)
+	}
+	return b.String()
 }
 
 func buildVersion() string {

@@ -105,7 +105,7 @@ func Finish(err error, reports string, out *bytes.Buffer) NestedRun {
 		gomega.Expect(err).NotTo(gomega.HaveOccurred(), "run kcconform")
 	}
 	ginkgo.AddReportEntry("nested kcconform run (exit "+strconv.Itoa(code)+")", report.LastLines(out.String(), 40), ginkgo.ReportEntryVisibilityFailureOrVerbose)
-	// Every verdict make test produces is held to what scripts/verdict holds
+	// Every verdict make test produces is held to what kcconform verdict holds
 	// the suites' own to: no hint asks for a set-up its settings show in place.
 	gomega.Expect(hintContradictions(reports)).To(gomega.BeEmpty(), "the nested run's hints ask for a set-up the settings it printed show in place")
 	return NestedRun{ExitCode: code, Output: out.String(), Reports: reports}

@@ -203,7 +203,7 @@ func mavenLocalRepo(ctx context.Context, mvn string) (string, error) {
 	if err != nil || repo == "" {
 		home, herr := os.UserHomeDir()
 		if herr != nil {
-			return "", fmt.Errorf("keycloak: locate Maven's local repository: %v", err)
+			return "", fmt.Errorf("keycloak: locate Maven's local repository: %w", err)
 		}
 		return filepath.Join(home, ".m2", "repository"), nil
 	}

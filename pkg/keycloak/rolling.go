@@ -69,7 +69,7 @@ func (c *Cluster) CheckUpdate(ctx context.Context, to string) (UpdateCheck, erro
 	dir, meta := filepath.Join(work, "keycloak"), filepath.Join(work, "metadata.json")
 	args := compatibilityArgs(from.node)
 	if code, out, err := c.updateCompatibility(ctx, dir, fromHome, fromJDK, "metadata", meta, args); err != nil || code != 0 {
-		return u, fmt.Errorf("keycloak: update-compatibility metadata with %s exited %d: %v\n%s", u.From, code, err, out)
+		return u, fmt.Errorf("keycloak: update-compatibility metadata with %s exited %d: %w\n%s", u.From, code, err, out)
 	}
 	code, out, err := c.updateCompatibility(ctx, dir, toHome, toJDK, "check", meta, args)
 	if err != nil {

@@ -75,7 +75,7 @@ var notState = map[string]string{
 	"pkg/versions.UpgradeFrom":        "from the embedded versions file",
 	"pkg/versions.PostgresImage":      "from the embedded versions file",
 	"pkg/versions.LocalPostgresImage": "from the embedded versions file",
-	"scripts/benchcompare.metrics":    "the metrics compared",
+	"pkg/cmds/benchcompare.metrics":   "the metrics compared",
 	"scripts/htmlcheck.states":        "the states checked",
 	"suites.All":                      "the declared suites",
 	"suites/idle.probes":              "the delays probed",
@@ -173,5 +173,42 @@ func TestOnlySettingsReadsTheEnvironment(t *testing.T) {
 	})
 	if calls == 0 {
 		t.Fatal("found no os.Getenv call at all: the walk is broken")
+	}
+}
+
+// Errors have one form, "<what was being done>: <cause>", and a cause that
+// is an error is wrapped with %w (errors.Is and errors.As see through): a
+// vet-style check of every fmt.Errorf whose arguments hold an error
+// variable (err, or a name ending in err or Err) and whose format has no %w.
+func TestErrorfWrapsItsCause(t *testing.T) {
+	calls := 0
+	sources(t, func(pkg string, f *ast.File, fset *token.FileSet) {
+		ast.Inspect(f, func(n ast.Node) bool {
+			c, ok := n.(*ast.CallExpr)
+			if !ok || len(c.Args) < 2 {
+				return true
+			}
+			sel, ok := c.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "Errorf" {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "fmt" {
+				return true
+			}
+			calls++
+			format, ok := c.Args[0].(*ast.BasicLit)
+			if !ok || strings.Contains(format.Value, "%w") {
+				return true
+			}
+			for _, a := range c.Args[1:] {
+				if id, ok := a.(*ast.Ident); ok && (id.Name == "err" || strings.HasSuffix(id.Name, "Err") || strings.HasSuffix(id.Name, "err")) {
+					t.Errorf("%s: fmt.Errorf(%s, …, %s): wrap the cause with %%w", fset.Position(c.Pos()), format.Value, id.Name)
+				}
+			}
+			return true
+		})
+	})
+	if calls < 100 {
+		t.Fatalf("only %d fmt.Errorf calls found: the walk is broken", calls)
 	}
 }

@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -207,6 +208,22 @@ func TestUpgradeVia(t *testing.T) {
 	for _, bad := range []string{"26.0.8,25.0.6", "24.0.5", "26.7.3", "later"} {
 		if _, err := Parse(lookup(bad)); err == nil || !strings.HasPrefix(err.Error(), "KC_UPGRADE_VIA: expected") {
 			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// docs/settings.md is generated from Table: it must not drift.
+func TestSettingsDocIsTheTable(t *testing.T) {
+	b, err := os.ReadFile("../../docs/settings.md")
+	if err != nil {
+		t.Fatalf("docs/settings.md: %v (make docs writes it)", err)
+	}
+	if string(b) != Markdown() {
+		t.Fatal("docs/settings.md differs from pkg/settings's table: run make docs")
+	}
+	for _, s := range Table {
+		if !strings.Contains(string(b), "`"+s.Env+"`") {
+			t.Errorf("docs/settings.md lacks %s", s.Env)
 		}
 	}
 }

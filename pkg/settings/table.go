@@ -1,5 +1,10 @@
 package settings
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Setting is one KC_* setting: its variable, the flag that mirrors it, its
 // default and what it means. kcconform --help lists them all.
 type Setting struct {
@@ -76,3 +81,39 @@ const (
 
 // internal lists the variables above.
 var internal = []string{RunKeyEnv, FingerprintsEnv, BinaryEnv, ColorEnv, BinaryImageEnv}
+
+// Markdown is docs/settings.md, generated from Table (go run
+// ./scripts/docgen; a test fails when the file drifts from the table).
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString(`# Settings
+
+[Back to the README](../README.md). Generated from ` + "`pkg/settings`" + `'s table by ` + "`make docs`" + `: do not edit.
+
+Every setting is a variable and a flag of the same meaning (` + "`kcconform --help`" + `). A bad value is refused
+before any request, naming the variable and what was expected. One package reads them (` + "`pkg/settings`" + `,
+the only code that calls ` + "`os.Getenv`" + ` for a ` + "`KC_*`" + ` variable; ` + "`pkg/run`" + `'s tests check that): the command
+parses flags and variables once into a run and hands it to each suite process as variables again. Secrets
+are best given in the environment, never echoed.
+
+| variable | flag | default | meaning |
+|---|---|---|---|
+`)
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	for _, s := range Table {
+		def := s.Default
+		if def == "" {
+			def = "none"
+		}
+		meaning := s.Meaning
+		if s.Secret {
+			meaning += " (a secret: never echoed)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `--%s` | %s | %s |\n", s.Env, s.Flag, cell(def), cell(meaning))
+	}
+	b.WriteString(`
+The profile (the expected values) is chosen apart from the fixture on purpose: a misconfigured or regressed
+server fails the run; it does not quietly change what is expected.
+`)
+	return b.String()
+}

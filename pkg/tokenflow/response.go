@@ -219,7 +219,7 @@ func DecodeJWT(tok string) (Claims, error) {
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return nil, fmt.Errorf("JWT payload: expected base64url: %v", err)
+		return nil, fmt.Errorf("JWT payload: expected base64url: %w", err)
 	}
 	c, err := decodeClaims(payload)
 	if err != nil {

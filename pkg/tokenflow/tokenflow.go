@@ -391,7 +391,7 @@ func (c *Client) getJSON(ctx context.Context, endpoint string, out any) error {
 		return err
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("GET %s: expected JSON: %v", endpoint, err)
+		return fmt.Errorf("GET %s: expected JSON: %w", endpoint, err)
 	}
 	return nil
 }

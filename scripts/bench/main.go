@@ -98,10 +98,11 @@ func main() {
 	scaleTo := flag.String("scale-to", "26.7.3", "the release the scale benchmark upgrades to")
 	scaleSample := flag.Int("scale-sample", 1000, "stored tokens refreshed after the restart and after the upgrade")
 	scaleClients := flag.Int("scale-clients", 10, "clients the sessions are spread over")
+	scaleBoot := flag.Duration("scale-boot-timeout", 2*time.Hour, "the scale benchmark's bound of each boot (a migration of many sessions)")
 	scaleRolling := flag.String("scale-rolling", "26.7.0->26.7.3", "the scale benchmark's cluster path, FROM->TO: a 3-node cluster upgraded node by node under load (empty: none)")
 	flag.Parse()
 	if *scale != "" {
-		runScale(*reports, *scale, strings.Fields(*scaleFrom), *scaleTo, *scaleRolling, *scaleSample, *scaleClients)
+		runScale(*reports, *scale, strings.Fields(*scaleFrom), *scaleTo, *scaleRolling, *scaleSample, *scaleClients, *scaleBoot)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)

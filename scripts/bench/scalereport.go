@@ -29,7 +29,7 @@ import (
 // replaces its row; others are kept, so a long size can run on its own),
 // then writes scale.md and scale.png there. It exits 1 if a stored token
 // was refused or a run failed.
-func runScale(reports, sizes string, froms []string, to, rolling string, sample, clients int) {
+func runScale(reports, sizes string, froms []string, to, rolling string, sample, clients int, bootTimeout time.Duration) {
 	if rolling != "" && !strings.Contains(rolling, "->") {
 		must(fmt.Errorf("-scale-rolling: expected FROM->TO, e.g. 26.7.0->26.7.3, got %q", rolling))
 	}
@@ -52,11 +52,9 @@ func runScale(reports, sizes string, froms []string, to, rolling string, sample,
 	})
 	must(err)
 	cfg := st.Server
-	if os.Getenv("KC_BOOT_TIMEOUT") == "" {
-		// A release migrating many sessions takes its time: the field saw
-		// hours (keycloak#32994).
-		cfg.BootTimeout = 2 * time.Hour
-	}
+	// A release migrating many sessions takes its time: the field saw
+	// hours (keycloak#32994).
+	cfg.BootTimeout = bootTimeout
 	dir := filepath.Join(reports, "bench-scale")
 	must(os.MkdirAll(dir, 0o755))
 	jsonPath := filepath.Join(dir, "scale.json")

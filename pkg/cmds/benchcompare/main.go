@@ -1,4 +1,4 @@
-// Command benchcompare runs the load suite against two Keycloak versions on
+// Package benchcompare is "kcconform bench-compare": runs the load suite against two Keycloak versions on
 // this machine, alternately, and states for every grant and rate the ratio
 // of TO's latency to FROM's (p50 and p95) with a bootstrap interval that
 // resamples runs, then requests (package confidence). It repeats the pair
@@ -8,11 +8,12 @@
 // reports/bench-compare/: a plot of latency against throughput per version
 // (PNG), compare.json, and an HTML report with the plot.
 //
-//	go run ./scripts/benchcompare -from 26.5.6 -to 26.7.3 [-min-runs 3] [-max-runs 5] [-level 0.99]
-package main
+//	kcconform bench-compare -from 26.5.6 -to 26.7.3 [-min-runs 3] [-max-runs 5] [-level 0.99]
+package benchcompare
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,37 +29,46 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
+	"kcconform/pkg/cmds/internal/loadrun"
 	"kcconform/pkg/confidence"
 	"kcconform/pkg/load"
 	"kcconform/pkg/report"
-	"kcconform/scripts/internal/loadrun"
 )
 
-func main() {
-	from := flag.String("from", "", "older Keycloak version")
-	to := flag.String("to", "", "newer Keycloak version")
-	minRuns := flag.Int("min-runs", 3, "runs per version before a difference may be stated (at least 2; with 2, a run pair that happens to agree has shown differences that 5 runs did not)")
-	maxRuns := flag.Int("max-runs", 5, "runs per version at most: what is not shown by then is \"no difference shown\"")
-	level := flag.Float64("level", 0.99, "the intervals' confidence level")
-	binary := flag.String("binary", "bin/kcconform", "the kcconform command (make build)")
-	dir := flag.String("reports", "reports/bench-compare", "where the runs' reports, the plot and the comparison go")
-	flag.Parse()
+// Main runs "kcconform bench-compare" with args, and returns its exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kcconform bench-compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "older Keycloak version")
+	to := fs.String("to", "", "newer Keycloak version")
+	minRuns := fs.Int("min-runs", 3, "runs per version before a difference may be stated (at least 2; with 2, a run pair that happens to agree has shown differences that 5 runs did not)")
+	maxRuns := fs.Int("max-runs", 5, "runs per version at most: what is not shown by then is \"no difference shown\"")
+	level := fs.Float64("level", 0.99, "the intervals' confidence level")
+	binary := fs.String("binary", self(), "the kcconform command (default: this one)")
+	dir := fs.String("reports", "reports/bench-compare", "where the runs' reports, the plot and the comparison go")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
 	if *from == "" || *to == "" || *minRuns < 2 || *maxRuns < 2 || *level <= 0.5 || *level >= 1 {
-		fmt.Fprintln(os.Stderr, "usage: benchcompare -from VERSION -to VERSION [-min-runs N>=2] [-max-runs M>=2] [-level 0.5<L<1]")
-		os.Exit(2)
+		fmt.Fprintln(stderr, "usage: benchcompare -from VERSION -to VERSION [-min-runs N>=2] [-max-runs M>=2] [-level 0.5<L<1]")
+		return 2
 	}
 	*minRuns = min(*minRuns, *maxRuns) // a cap below the minimum is the number of runs
-	c, err := run(*binary, *dir, *from, *to, *minRuns, *maxRuns, *level, os.Stderr)
+	c, err := run(*binary, *dir, *from, *to, *minRuns, *maxRuns, *level, stderr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "benchcompare:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "benchcompare:", err)
+		return 1
 	}
-	c.write(os.Stdout)
+	c.write(stdout)
 	if err := c.save(*dir); err != nil {
-		fmt.Fprintln(os.Stderr, "benchcompare:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "benchcompare:", err)
+		return 1
 	}
-	fmt.Printf("plot: %s, report: %s\n", filepath.Join(*dir, "latency-throughput.png"), filepath.Join(*dir, "compare.html"))
+	fmt.Fprintf(stdout, "plot: %s, report: %s\n", filepath.Join(*dir, "latency-throughput.png"), filepath.Join(*dir, "compare.html"))
+	return 0
 }
 
 // comparison is every run of both versions.
@@ -356,3 +366,12 @@ func (c *comparison) plot() ([]byte, error) {
 type bytesBuffer struct{ b []byte }
 
 func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+// self is this command's own executable, which runs each release's suites.
+func self() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "kcconform"
+	}
+	return p
+}

@@ -40,7 +40,7 @@ func Run(binary, version, dir string) (load.Report, error) {
 	runErr := cmd.Run()
 	b, err := os.ReadFile(filepath.Join(dir, "load-"+version+".json"))
 	if err != nil {
-		return rep, fmt.Errorf("Keycloak %s gave no load report (%v); see %s", version, runErr, logPath)
+		return rep, fmt.Errorf("Keycloak %s gave no load report (%w); see %s", version, runErr, logPath)
 	}
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return rep, fmt.Errorf("Keycloak %s: load report: %w", version, err)

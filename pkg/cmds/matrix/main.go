@@ -1,4 +1,4 @@
-// Command matrix runs the offline suite for each Keycloak version and the
+// Package matrix is "kcconform matrix": runs the offline suite for each Keycloak version and the
 // upgrade path between consecutive versions, and for each -cluster path
 // the cluster suite on a cluster of FROM upgraded to TO under load (node by
 // node where Keycloak allows it), each with the kcconform command, then
@@ -7,10 +7,11 @@
 // summary.md (also to $GITHUB_STEP_SUMMARY). It exits 1 unless every column
 // passed.
 //
-//	go run ./scripts/matrix [-binary bin/kcconform] [-reports DIR] [-cluster 26.7.0->26.7.3,...] 26.5.6 26.7.3
-package main
+//	kcconform matrix [-reports DIR] [-cluster 26.7.0->26.7.3,...] 26.5.6 26.7.3
+package matrix
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,34 +25,43 @@ import (
 	"kcconform/pkg/report"
 )
 
-func main() {
-	reports := flag.String("reports", "reports/matrix", "folder for each run's reports and the matrix")
-	binary := flag.String("binary", "bin/kcconform", "the kcconform command (make build)")
-	cluster := flag.String("cluster", "", "cluster upgrade paths FROM->TO, comma-separated: a column each (the cluster suite, process target)")
-	flag.Parse()
-	if flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: matrix [-binary bin/kcconform] [-reports DIR] VERSION...")
-		os.Exit(2)
+// Main runs "kcconform matrix" with args, and returns its exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kcconform matrix", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	reports := fs.String("reports", "reports/matrix", "folder for each run's reports and the matrix")
+	binary := fs.String("binary", self(), "the kcconform command (default: this one)")
+	cluster := fs.String("cluster", "", "cluster upgrade paths FROM->TO, comma-separated: a column each (the cluster suite, process target)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: matrix [-reports DIR] VERSION...")
+		return 2
 	}
 	paths, err := clusterPaths(*cluster)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "matrix: -cluster:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "matrix: -cluster:", err)
+		return 2
 	}
-	m, err := Run(*binary, *reports, flag.Args(), paths, os.Stderr)
+	m, err := Run(*binary, *reports, fs.Args(), paths, stderr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "matrix:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "matrix:", err)
+		return 2
 	}
-	m.WriteText(os.Stdout)
+	m.WriteText(stdout)
 	if err := Write(m, *reports); err != nil {
-		fmt.Fprintln(os.Stderr, "matrix:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "matrix:", err)
+		return 2
 	}
-	fmt.Printf("matrix reports: %s\n", filepath.Join(*reports, "matrix.html"))
+	fmt.Fprintf(stdout, "matrix reports: %s\n", filepath.Join(*reports, "matrix.html"))
 	if !m.OK() {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // clusterPaths parses -cluster: "FROM->TO" pairs, comma-separated.
@@ -154,4 +164,13 @@ func Write(m report.Matrix, dir string) error {
 		return f.Close()
 	}
 	return nil
+}
+
+// self is this command's own executable, which runs each release's suites.
+func self() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "kcconform"
+	}
+	return p
 }

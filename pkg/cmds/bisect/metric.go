@@ -1,4 +1,4 @@
-package main
+package bisect
 
 import (
 	"fmt"
@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"kcconform/pkg/cmds/internal/loadrun"
 	"kcconform/pkg/confidence"
 	"kcconform/pkg/load"
-	"kcconform/scripts/internal/loadrun"
 )
 
 // metricBisection bisects a latency: a release differs from GOOD when the

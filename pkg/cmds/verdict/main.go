@@ -1,16 +1,17 @@
-// Command verdict prints the verdict of a conformance run from its Ginkgo
+// Package verdict is "kcconform verdict": prints the verdict of a conformance run from its Ginkgo
 // JSON report(s): the headline (PASS, FAIL naming the promises, or COULD NOT
 // RUN with the reason), then each promise, its class, what was expected,
 // what the server sent and the result, with hints. It exits 0 on PASS, 1 on
 // FAIL and 2 when the run could not run.
 //
-//	go run ./scripts/verdict [-steps] reports/e2e.json [more.json]
+//	kcconform verdict [-steps] reports/e2e.json [more.json]
 //
 // With -steps, the table has a row for each check of each step. A hint that
 // asks for a set-up the settings read show in place fails it too (exit 1).
-package main
+package verdict
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,14 +20,23 @@ import (
 	"kcconform/pkg/report"
 )
 
-func main() {
-	steps := flag.Bool("steps", false, "a row for each check of each step, not one for each promise")
-	flag.Parse()
-	if flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: verdict [-steps] REPORT.json...")
-		os.Exit(2)
+// Main runs "kcconform verdict" with args, and returns its exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kcconform verdict", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	steps := fs.Bool("steps", false, "a row for each check of each step, not one for each promise")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
 	}
-	os.Exit(run(os.Stdout, flag.Args(), *steps))
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: verdict [-steps] REPORT.json...")
+		return 2
+	}
+	os.Exit(run(stdout, fs.Args(), *steps))
+	return 0
 }
 
 func run(w io.Writer, paths []string, steps bool) int {

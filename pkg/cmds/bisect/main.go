@@ -1,4 +1,4 @@
-// Command bisect names the first Keycloak release whose answer to a
+// Package bisect is "kcconform bisect": names the first Keycloak release whose answer to a
 // promise differs from GOOD's: a binary search over the releases the Maven
 // repository serves between GOOD and BAD, in version order, running the
 // kcconform command once per release tried (the offline suite unless
@@ -9,12 +9,13 @@
 // runs the load suite -runs times, and it differs from GOOD when the
 // latency ratio's bootstrap interval (package confidence) excludes 1.
 //
-//	go run ./scripts/bisect -good 24.0.5 -bad 26.7.3 [-promise introspection] [-binary bin/kcconform]
-//	go run ./scripts/bisect -good 26.5.6 -bad 26.7.3 -metric p50 [-grant client_credentials] [-rate 25]
-package main
+//	kcconform bisect -good 24.0.5 -bad 26.7.3 [-promise introspection]
+//	kcconform bisect -good 26.5.6 -bad 26.7.3 -metric p50 [-grant client_credentials] [-rate 25]
+package bisect
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,45 +33,54 @@ import (
 	"kcconform/pkg/settings"
 )
 
-func main() {
-	good := flag.String("good", "", "a release whose answer is the reference")
-	bad := flag.String("bad", "", "a newer release whose answer differs")
-	promise := flag.String("promise", "", "the promise, by key (kcconform --list) or title; empty: the first that differs")
-	suite := flag.String("suite", "offline", "the suite that checks the promise")
-	binary := flag.String("binary", "bin/kcconform", "the kcconform command (make build)")
-	reports := flag.String("reports", "reports/bisect", "folder of each release's reports")
-	repo := flag.String("maven-repo-url", "", "the Maven repository whose releases are searched (default KC_MAVEN_REPO_URL, else Maven Central)")
-	metric := flag.String("metric", "", "bisect a latency instead of a promise: p50 or p95 (the load suite)")
-	grant := flag.String("grant", "", "with -metric: the grant whose latency is compared (a prefix; default the load report's first)")
-	rate := flag.Int("rate", 0, "with -metric: the rate whose latency is compared (default the lowest)")
-	loadRuns := flag.Int("runs", 2, "with -metric: load suite runs per release")
-	level := flag.Float64("level", 0.99, "with -metric: the intervals' confidence level")
-	flag.Parse()
-	if *good == "" || *bad == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: bisect -good VERSION -bad VERSION [-promise KEY] [-suite offline]")
-		os.Exit(2)
+// Main runs "kcconform bisect" with args, and returns its exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kcconform bisect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	good := fs.String("good", "", "a release whose answer is the reference")
+	bad := fs.String("bad", "", "a newer release whose answer differs")
+	promise := fs.String("promise", "", "the promise, by key (kcconform --list) or title; empty: the first that differs")
+	suite := fs.String("suite", "offline", "the suite that checks the promise")
+	binary := fs.String("binary", self(), "the kcconform command (default: this one)")
+	reports := fs.String("reports", "reports/bisect", "folder of each release's reports")
+	repo := fs.String("maven-repo-url", "", "the Maven repository whose releases are searched (default KC_MAVEN_REPO_URL, else Maven Central)")
+	metric := fs.String("metric", "", "bisect a latency instead of a promise: p50 or p95 (the load suite)")
+	grant := fs.String("grant", "", "with -metric: the grant whose latency is compared (a prefix; default the load report's first)")
+	rate := fs.Int("rate", 0, "with -metric: the rate whose latency is compared (default the lowest)")
+	loadRuns := fs.Int("runs", 2, "with -metric: load suite runs per release")
+	level := fs.Float64("level", 0.99, "with -metric: the intervals' confidence level")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *good == "" || *bad == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: bisect -good VERSION -bad VERSION [-promise KEY] [-suite offline]")
+		return 2
 	}
 	if *repo == "" {
 		s, err := settings.FromEnvironment()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "bisect:", err)
-			os.Exit(2)
+			fmt.Fprintln(stderr, "bisect:", err)
+			return 2
 		}
 		*repo = s.Server.MavenRepoURL
 	}
-	b := &bisection{binary: *binary, reports: *reports, suite: *suite, out: os.Stdout, answers: map[string]answer{}}
+	b := &bisection{binary: *binary, reports: *reports, suite: *suite, out: stdout, answers: map[string]answer{}}
 	var err error
 	if *metric != "" {
-		m := &metricBisection{binary: *binary, reports: *reports, out: os.Stdout, metric: *metric, grant: *grant, rate: *rate,
+		m := &metricBisection{binary: *binary, reports: *reports, out: stdout, metric: *metric, grant: *grant, rate: *rate,
 			runs: *loadRuns, level: *level, lat: map[string][][]float64{}}
 		err = m.run(*good, *bad, *repo)
 	} else {
 		err = b.run(*good, *bad, *promise, *repo)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bisect:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "bisect:", err)
+		return 2
 	}
+	return 0
 }
 
 // answer is what one release said to the promise: its cell's state and
@@ -263,3 +273,12 @@ func (b *bisection) print(promise string, span []string, lo, hi int) {
 }
 
 func (b *bisection) said(v, promise string) string { return b.answer(v, promise).String() }
+
+// self is this command's own executable, which runs each release's suites.
+func self() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "kcconform"
+	}
+	return p
+}

@@ -1,17 +1,18 @@
-// Command clean-server removes what earlier kcconform runs left on a
+// Package cleanserver is "kcconform clean-server": removes what earlier kcconform runs left on a
 // Keycloak (a run killed with SIGKILL cannot clean up after itself): every
 // realm whose name starts with "kcconform-", or only those of one run, with
 // their clients and offline sessions. It uses the same settings as the
 // suites (KC_URL, KC_CA_FILE, KC_ADMIN_*) and needs admin rights.
 //
-//	KC_URL=https://gw/keycloak KC_ADMIN_USER=admin KC_ADMIN_PASSWORD=... go run ./scripts/clean-server [-run RUNID] [-dry-run]
-package main
+//	KC_URL=https://gw/keycloak KC_ADMIN_USER=admin KC_ADMIN_PASSWORD=... kcconform clean-server [-run RUNID] [-dry-run]
+package cleanserver
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -20,15 +21,24 @@ import (
 	"kcconform/pkg/settings"
 )
 
-func main() {
-	run := flag.String("run", "", "remove only the objects of this run id (KC_RUN_ID), matched exactly")
-	dry := flag.Bool("dry-run", false, "list what would be removed")
-	flag.Parse()
+// Main runs "kcconform clean-server" with args, and returns its exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kcconform clean-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	run := fs.String("run", "", "remove only the objects of this run id (KC_RUN_ID), matched exactly")
+	dry := fs.Bool("dry-run", false, "list what would be removed")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
 	red := redact.New()
 	if err := clean(*run, *dry, red); err != nil {
-		fmt.Fprintln(os.Stderr, "clean-server:", red.String(err.Error()))
-		os.Exit(1)
+		fmt.Fprintln(stderr, "clean-server:", red.String(err.Error()))
+		return 1
 	}
+	return 0
 }
 
 func clean(run string, dry bool, red *redact.Redactor) error {
