@@ -45,7 +45,7 @@ func listVersions(lookup settings.Lookup, stdout, stderr io.Writer) int {
 	fmt.Fprintln(tw, "VERSION\tSHA-512\tCACHED\t")
 	n := 0
 	for _, v := range served {
-		if keycloak.CompareVersions(v, oldestRun) < 0 {
+		if versions.Compare(v, oldestRun) < 0 {
 			continue
 		}
 		n++

@@ -2,6 +2,7 @@ package keycloak
 
 import (
 	"fmt"
+	"kcconform/pkg/versions"
 	"strings"
 )
 
@@ -72,11 +73,11 @@ func Action(key string) AdminAction {
 // its answer decides. why, for a version that does not, is what the
 // verdict prints: "n/a on 22.0.5: arrived in 23.0 (…)".
 func (a AdminAction) Performs(version string) (bool, string) {
-	if a.Since == "" || !releasePattern.MatchString(version) || CompareVersions(version, a.Since) >= 0 {
+	if a.Since == "" || !releasePattern.MatchString(version) || versions.Compare(version, a.Since) >= 0 {
 		return true, ""
 	}
 	for _, b := range a.Backports {
-		if minorOf(b) == minorOf(version) && CompareVersions(version, b) >= 0 {
+		if minorOf(b) == minorOf(version) && versions.Compare(version, b) >= 0 {
 			return true, ""
 		}
 	}

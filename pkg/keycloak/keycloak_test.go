@@ -7,10 +7,11 @@ import (
 	"testing"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/versions"
 )
 
 func TestVersionsAndJava(t *testing.T) {
-	if CompareVersions("26.4.7", "26.10.0") >= 0 || CompareVersions("26.7.3", "26.7.3") != 0 || CompareVersions("26.6.0", "26.5.6") <= 0 {
+	if versions.Compare("26.4.7", "26.10.0") >= 0 || versions.Compare("26.7.3", "26.7.3") != 0 || versions.Compare("26.6.0", "26.5.6") <= 0 {
 		t.Fatal("CompareVersions orders wrongly")
 	}
 	if got := SupportedJavaMajors("26.7.3"); !containsInt(got, 25) {

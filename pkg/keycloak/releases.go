@@ -2,6 +2,7 @@ package keycloak
 
 import (
 	"fmt"
+	"kcconform/pkg/versions"
 	"slices"
 	"strings"
 )
@@ -50,7 +51,7 @@ var releases = []Release{
 func ReleaseOf(version string) (r Release, note string) {
 	r = releases[0]
 	for _, x := range releases {
-		if CompareVersions(version, x.Since) >= 0 {
+		if versions.Compare(version, x.Since) >= 0 {
 			r = x
 		}
 	}
@@ -61,7 +62,7 @@ func ReleaseOf(version string) (r Release, note string) {
 	for _, x := range releases {
 		run = append(run, x.Run...)
 	}
-	if CompareVersions(version, releases[0].Since) < 0 {
+	if versions.Compare(version, releases[0].Since) < 0 {
 		return r, fmt.Sprintf("Keycloak %s is older than any line kcconform knows (from %s): tried with the settings of %s (run on %s)", version, releases[0].Since, r.Since, strings.Join(r.Run, ", "))
 	}
 	return r, fmt.Sprintf("Keycloak %s is not a version kcconform has run (%s): tried with the settings of %s and later (run on %s)", version, strings.Join(run, ", "), r.Since, strings.Join(r.Run, ", "))

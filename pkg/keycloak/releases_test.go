@@ -1,6 +1,7 @@
 package keycloak
 
 import (
+	"kcconform/pkg/versions"
 	"strings"
 	"testing"
 )
@@ -23,7 +24,7 @@ func TestReleaseOf(t *testing.T) {
 	}
 	// Lines in order, each with the versions run.
 	for i, x := range releases {
-		if len(x.Run) == 0 || len(x.Java) == 0 || (i > 0 && CompareVersions(releases[i-1].Since, x.Since) >= 0) {
+		if len(x.Run) == 0 || len(x.Java) == 0 || (i > 0 && versions.Compare(releases[i-1].Since, x.Since) >= 0) {
 			t.Errorf("line %s: %+v", x.Since, x)
 		}
 	}

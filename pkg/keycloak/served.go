@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"kcconform/pkg/versions"
 	"net/http"
 	"regexp"
 	"sort"
@@ -65,7 +66,7 @@ func parseMetadata(r io.Reader, from string) ([]string, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("keycloak: %s: lists no release of the distribution", from)
 	}
-	sort.Slice(out, func(i, j int) bool { return CompareVersions(out[i], out[j]) < 0 })
+	sort.Slice(out, func(i, j int) bool { return versions.Compare(out[i], out[j]) < 0 })
 	return out, nil
 }
 
@@ -74,7 +75,7 @@ func parseMetadata(r io.Reader, from string) ([]string, error) {
 func Nearest(served []string, v string) []string {
 	var below, above string
 	for _, s := range served {
-		switch c := CompareVersions(s, v); {
+		switch c := versions.Compare(s, v); {
 		case c < 0:
 			below = s
 		case c > 0 && above == "":

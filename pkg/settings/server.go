@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"kcconform/pkg/admin"
-	"kcconform/pkg/keycloak"
+	"kcconform/pkg/target"
 	"kcconform/pkg/transport"
 	"kcconform/pkg/versions"
 )
@@ -23,8 +23,8 @@ var (
 )
 
 // parseServer reads the target's configuration.
-func parseServer(get Lookup) (keycloak.Config, error) {
-	c := keycloak.Config{
+func parseServer(get Lookup) (target.Config, error) {
+	c := target.Config{
 		Target:        get("KC_TARGET"),
 		Version:       get("KC_VERSION"),
 		CacheDir:      get("KC_CACHE_DIR"),
@@ -57,10 +57,10 @@ func parseServer(get Lookup) (keycloak.Config, error) {
 		return c, err
 	}
 	if c.Version == "" {
-		c.Version = keycloak.DefaultVersion
+		c.Version = versions.Default
 	}
 	if !versionPattern.MatchString(c.Version) {
-		return c, fmt.Errorf("KC_VERSION: expected a Keycloak version such as %s, got %q", keycloak.DefaultVersion, c.Version)
+		return c, fmt.Errorf("KC_VERSION: expected a Keycloak version such as %s, got %q", versions.Default, c.Version)
 	}
 	if c.PostgresImage == "" {
 		c.PostgresImage = versions.PostgresImage
@@ -78,16 +78,16 @@ func parseServer(get Lookup) (keycloak.Config, error) {
 		}
 	}
 	if c.Target == "" {
-		c.Target = keycloak.DefaultTarget(os.Getenv)
+		c.Target = target.Default(os.Getenv)
 	}
 	switch c.Target {
-	case keycloak.TargetProcess, keycloak.TargetContainer:
+	case target.Process, target.Container:
 		for _, key := range []string{"KC_URL", "KC_REALM", "KC_CLIENT_ID", "KC_CLIENT_SECRET", "KC_CLUSTER_URLS"} {
 			if get(key) != "" {
 				return c, fmt.Errorf("%s: only for KC_TARGET=external; the %s target starts a Keycloak of its own", key, c.Target)
 			}
 		}
-	case keycloak.TargetExternal:
+	case target.External:
 		if err := parseExternal(&c, get); err != nil {
 			return c, err
 		}
@@ -99,7 +99,7 @@ func parseServer(get Lookup) (keycloak.Config, error) {
 
 // parseExternal reads what the external target needs: the URL, and an
 // existing client, admin credentials, or both.
-func parseExternal(c *keycloak.Config, get Lookup) error {
+func parseExternal(c *target.Config, get Lookup) error {
 	if c.URL == "" {
 		return errors.New("KC_URL: expected the Keycloak base URL (e.g. https://api-gw-service-nmn.local/keycloak) for KC_TARGET=external, got nothing")
 	}
@@ -137,7 +137,7 @@ func parseExternal(c *keycloak.Config, get Lookup) error {
 		case secret == "" && c.Admin.Empty():
 			return fmt.Errorf("KC_CLIENT_SECRET: expected the secret of client %q when no admin credentials are set", clientID)
 		}
-		c.Client = &keycloak.ExistingClient{Realm: realm, ClientID: clientID, Secret: secret}
+		c.Client = &target.ExistingClient{Realm: realm, ClientID: clientID, Secret: secret}
 	}
 	if !c.Admin.Empty() {
 		return c.Admin.Validate()

@@ -15,15 +15,15 @@ import (
 	"strings"
 	"time"
 
-	"kcconform/pkg/keycloak"
 	"kcconform/pkg/profile"
+	"kcconform/pkg/target"
 	"kcconform/pkg/versions"
 )
 
 // Settings are a run's settings, parsed and checked.
 type Settings struct {
 	// Server selects and configures the target.
-	Server keycloak.Config
+	Server target.Config
 	// Profile is what the server is expected to send.
 	Profile profile.Profile
 	// Fixture is the realm representation the provisioned mode creates
@@ -111,17 +111,17 @@ func Parse(get Lookup) (Settings, error) {
 		s.UpgradeFrom = versions.UpgradeFrom
 	}
 	if s.UpgradeTo == "" {
-		s.UpgradeTo = keycloak.DefaultVersion
+		s.UpgradeTo = versions.Default
 	}
 	for key, v := range map[string]string{"KC_UPGRADE_FROM": s.UpgradeFrom, "KC_UPGRADE_TO": s.UpgradeTo} {
 		if !versionPattern.MatchString(v) {
-			return s, fmt.Errorf("%s: expected a Keycloak version such as %s, got %q", key, keycloak.DefaultVersion, v)
+			return s, fmt.Errorf("%s: expected a Keycloak version such as %s, got %q", key, versions.Default, v)
 		}
 	}
 	if v := get("KC_UPGRADE_VIA"); v != "" {
 		prev := s.UpgradeFrom
 		for _, x := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
-			if !versionPattern.MatchString(x) || keycloak.CompareVersions(x, prev) <= 0 || keycloak.CompareVersions(x, s.UpgradeTo) >= 0 {
+			if !versionPattern.MatchString(x) || versions.Compare(x, prev) <= 0 || versions.Compare(x, s.UpgradeTo) >= 0 {
 				return s, fmt.Errorf("KC_UPGRADE_VIA: expected Keycloak versions between KC_UPGRADE_FROM (%s) and KC_UPGRADE_TO (%s), ascending, comma-separated, got %q", s.UpgradeFrom, s.UpgradeTo, v)
 			}
 			s.UpgradeVia = append(s.UpgradeVia, x)
@@ -145,9 +145,9 @@ func Parse(get Lookup) (Settings, error) {
 	}
 	if s.ClusterUpgradeTo = get("KC_CLUSTER_UPGRADE_TO"); s.ClusterUpgradeTo != "" {
 		if !versionPattern.MatchString(s.ClusterUpgradeTo) {
-			return s, fmt.Errorf("KC_CLUSTER_UPGRADE_TO: expected a Keycloak version such as %s, got %q", keycloak.DefaultVersion, s.ClusterUpgradeTo)
+			return s, fmt.Errorf("KC_CLUSTER_UPGRADE_TO: expected a Keycloak version such as %s, got %q", versions.Default, s.ClusterUpgradeTo)
 		}
-		if s.Server.Target != keycloak.TargetProcess {
+		if s.Server.Target != target.Process {
 			return s, fmt.Errorf("KC_CLUSTER_UPGRADE_TO: the cluster upgrade runs the distributions' kc.sh update-compatibility: needs KC_TARGET=process, not %s", s.Server.Target)
 		}
 	}

@@ -2,6 +2,7 @@ package settings
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -224,6 +225,20 @@ func TestSettingsDocIsTheTable(t *testing.T) {
 	for _, s := range Table {
 		if !strings.Contains(string(b), "`"+s.Env+"`") {
 			t.Errorf("docs/settings.md lacks %s", s.Env)
+		}
+	}
+}
+
+// Reading settings links no launcher or container stack: package target is
+// a leaf, and so is what the leak scan builds on.
+func TestSettingsLinkNoContainerStack(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".", "../../scripts/leakscan").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.Contains(p, "docker") || strings.Contains(p, "moby") || strings.Contains(p, "testcontainers") || p == "kcconform/pkg/keycloak" {
+			t.Errorf("pkg/settings or the leak scan links %s", p)
 		}
 	}
 }

@@ -69,3 +69,36 @@ func PinnedSHA512(version string) (string, bool) {
 	}
 	return "", false
 }
+
+// Compare compares dotted numeric versions ("26.4.7" < "26.10.0").
+func Compare(a, b string) int {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y int
+		if i < len(pa) {
+			x = leadingInt(pa[i])
+		}
+		if i < len(pb) {
+			y = leadingInt(pb[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// leadingInt reads the digits a version part starts with ("7-SNAPSHOT" is 7).
+func leadingInt(s string) int {
+	n := 0
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}

@@ -33,6 +33,7 @@ import (
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/report"
 	"kcconform/pkg/settings"
+	"kcconform/pkg/versions"
 )
 
 func main() {
@@ -107,11 +108,11 @@ func columns(served, given, also []string) ([]string, error) {
 	if len(cols) == 0 {
 		newest := map[string]string{}
 		for _, v := range served {
-			if keycloak.CompareVersions(v, "22.0.0") < 0 {
+			if versions.Compare(v, "22.0.0") < 0 {
 				continue
 			}
 			m := minor(v)
-			if n, ok := newest[m]; !ok || keycloak.CompareVersions(v, n) > 0 {
+			if n, ok := newest[m]; !ok || versions.Compare(v, n) > 0 {
 				newest[m] = v
 			}
 		}
@@ -125,7 +126,7 @@ func columns(served, given, also []string) ([]string, error) {
 		}
 	}
 	cols = append(cols, also...)
-	slices.SortFunc(cols, keycloak.CompareVersions)
+	slices.SortFunc(cols, versions.Compare)
 	return slices.Compact(cols), nil
 }
 
@@ -267,7 +268,7 @@ func answered(state string) bool {
 func (r *runner) bisect(promise, good, bad string, was Answer, served []string) Change {
 	var span []string
 	for _, v := range served {
-		if keycloak.CompareVersions(v, good) >= 0 && keycloak.CompareVersions(v, bad) <= 0 {
+		if versions.Compare(v, good) >= 0 && versions.Compare(v, bad) <= 0 {
 			span = append(span, v)
 		}
 	}

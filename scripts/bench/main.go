@@ -46,6 +46,7 @@ import (
 	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
 	"kcconform/pkg/settings"
+	"kcconform/pkg/target"
 	"kcconform/pkg/tokenflow"
 	"kcconform/pkg/transport"
 )
@@ -125,7 +126,7 @@ func main() {
 	res.Boots = append(res.Boots, bootStartDev(ctx, cfg, *boots))
 	res.Boots = append(res.Boots, bootOnPostgres(ctx, cfg, red, *boots))
 	res.Boots = append(res.Boots, bootCluster(ctx, cfg, red, 3, *boots))
-	if img := cfg.Image; img != "" && keycloak.DockerAvailable(os.Getenv) {
+	if img := cfg.Image; img != "" && target.DockerAvailable(os.Getenv) {
 		res.Boots = append(res.Boots, bootContainer(ctx, img, "start --optimized", true, *boots))
 		res.Boots = append(res.Boots, bootContainer(ctx, img, "start-dev", false, *boots))
 	} else {

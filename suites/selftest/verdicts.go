@@ -8,8 +8,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"kcconform/pkg/framework"
-	"kcconform/pkg/keycloak"
 	"kcconform/pkg/report"
+	"kcconform/pkg/versions"
 )
 
 // registerVerdicts: a healthy server passes in every mode; a misconfigured
@@ -41,7 +41,7 @@ func (s selfTest) registerVerdicts() {
 			expectVerdict(r, report.StatusPass, `the server keeps`)
 			Expect(verdictOf(r)).To(MatchRegexp(`[1-9]\d* passed, 0 failed, [1-9]\d* skipped`))
 			Expect(verdictOf(r)).To(MatchRegexp(`harness extra\s+introspection\s+(n/a|pass)`))
-			if keycloak.CompareVersions(s.Server.Version, "26.6.0") >= 0 {
+			if versions.Compare(s.Server.Version, "26.6.0") >= 0 {
 				Expect(verdictOf(r)).To(ContainSubstring("not applicable: introspection: client my-test-client is not in the token's aud"))
 				Expect(verdictOf(r)).To(ContainSubstring("add an audience mapper"))
 			}

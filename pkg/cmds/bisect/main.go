@@ -31,6 +31,7 @@ import (
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/report"
 	"kcconform/pkg/settings"
+	"kcconform/pkg/versions"
 )
 
 // Main runs "kcconform bisect" with args, and returns its exit status.
@@ -136,7 +137,7 @@ func (b *bisection) run(good, bad, promise, repo string) error {
 
 // releases are the served releases from good to bad, in version order.
 func releases(binary, good, bad, repo string) ([]string, error) {
-	if keycloak.CompareVersions(good, bad) >= 0 {
+	if versions.Compare(good, bad) >= 0 {
 		return nil, fmt.Errorf("-good %s must be older than -bad %s", good, bad)
 	}
 	if _, err := os.Stat(binary); err != nil {
@@ -150,7 +151,7 @@ func releases(binary, good, bad, repo string) ([]string, error) {
 	}
 	var span []string
 	for _, v := range served {
-		if keycloak.CompareVersions(v, good) >= 0 && keycloak.CompareVersions(v, bad) <= 0 {
+		if versions.Compare(v, good) >= 0 && versions.Compare(v, bad) <= 0 {
 			span = append(span, v)
 		}
 	}

@@ -21,8 +21,8 @@ import (
 	"slices"
 	"strings"
 
-	"kcconform/pkg/keycloak"
 	"kcconform/pkg/report"
+	"kcconform/pkg/versions"
 )
 
 // Main runs "kcconform matrix" with args, and returns its exit status.
@@ -82,17 +82,17 @@ func clusterPaths(v string) ([][2]string, error) {
 
 // Run runs every column and returns the matrix: the versions in version
 // order (26.10 after 26.7), each upgrade from the one before.
-func Run(binary, reports string, versions []string, cluster [][2]string, log io.Writer) (report.Matrix, error) {
-	versions = slices.Clone(versions)
-	slices.SortStableFunc(versions, keycloak.CompareVersions)
-	m := report.Matrix{Title: "kcconform matrix: " + strings.Join(versions, ", ")}
+func Run(binary, reports string, releases []string, cluster [][2]string, log io.Writer) (report.Matrix, error) {
+	releases = slices.Clone(releases)
+	slices.SortStableFunc(releases, versions.Compare)
+	m := report.Matrix{Title: "kcconform matrix: " + strings.Join(releases, ", ")}
 	if _, err := os.Stat(binary); err != nil {
 		return m, fmt.Errorf("-binary: %w (make build)", err)
 	}
-	for i, v := range versions {
+	for i, v := range releases {
 		m.Columns = append(m.Columns, column(binary, reports, v, log, "--suite", "offline", "--keycloak-version", v))
 		if i > 0 {
-			from := versions[i-1]
+			from := releases[i-1]
 			m.Columns = append(m.Columns, column(binary, reports, from+"->"+v, log,
 				"--suite", "upgrade", "--upgrade-from", from, "--upgrade-to", v))
 		}
