@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"kcconform/pkg/keycloak"
+	"kcconform/pkg/dist"
 	"kcconform/pkg/ports"
 	"kcconform/pkg/repro"
 	"kcconform/pkg/settings"
@@ -38,14 +38,14 @@ func replay(dir string, lookup settings.Lookup, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "replay: %s: Keycloak %s, spec %q\n", dir, m.Version, m.Spec)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.BootTimeout+10*time.Minute)
 	defer cancel()
-	dist, err := keycloak.FetchDist(ctx, m.Version, cfg.CacheDir, cfg.MavenRepoURL)
+	d, err := dist.Fetch(ctx, m.Version, cfg.CacheDir, cfg.MavenRepoURL)
 	if err == nil {
-		err = dist.Verify()
+		err = d.Verify()
 	}
 	if err != nil {
 		return couldNot(err)
 	}
-	jdk, err := keycloak.FindJDK(m.Version, cfg.JavaHome)
+	jdk, err := dist.FindJDK(m.Version, cfg.JavaHome)
 	if err != nil {
 		return couldNot(err)
 	}
@@ -54,7 +54,7 @@ func replay(dir string, lookup settings.Lookup, stdout, stderr io.Writer) int {
 		return couldNot(err)
 	}
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(dir, "reproduce.sh"))
-	cmd.Env = append(os.Environ(), "KC_DIST="+dist.Archive, "JAVA_HOME="+jdk.Home, "KC_HTTP_PORT="+strconv.Itoa(port),
+	cmd.Env = append(os.Environ(), "KC_DIST="+d.Archive, "JAVA_HOME="+jdk.Home, "KC_HTTP_PORT="+strconv.Itoa(port),
 		"KC_BOOT_TIMEOUT="+strconv.Itoa(int(cfg.BootTimeout.Seconds())))
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = 10 * time.Second

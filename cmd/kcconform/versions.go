@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"kcconform/pkg/dist"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/settings"
 	"kcconform/pkg/versions"
@@ -31,14 +32,14 @@ func listVersions(lookup settings.Lookup, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	served, err := keycloak.Served(ctx, &http.Client{Timeout: 30 * time.Second}, s.Server.MavenRepoURL)
+	served, err := dist.Served(ctx, &http.Client{Timeout: 30 * time.Second}, s.Server.MavenRepoURL)
 	if err != nil {
 		fmt.Fprintln(stderr, "kcconform versions:", err)
 		return exitCouldNot
 	}
 	repo := s.Server.MavenRepoURL
 	if repo == "" {
-		repo = keycloak.CentralURL
+		repo = dist.CentralURL
 	}
 	fmt.Fprintf(stdout, "Keycloak server distributions (keycloak-quarkus-dist) served by %s, from 22.0 on:\n\n", repo)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)

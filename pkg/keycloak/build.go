@@ -11,21 +11,22 @@ import (
 	"strings"
 	"time"
 
+	"kcconform/pkg/dist"
 	"kcconform/pkg/report"
 )
 
 // The build cache: a distribution unpacked and built (kc.sh build) once per
-// version, build options and JDK under KC_CACHE_DIR/builds, and the run
+// version, build options and dist.JDK under KC_CACHE_DIR/builds, and the run
 // directories made from a build by links.
 
 // ensureBuild unpacks the distribution and runs kc.sh build once per version
 // and build options, keeping the result in the cache.
-func ensureBuild(ctx context.Context, cfg Config, dist *Dist, jdk JDK, buildArgs []string) (string, error) {
+func ensureBuild(ctx context.Context, cfg Config, d *dist.Dist, jdk dist.JDK, buildArgs []string) (string, error) {
 	args := append([]string{"--health-enabled=true"}, buildArgs...)
 	if !hasPrefixArg(args, "--db=") {
 		args = append(args, "--db=dev-file")
 	}
-	home := filepath.Join(cfg.CacheDir, "builds", dist.Version+"-"+buildKey(buildArgs)+fmt.Sprintf("-java%d", jdk.Major))
+	home := filepath.Join(cfg.CacheDir, "builds", d.Version+"-"+buildKey(buildArgs)+fmt.Sprintf("-java%d", jdk.Major))
 	marker := filepath.Join(home, ".kcconform-built")
 	if _, err := os.Stat(marker); err == nil {
 		return home, nil
@@ -33,7 +34,7 @@ func ensureBuild(ctx context.Context, cfg Config, dist *Dist, jdk JDK, buildArgs
 	if err := os.MkdirAll(filepath.Dir(home), 0o755); err != nil {
 		return "", fmt.Errorf("keycloak: cache dir: %w", err)
 	}
-	unlock, err := lockFile(home + ".lock")
+	unlock, err := dist.LockFile(home + ".lock")
 	if err != nil {
 		return "", err
 	}
@@ -43,14 +44,14 @@ func ensureBuild(ctx context.Context, cfg Config, dist *Dist, jdk JDK, buildArgs
 	}
 	tmp := home + ".tmp"
 	os.RemoveAll(tmp)
-	if err := dist.Verify(); err != nil {
+	if err := d.Verify(); err != nil {
 		return "", err
 	}
-	if err := extract(dist.Archive, tmp); err != nil {
+	if err := dist.Extract(d.Archive, tmp); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
-	progress("building Keycloak %s (%s) with Java %d: kc.sh build", dist.Version, buildKey(buildArgs), jdk.Major)
+	dist.Progress("building Keycloak %s (%s) with Java %d: kc.sh build", d.Version, buildKey(buildArgs), jdk.Major)
 	began := time.Now()
 	// A local cache (no cluster discovery) starts faster. Some versions take
 	// --cache at build time, others refuse it there: ask the distribution.
@@ -65,7 +66,7 @@ func ensureBuild(ctx context.Context, cfg Config, dist *Dist, jdk JDK, buildArgs
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("keycloak: kc.sh build %s with Java %d: %w\n%s", strings.Join(built, " "), jdk.Major, err, report.LastLines(out, 30))
 	}
-	progress("built Keycloak %s (%s) in %.1fs", dist.Version, buildKey(buildArgs), time.Since(began).Seconds())
+	dist.Progress("built Keycloak %s (%s) in %.1fs", d.Version, buildKey(buildArgs), time.Since(began).Seconds())
 	os.RemoveAll(filepath.Join(tmp, "data"))
 	record := strings.Join(built, " ") + "\n"
 	if err := os.WriteFile(filepath.Join(tmp, ".kcconform-built"), []byte(record), 0o644); err != nil {
@@ -92,7 +93,7 @@ func buildKey(args []string) string {
 	}, strings.ToLower(s))
 }
 
-func kcBuild(ctx context.Context, home string, jdk JDK, args []string) (string, error) {
+func kcBuild(ctx context.Context, home string, jdk dist.JDK, args []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	var out bytes.Buffer

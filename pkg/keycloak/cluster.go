@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kcconform/pkg/ports"
+	"kcconform/pkg/release"
 )
 
 // Cache modes of a cluster's nodes.
@@ -83,7 +84,7 @@ func (c *Cluster) Info() Info { return c.info }
 // Kill starts the stopped nodes again.
 func (c *Cluster) Up(ctx context.Context) error {
 	ph := startPhases()
-	if r, _ := ReleaseOf(c.cfg.Version); !r.JDBCPing {
+	if r, _ := release.LineOf(c.cfg.Version); !r.JDBCPing {
 		return fmt.Errorf("KC_VERSION: the cluster suite starts Keycloak 26 or later (its nodes find each other through the database, jdbc-ping), not %s", c.cfg.Version)
 	}
 	if c.db == nil {

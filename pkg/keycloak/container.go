@@ -20,10 +20,12 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/dist"
 	"kcconform/pkg/kccontainer"
 	"kcconform/pkg/ports"
 	"kcconform/pkg/postgres"
 	"kcconform/pkg/reaper"
+	"kcconform/pkg/release"
 	"kcconform/pkg/report"
 )
 
@@ -128,9 +130,9 @@ func (c *Container) Up(ctx context.Context) error {
 			}
 		}
 	}
-	release, note := ReleaseOf(c.cfg.Version)
+	release, note := release.LineOf(c.cfg.Version)
 	if note != "" {
-		progress("%s", note)
+		dist.Progress("%s", note)
 	}
 	logDir := c.cfg.ReportDir
 	if logDir == "" {

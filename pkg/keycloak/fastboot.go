@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/dist"
 	"kcconform/pkg/ports"
 	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
@@ -17,7 +18,7 @@ import (
 
 // A fresh start spends half its time creating a database that is the same
 // every time, and loading classes from jars. Both are done once per build
-// (version, database, JDK), in a training start that kcconform makes before
+// (version, database, dist.JDK), in a training start that kcconform makes before
 // the first real one:
 //   - templateDir holds the dev-file H2 database right after Keycloak created
 //     it (schema and master realm, with a template administrator whose
@@ -124,7 +125,7 @@ func fromPGTemplate(ctx context.Context, db pgTemplateDB, dir string, red *redac
 	if err := db.Restore(ctx, t.dump); err != nil {
 		// A broken template must not fail runs: start on the empty
 		// database (the restore is one transaction) and save a new one.
-		progress("the PostgreSQL template in %s did not restore (%v); starting on an empty database", dir, err)
+		dist.Progress("the PostgreSQL template in %s did not restore (%v); starting on an empty database", dir, err)
 		os.RemoveAll(dir)
 		boot.savePG = dir
 		return boot, nil
@@ -140,7 +141,7 @@ func fromPGTemplate(ctx context.Context, db pgTemplateDB, dir string, red *redac
 func (b fastBoot) finish(ctx context.Context, p *Process, ph *phases) error {
 	if b.savePG != "" {
 		if err := savePGTemplate(ctx, p.info, b.db, b.savePG, p.opts.AdminPassword, p.red); err != nil {
-			progress("no PostgreSQL template for Keycloak %s (later runs create the database again): %v", p.cfg.Version, err)
+			dist.Progress("no PostgreSQL template for Keycloak %s (later runs create the database again): %v", p.cfg.Version, err)
 		}
 		ph.done("template save")
 	}
@@ -201,11 +202,11 @@ func commitTemplate(tmp, dir, password string) error {
 // start on a fresh database, stopped gracefully as soon as it is ready. A
 // failure is reported and leaves the build without them (runs then start
 // the slow way).
-func ensureTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *redact.Redactor) {
+func ensureTemplate(ctx context.Context, cfg Config, home string, jdk dist.JDK, red *redact.Redactor) {
 	if _, ok := loadTemplate(filepath.Join(home, templateDir)); ok {
 		return
 	}
-	unlock, err := lockFile(home + ".template.lock")
+	unlock, err := dist.LockFile(home + ".template.lock")
 	if err != nil {
 		return
 	}
@@ -214,18 +215,18 @@ func ensureTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *
 		return
 	}
 	began := time.Now()
-	progress("preparing Keycloak %s's database template and class-data-sharing archive (once for this build)", cfg.Version)
+	dist.Progress("preparing Keycloak %s's database template and class-data-sharing archive (once for this build)", cfg.Version)
 	if err := makeTemplate(ctx, cfg, home, jdk, red); err != nil {
-		progress("no database template for Keycloak %s (runs start on a fresh database): %v", cfg.Version, err)
+		dist.Progress("no database template for Keycloak %s (runs start on a fresh database): %v", cfg.Version, err)
 		return
 	}
-	progress("prepared the database template and archive in %.1fs", time.Since(began).Seconds())
+	dist.Progress("prepared the database template and archive in %.1fs", time.Since(began).Seconds())
 }
 
 // makeTemplate is the training start: on a fresh database in a run
 // directory of its own, stopped gracefully once ready, so that the JVM
 // writes its archive; the database it created becomes the template.
-func makeTemplate(ctx context.Context, cfg Config, home string, jdk JDK, red *redact.Redactor) error {
+func makeTemplate(ctx context.Context, cfg Config, home string, jdk dist.JDK, red *redact.Redactor) error {
 	password := random.Secret()
 	red.AddSecret(password)
 	dir, guard, err := newRunDir(home)

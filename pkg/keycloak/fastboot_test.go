@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/dist"
 	"kcconform/pkg/redact"
 )
 
@@ -198,7 +199,7 @@ func TestTrainingStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := Config{Version: "26.7.3", BootTimeout: time.Minute, Timeout: time.Second}
-	err := makeTemplate(context.Background(), cfg, home, JDK{Home: "/nonexistent"}, redact.New())
+	err := makeTemplate(context.Background(), cfg, home, dist.JDK{Home: "/nonexistent"}, redact.New())
 	if err == nil || !errors.Is(err, errExited) {
 		t.Fatalf("err = %v, want the server's exit", err)
 	}

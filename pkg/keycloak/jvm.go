@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/dist"
 	"kcconform/pkg/ports"
 	"kcconform/pkg/reaper"
 	"kcconform/pkg/redact"
+	"kcconform/pkg/release"
 	"kcconform/pkg/report"
 )
 
@@ -24,7 +26,7 @@ import (
 // through startJVM with one.
 type jvmStart struct {
 	runDir string
-	jdk    JDK
+	jdk    dist.JDK
 	// version decides the administrator's bootstrap variables.
 	version string
 	// httpPort and managementPort are on 127.0.0.1; https serves HTTPS only.
@@ -43,7 +45,7 @@ type jvmStart struct {
 // args are kc.sh's arguments: an optimized start on loopback.
 func (s jvmStart) args() []string {
 	args := []string{"start", "--optimized", "--http-host=127.0.0.1"}
-	if r, _ := ReleaseOf(s.version); r.ManagementPort {
+	if r, _ := release.LineOf(s.version); r.ManagementPort {
 		args = append(args, fmt.Sprintf("--http-management-port=%d", s.managementPort))
 	}
 	if s.node != nil && s.node.Hostname != "" {
@@ -57,7 +59,7 @@ func (s jvmStart) args() []string {
 	} else {
 		args = append(args, "--http-enabled=true", fmt.Sprintf("--http-port=%d", s.httpPort))
 	}
-	if r, _ := ReleaseOf(s.version); !r.CacheAtStart {
+	if r, _ := release.LineOf(s.version); !r.CacheAtStart {
 		return args // the build's (buildArgs)
 	}
 	if s.node != nil && s.node.Cache == "ispn" {
@@ -110,7 +112,7 @@ func (s jvmStart) baseURL() string {
 // healthPort is where a version serves /health: its management port from
 // 25 on, its HTTP port before.
 func healthPort(version string, httpPort, managementPort int) int {
-	if r, _ := ReleaseOf(version); !r.ManagementPort {
+	if r, _ := release.LineOf(version); !r.ManagementPort {
 		return httpPort
 	}
 	return managementPort
@@ -267,6 +269,6 @@ func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Du
 // BootstrapAdminEnv is the environment that creates the first administrator
 // (KC_BOOTSTRAP_ADMIN_* from 26, KEYCLOAK_ADMIN* before: releases.go).
 func BootstrapAdminEnv(version, user, password string) []string {
-	r, _ := ReleaseOf(version)
+	r, _ := release.LineOf(version)
 	return []string{r.AdminUserEnv + "=" + user, r.AdminPasswordEnv + "=" + password}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"kcconform/pkg/release"
 	"time"
 )
 
@@ -133,7 +134,7 @@ func assignPorts(m member, hostname string, free func() (int, error)) (int, erro
 // transport to the container's address there), and the gateway's URL. A
 // single server caches locally where the release takes --cache at start;
 // before (25), the image's build decides.
-func containerNodeArgs(n *ClusterNode, r Release) []string {
+func containerNodeArgs(n *ClusterNode, r release.Line) []string {
 	if n == nil {
 		if !r.CacheAtStart {
 			return nil

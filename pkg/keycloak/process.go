@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"kcconform/pkg/admin"
+	"kcconform/pkg/dist"
 	"kcconform/pkg/ports"
 	"kcconform/pkg/postgres"
 	"kcconform/pkg/reaper"
 	"kcconform/pkg/redact"
+	"kcconform/pkg/release"
 )
 
 // Process is the official server distribution run as a local process on
@@ -94,7 +96,7 @@ func (p *Process) buildArgs() []string {
 		// sees (vendor_cluster_size); one build serves single servers too.
 		args = append(args, "--db=postgres", "--metrics-enabled=true")
 	}
-	if r, _ := ReleaseOf(p.cfg.Version); !r.CacheAtStart {
+	if r, _ := release.LineOf(p.cfg.Version); !r.CacheAtStart {
 		args = append(args, localCache...)
 	}
 	return args
@@ -114,8 +116,8 @@ func (p *Process) Up(ctx context.Context) error {
 		p.httpPort, p.managementPort = prev.httpPort, prev.managementPort
 	}
 	ph := startPhases()
-	if _, note := ReleaseOf(p.cfg.Version); note != "" && p.running == nil && p.runDir == "" {
-		progress("%s", note)
+	if _, note := release.LineOf(p.cfg.Version); note != "" && p.running == nil && p.runDir == "" {
+		dist.Progress("%s", note)
 	}
 	home, jdk, err := p.build(ctx, ph)
 	if err != nil {
@@ -158,14 +160,14 @@ func (p *Process) Up(ctx context.Context) error {
 	return nil
 }
 
-// build finds the JDK, fetches the distribution and builds it (each once
+// build finds the dist.JDK, fetches the distribution and builds it (each once
 // per version and database, then cached), and returns the build.
-func (p *Process) build(ctx context.Context, ph *phases) (string, JDK, error) {
-	jdk, err := FindJDK(p.cfg.Version, p.cfg.JavaHome)
+func (p *Process) build(ctx context.Context, ph *phases) (string, dist.JDK, error) {
+	jdk, err := dist.FindJDK(p.cfg.Version, p.cfg.JavaHome)
 	if err != nil {
 		return "", jdk, err
 	}
-	dist, err := FetchDist(ctx, p.cfg.Version, p.cfg.CacheDir, p.cfg.MavenRepoURL)
+	dist, err := dist.Fetch(ctx, p.cfg.Version, p.cfg.CacheDir, p.cfg.MavenRepoURL)
 	if err != nil {
 		return "", jdk, err
 	}
@@ -193,7 +195,7 @@ func (p *Process) choosePorts() error {
 
 // prepare makes the run directory of a first start, with the build's
 // database template in it where there is one (fastboot.go).
-func (p *Process) prepare(ctx context.Context, home string, jdk JDK, ph *phases) (fastBoot, error) {
+func (p *Process) prepare(ctx context.Context, home string, jdk dist.JDK, ph *phases) (fastBoot, error) {
 	var boot fastBoot
 	devFile := p.db == nil && !p.opts.NoFastBoot
 	if devFile {
@@ -273,7 +275,7 @@ func newGuardedDir() (string, *reaper.Guard, error) {
 // startOnce starts the JVM and waits until it is ready. The administrator
 // logs in with the template's password until the fast boot gives it the
 // run's (fastBoot.finish).
-func (p *Process) startOnce(ctx context.Context, home string, jdk JDK, templatePassword string, ph *phases) error {
+func (p *Process) startOnce(ctx context.Context, home string, jdk dist.JDK, templatePassword string, ph *phases) error {
 	s := jvmStart{runDir: p.runDir, jdk: jdk, version: p.cfg.Version, httpPort: p.httpPort, managementPort: p.managementPort,
 		https: p.https, adminPassword: p.opts.AdminPassword, javaOptions: jvmOptions(home, p.opts.FullJIT), node: p.node}
 	if p.opts.NoFastBoot {

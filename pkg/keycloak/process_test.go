@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"kcconform/pkg/dist"
 	"kcconform/pkg/redact"
 )
 
@@ -40,7 +41,7 @@ func TestRunThatExitsSaysWhyAtOnce(t *testing.T) {
 			p := &Process{cfg: Config{Version: "26.7.3", BootTimeout: time.Minute, Timeout: time.Second}, red: redact.New(),
 				opts: Options{AdminPassword: "pw-0123456789"}, httpPort: 1, managementPort: 2, runDir: fakeRunDir(t, tc.output)}
 			began := time.Now()
-			err := p.startOnce(context.Background(), t.TempDir(), JDK{Home: "/nonexistent"}, "", startPhases())
+			err := p.startOnce(context.Background(), t.TempDir(), dist.JDK{Home: "/nonexistent"}, "", startPhases())
 			if err == nil {
 				t.Fatal("a server that exited started")
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"kcconform/pkg/dist"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,7 +89,7 @@ func (c *Cluster) CheckUpdate(ctx context.Context, to string) (UpdateCheck, erro
 // from the same folder: 26.5 records the path of the cache configuration
 // file, and two folders would read as an incompatible configuration, as
 // two installations at different paths would.
-func (c *Cluster) updateCompatibility(ctx context.Context, dir, home string, jdk JDK, sub, file string, opts []string) (int, string, error) {
+func (c *Cluster) updateCompatibility(ctx context.Context, dir, home string, jdk dist.JDK, sub, file string, opts []string) (int, string, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return 0, "", err
 	}

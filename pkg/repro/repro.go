@@ -25,8 +25,8 @@ import (
 	"time"
 
 	"kcconform/pkg/contract"
-	"kcconform/pkg/keycloak"
 	"kcconform/pkg/profile"
+	"kcconform/pkg/release"
 )
 
 //go:embed reproduce.sh
@@ -125,7 +125,7 @@ func ScenarioFor(id contract.ID, p profile.Profile, version string) (Scenario, b
 		return Scenario{[]Step{Get, Refresh, RefreshStored}, Check{200, `(.access_token|type) == "string"`}}, true
 	case contract.AdminRevocation:
 		revoke := DeleteOfflineSession
-		if ok, _ := keycloak.Action(keycloak.ActionSessionDelete).Performs(version); !ok {
+		if ok, _ := release.Action(release.ActionSessionDelete).Performs(version); !ok {
 			revoke = RevokeConsent
 		}
 		return Scenario{[]Step{Get, revoke, Refresh}, Check{400, `.error == "invalid_grant"`}}, true

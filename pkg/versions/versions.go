@@ -102,3 +102,18 @@ func leadingInt(s string) int {
 	}
 	return n
 }
+
+// IsRelease reports whether v is a release's version: three dotted numbers
+// (no snapshot or candidate).
+func IsRelease(v string) bool {
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}

@@ -30,7 +30,7 @@ import (
 	"strings"
 	"time"
 
-	"kcconform/pkg/keycloak"
+	"kcconform/pkg/dist"
 	"kcconform/pkg/report"
 	"kcconform/pkg/settings"
 	"kcconform/pkg/versions"
@@ -56,7 +56,7 @@ func main() {
 		fail(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	served, err := keycloak.Served(ctx, &http.Client{Timeout: 30 * time.Second}, s.Server.MavenRepoURL)
+	served, err := dist.Served(ctx, &http.Client{Timeout: 30 * time.Second}, s.Server.MavenRepoURL)
 	cancel()
 	if err != nil {
 		fail(fmt.Errorf("list the served releases: %w", err))

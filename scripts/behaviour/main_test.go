@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"kcconform/pkg/keycloak"
+	"kcconform/pkg/release"
 	"kcconform/pkg/report"
 )
 
@@ -81,8 +81,8 @@ func TestAdminActionsAgreeWithTheMeasuredTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	checked := 0
-	for _, key := range []string{keycloak.ActionSessionDelete, keycloak.ActionScopeRemoved, keycloak.ActionConsentRevoke} {
-		a := keycloak.Action(key)
+	for _, key := range []string{release.ActionSessionDelete, release.ActionScopeRemoved, release.ActionConsentRevoke} {
+		a := release.Action(key)
 		for _, row := range tb.Rows {
 			if !strings.HasPrefix(row.Promise, "administrative revocation: after "+a.Title) {
 				continue

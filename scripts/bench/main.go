@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"kcconform/fixtures"
+	"kcconform/pkg/dist"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/kccontainer"
 	"kcconform/pkg/keycloak"
@@ -274,9 +275,9 @@ func bootEach(mode string, n int, up func() (remove func(), err error)) bootResu
 // bootStartDev extracts the distribution and starts it with start-dev, as
 // a user of the bare distribution would, until /health/ready answers.
 func bootStartDev(ctx context.Context, cfg keycloak.Config, n int) bootResult {
-	jdk, err := keycloak.FindJDK(cfg.Version, cfg.JavaHome)
+	jdk, err := dist.FindJDK(cfg.Version, cfg.JavaHome)
 	must(err)
-	dist, err := keycloak.FetchDist(ctx, cfg.Version, cfg.CacheDir, cfg.MavenRepoURL)
+	dist, err := dist.Fetch(ctx, cfg.Version, cfg.CacheDir, cfg.MavenRepoURL)
 	must(err)
 	var secs []float64
 	for i := 0; i < n; i++ {

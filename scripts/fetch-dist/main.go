@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 
+	"kcconform/pkg/dist"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/settings"
 )
@@ -37,7 +38,7 @@ func main() {
 		os.Exit(1)
 	}
 	cfg := st.Server
-	d, err := keycloak.FetchDist(ctx, cfg.Version, cfg.CacheDir, cfg.MavenRepoURL)
+	d, err := dist.Fetch(ctx, cfg.Version, cfg.CacheDir, cfg.MavenRepoURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fetch-dist:", err)
 		os.Exit(1)

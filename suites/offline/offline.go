@@ -16,7 +16,7 @@ import (
 
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
-	"kcconform/pkg/keycloak"
+	"kcconform/pkg/release"
 	"kcconform/pkg/run"
 	"kcconform/pkg/tokenflow"
 )
@@ -188,7 +188,7 @@ func register(r *run.Run) {
 			Expect(sessions).To(ContainElement(HaveField("ID", resp.SessionState)), "the offline session is listed")
 
 			// Only the session this spec opened: an audit changes nothing else.
-			del := keycloak.Action(keycloak.ActionSessionDelete)
+			del := release.Action(release.ActionSessionDelete)
 			Expect(s.Admin.DeleteSession(ctx, s.Realm.Name, resp.SessionState, true)).To(Succeed())
 			_, err = c.Flow.Refresh(ctx, resp.RefreshToken)
 			performs, why := del.Performs(s.Server.Version)
@@ -204,7 +204,7 @@ func register(r *run.Run) {
 			s.RevokeAtEnd(c, resp)
 			framework.RecordNotPerformed("refresh after its offline session was deleted", s.Subject(c), del.Title, err, why)
 
-			consent := keycloak.Action(keycloak.ActionConsentRevoke)
+			consent := release.Action(release.ActionConsentRevoke)
 			if !s.Realm.Owned {
 				// The one path left ends every offline token of the client.
 				framework.Record("refresh after "+consent.Title, []contract.Check{contract.Qualified(contract.AdminRevocation.NotApplicable(s.Subject(c), "400 invalid_grant", "not tried",

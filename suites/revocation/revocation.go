@@ -17,7 +17,7 @@ import (
 	"kcconform/pkg/admin"
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
-	"kcconform/pkg/keycloak"
+	"kcconform/pkg/release"
 	"kcconform/pkg/run"
 	"kcconform/pkg/tokenflow"
 )
@@ -68,7 +68,7 @@ func register(r *run.Run) {
 			a.revoke(ctx, s, target, tok)
 
 			_, err := target.Flow.Refresh(ctx, tok.RefreshToken)
-			if performs, why := keycloak.Action(a.key).Performs(s.Server.Version); !performs {
+			if performs, why := release.Action(a.key).Performs(s.Server.Version); !performs {
 				// A release without the action is not held to it; what it
 				// answered is reported beside the reason.
 				if !framework.RefusedWith(err, http.StatusBadRequest, "invalid_grant") {
@@ -89,17 +89,17 @@ func register(r *run.Run) {
 			framework.ExpectKept("control after "+name, resp, contract.Offline(s.Profile, s.Subject(control), resp))
 		},
 		func(name string, _ action) string { return "after " + name },
-		Entry(nil, "a consent delete (DELETE /users/{id}/consents/{client})", action{key: keycloak.ActionConsentRevoke, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+		Entry(nil, "a consent delete (DELETE /users/{id}/consents/{client})", action{key: release.ActionConsentRevoke, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
 			Expect(s.Admin.DeleteConsent(ctx, s.Realm.Name, t.ServiceAccountID, t.ClientID)).To(Succeed())
 		}}),
-		Entry(nil, "a user logout (POST /users/{id}/logout)", action{key: keycloak.ActionUserLogout, notBefore: true, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+		Entry(nil, "a user logout (POST /users/{id}/logout)", action{key: release.ActionUserLogout, notBefore: true, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
 			Expect(s.Admin.LogoutUser(ctx, s.Realm.Name, t.ServiceAccountID)).To(Succeed())
 		}}),
-		Entry(nil, "an offline session delete (DELETE /sessions/{id}?isOffline=true)", action{key: keycloak.ActionSessionDelete, revoke: func(ctx context.Context, s *framework.Session, _ *framework.Client, tok *tokenflow.Response) {
+		Entry(nil, "an offline session delete (DELETE /sessions/{id}?isOffline=true)", action{key: release.ActionSessionDelete, revoke: func(ctx context.Context, s *framework.Session, _ *framework.Client, tok *tokenflow.Response) {
 			Expect(tok.SessionState).NotTo(BeEmpty(), "session_state names the offline session")
 			Expect(s.Admin.DeleteSession(ctx, s.Realm.Name, tok.SessionState, true)).To(Succeed())
 		}}),
-		Entry(nil, "a realm not-before set to now and pushed (PUT realm, POST /push-revocation)", action{key: keycloak.ActionRealmNotBefore, notBefore: true, realmWide: true, revoke: func(ctx context.Context, s *framework.Session, _ *framework.Client, _ *tokenflow.Response) {
+		Entry(nil, "a realm not-before set to now and pushed (PUT realm, POST /push-revocation)", action{key: release.ActionRealmNotBefore, notBefore: true, realmWide: true, revoke: func(ctx context.Context, s *framework.Session, _ *framework.Client, _ *tokenflow.Response) {
 			// Set back after the spec: on 22.0.5 and 23.0.7 a realm not-before
 			// left in place stops a later client not-before from revoking
 			// (seen here), so the table's order would decide its verdict.
@@ -110,17 +110,17 @@ func register(r *run.Run) {
 			})
 			Expect(s.Admin.PushRevocation(ctx, s.Realm.Name)).To(Succeed())
 		}}),
-		Entry(nil, "a client not-before set to now and pushed (PUT client, POST /clients/{id}/push-revocation)", action{key: keycloak.ActionClientNotBefore, notBefore: true, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+		Entry(nil, "a client not-before set to now and pushed (PUT client, POST /clients/{id}/push-revocation)", action{key: release.ActionClientNotBefore, notBefore: true, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
 			Expect(s.Admin.UpdateClient(ctx, s.Realm.Name, t.UUID, func(rep map[string]any) { rep["notBefore"] = now() })).To(Succeed())
 			Expect(s.Admin.PushClientRevocation(ctx, s.Realm.Name, t.UUID)).To(Succeed())
 		}}),
-		Entry(nil, "the offline_access scope removed from the client", action{key: keycloak.ActionScopeRemoved, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+		Entry(nil, "the offline_access scope removed from the client", action{key: release.ActionScopeRemoved, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
 			Expect(s.Admin.RemoveOptionalClientScope(ctx, s.Realm.Name, t.UUID, "offline_access")).To(Succeed())
 		}}),
-		Entry(nil, "the service account disabled", action{key: keycloak.ActionServiceAccount, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+		Entry(nil, "the service account disabled", action{key: release.ActionServiceAccount, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
 			Expect(s.Admin.UpdateClient(ctx, s.Realm.Name, t.UUID, func(rep map[string]any) { rep["serviceAccountsEnabled"] = false })).To(Succeed())
 		}}),
-		Entry(nil, "the client deleted and re-created with the same client id", action{key: keycloak.ActionClientRecreated, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
+		Entry(nil, "the client deleted and re-created with the same client id", action{key: release.ActionClientRecreated, revoke: func(ctx context.Context, s *framework.Session, t *framework.Client, _ *tokenflow.Response) {
 			Expect(s.Admin.DeleteClient(ctx, s.Realm.Name, t.UUID)).To(Succeed())
 			// The token is presented by the new client of the same id.
 			*t = *s.CreateClient(ctx, t.ClientID)
@@ -131,9 +131,9 @@ func register(r *run.Run) {
 		Label(framework.LabelRevoke, framework.LabelAdmin, framework.LabelOwnRealm), func(ctx SpecContext) {
 			s.RequireOwnRealm()
 			// The path the offline suite takes on this release.
-			a := keycloak.Action(keycloak.ActionSessionDelete)
+			a := release.Action(release.ActionSessionDelete)
 			if ok, _ := a.Performs(s.Server.Version); !ok {
-				a = keycloak.Action(keycloak.ActionConsentRevoke)
+				a = release.Action(release.ActionConsentRevoke)
 			}
 			t := s.CreateClient(ctx, fmt.Sprintf("%snegative-%s-%s-%d", framework.ResourcePrefix, s.Run.ID(), randomSuffix(), GinkgoParallelProcess()))
 			tok := s.GetOffline(ctx, t)
@@ -146,7 +146,7 @@ func register(r *run.Run) {
 			ac, err := admin.New(s.Server.BaseURL, s.Server.Admin, hc, s.Run.Redactor)
 			Expect(err).NotTo(HaveOccurred())
 			By("revoking by " + a.Title + " through an admin client whose DELETE never leaves it (204 made up)")
-			if a.Key == keycloak.ActionSessionDelete {
+			if a.Key == release.ActionSessionDelete {
 				Expect(tok.SessionState).NotTo(BeEmpty(), "session_state names the offline session")
 				Expect(ac.DeleteSession(ctx, s.Realm.Name, tok.SessionState, true)).To(Succeed())
 			} else {

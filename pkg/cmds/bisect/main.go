@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"kcconform/pkg/contract"
-	"kcconform/pkg/keycloak"
+	"kcconform/pkg/dist"
 	"kcconform/pkg/report"
 	"kcconform/pkg/settings"
 	"kcconform/pkg/versions"
@@ -145,7 +145,7 @@ func releases(binary, good, bad, repo string) ([]string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	served, err := keycloak.Served(ctx, &http.Client{Timeout: 30 * time.Second}, repo)
+	served, err := dist.Served(ctx, &http.Client{Timeout: 30 * time.Second}, repo)
 	if err != nil {
 		return nil, err
 	}

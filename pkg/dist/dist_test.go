@@ -1,4 +1,4 @@
-package keycloak
+package dist
 
 import (
 	"archive/tar"
@@ -41,25 +41,25 @@ func TestFetchDistDirectDownload(t *testing.T) {
 
 	tamper = true
 	cache := t.TempDir()
-	if _, err := FetchDist(context.Background(), "9.9.9", cache, repo); err == nil || !strings.Contains(err.Error(), "refusing") {
+	if _, err := Fetch(context.Background(), "9.9.9", cache, repo); err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Fatalf("tampered artifact: err = %v, want a refusal", err)
 	}
 	tamper = false
-	d, err := FetchDist(context.Background(), "9.9.9", cache, repo)
+	d, err := Fetch(context.Background(), "9.9.9", cache, repo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(d.Archive); string(b) != string(artifact) {
 		t.Fatal("cached archive differs from the artifact")
 	}
-	if _, err := FetchDist(context.Background(), "9.9.9", cache, ""); err != nil {
+	if _, err := Fetch(context.Background(), "9.9.9", cache, ""); err != nil {
 		t.Fatalf("second fetch should use the cache: %v", err)
 	}
 }
 
 func TestFetchDistWithoutMavenNamesTheSetting(t *testing.T) {
 	t.Setenv("PATH", "")
-	_, err := FetchDist(context.Background(), "9.9.9", t.TempDir(), "")
+	_, err := Fetch(context.Background(), "9.9.9", t.TempDir(), "")
 	if err == nil || !strings.HasPrefix(err.Error(), "KC_MAVEN_REPO_URL:") {
 		t.Fatalf("err = %v", err)
 	}
@@ -104,7 +104,7 @@ func TestExtractRefusesEscapes(t *testing.T) {
 	for name, h := range cases {
 		dir := filepath.Join(t.TempDir(), "out")
 		archive := writeTarGz(t, []*tar.Header{{Name: "kc/", Typeflag: tar.TypeDir, Mode: 0o755}, h})
-		err := extract(archive, dir)
+		err := Extract(archive, dir)
 		if err == nil || !strings.Contains(err.Error(), "refusing an archive that reaches outside its folder") {
 			t.Errorf("%s: err = %v", name, err)
 		}
@@ -116,7 +116,7 @@ func TestExtractRefusesEscapes(t *testing.T) {
 		{Name: "kc/bin/link", Typeflag: tar.TypeSymlink, Linkname: "kc.sh"},
 		{Name: "kc/bin/hard", Typeflag: tar.TypeLink, Linkname: "kc/bin/kc.sh"},
 	})
-	if err := extract(good, dir); err != nil {
+	if err := Extract(good, dir); err != nil {
 		t.Fatalf("a good archive was refused: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "bin", "hard")); err != nil || string(b) != "data" {

@@ -1,4 +1,4 @@
-package keycloak
+package dist
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"io"
 	"kcconform/pkg/versions"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -17,9 +16,6 @@ import (
 // settings say otherwise, and where kcconform reads what is served unless
 // KC_MAVEN_REPO_URL names another.
 const CentralURL = "https://repo.maven.apache.org/maven2"
-
-// releasePattern is a release's version (no snapshot or candidate).
-var releasePattern = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 
 // metadataPath is the distribution's version list in a Maven repository.
 const metadataPath = "/org/keycloak/keycloak-quarkus-dist/maven-metadata.xml"
@@ -59,7 +55,7 @@ func parseMetadata(r io.Reader, from string) ([]string, error) {
 	}
 	var out []string
 	for _, v := range m.Versions {
-		if v = strings.TrimSpace(v); releasePattern.MatchString(v) {
+		if v = strings.TrimSpace(v); versions.IsRelease(v) {
 			out = append(out, v)
 		}
 	}

@@ -1,4 +1,4 @@
-package keycloak
+package release
 
 import (
 	"fmt"
@@ -73,7 +73,7 @@ func Action(key string) AdminAction {
 // its answer decides. why, for a version that does not, is what the
 // verdict prints: "n/a on 22.0.5: arrived in 23.0 (…)".
 func (a AdminAction) Performs(version string) (bool, string) {
-	if a.Since == "" || !releasePattern.MatchString(version) || versions.Compare(version, a.Since) >= 0 {
+	if a.Since == "" || !versions.IsRelease(version) || versions.Compare(version, a.Since) >= 0 {
 		return true, ""
 	}
 	for _, b := range a.Backports {

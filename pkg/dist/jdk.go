@@ -1,7 +1,8 @@
-package keycloak
+package dist
 
 import (
 	"fmt"
+	"kcconform/pkg/release"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,7 +23,7 @@ var jdkRoots = []string{"/usr/lib/jvm"}
 // SupportedJavaMajors lists, in order of preference, the Java versions a
 // Keycloak version runs on (its release line's, releases.go).
 func SupportedJavaMajors(version string) []int {
-	r, _ := ReleaseOf(version)
+	r, _ := release.LineOf(version)
 	return r.Java
 }
 
@@ -95,7 +96,6 @@ func readJDK(home string) (JDK, error) {
 	return JDK{}, fmt.Errorf("%s: release file has no JAVA_VERSION", home)
 }
 
-
 func containsInt(xs []int, x int) bool {
 	for _, v := range xs {
 		if v == x {
@@ -115,9 +115,9 @@ func joinInts(xs []int) string {
 	return strings.Join(parts, " or ")
 }
 
-// lockFile takes an exclusive lock, so that parallel runs do not fetch or
+// LockFile takes an exclusive lock, so that parallel runs do not fetch or
 // build the same version twice at once.
-func lockFile(path string) (func(), error) {
+func LockFile(path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("keycloak: lock %s: %w", path, err)

@@ -1,4 +1,4 @@
-package keycloak
+package dist
 
 import (
 	"context"
@@ -20,7 +20,7 @@ func fetchDirect(ctx context.Context, repo, version, out string) error {
 	name := versions.DistArchive(version)
 	base := fmt.Sprintf("%s/org/keycloak/keycloak-quarkus-dist/%s/%s", repo, version, name)
 	hc := &http.Client{Timeout: 15 * time.Minute, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}, CheckRedirect: transport.NoRedirect}
-	progress("fetching the Keycloak %s distribution from %s", version, repo)
+	Progress("fetching the Keycloak %s distribution from %s", version, repo)
 	for _, f := range []string{name + ".sha1", name} {
 		if err := download(ctx, hc, base+strings.TrimPrefix(f, name), filepath.Join(out, f)); err != nil {
 			return err
@@ -69,9 +69,9 @@ func contentLength(ctx context.Context, url string) int64 {
 
 func reportBytes(size, total int64) {
 	if total > 0 {
-		progress("downloading: %d of %d MB (%d%%)", size>>20, total>>20, size*100/total)
+		Progress("downloading: %d of %d MB (%d%%)", size>>20, total>>20, size*100/total)
 	} else {
-		progress("downloading: %d MB", size>>20)
+		Progress("downloading: %d MB", size>>20)
 	}
 }
 

@@ -1,4 +1,8 @@
-package keycloak
+// Package dist is Keycloak's server distribution: fetched by version with
+// the machine's Maven (or straight from a repository where mvn is missing),
+// verified against the pinned checksum, cached and extracted; which
+// releases the repository serves; and the JDK a release runs on.
+package dist
 
 import (
 	"archive/tar"
@@ -30,9 +34,9 @@ const distArtifact = "org.keycloak:keycloak-quarkus-dist"
 // in batch mode.
 var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 
-// progress reports a step of a long operation (download, build, boot) on
+// Progress reports a step of a long operation (download, build, boot) on
 // standard error, where a user watching a run sees it.
-func progress(format string, args ...any) {
+func Progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "kcconform: "+format+"\n", args...)
 }
 
@@ -78,12 +82,12 @@ func verifySum(path string, h hash.Hash, want, source string) error {
 	return nil
 }
 
-// FetchDist returns the distribution of version from the cache under
+// Fetch returns the distribution of version from the cache under
 // cacheDir, fetching it first if needed: with the machine's Maven client
 // (which applies the machine's Maven settings and mirrors), or, where Maven
 // is absent, directly from the repository named by KC_MAVEN_REPO_URL. The
 // archive is verified (Dist.Verify) before it is cached and at every use.
-func FetchDist(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Dist, error) {
+func Fetch(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Dist, error) {
 	dir := filepath.Join(cacheDir, "dist", version)
 	name := versions.DistArchive(version)
 	d := &Dist{Version: version, Archive: filepath.Join(dir, name)}
@@ -93,7 +97,7 @@ func FetchDist(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Di
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("keycloak: cache dir: %w", err)
 	}
-	unlock, err := lockFile(filepath.Join(dir, ".lock"))
+	unlock, err := LockFile(filepath.Join(dir, ".lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +112,7 @@ func FetchDist(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Di
 	defer os.RemoveAll(tmp)
 	began := time.Now()
 	if mvn, err := exec.LookPath("mvn"); err == nil {
-		progress("fetching the Keycloak %s distribution with Maven (%s)", version, distArtifact)
+		Progress("fetching the Keycloak %s distribution with Maven (%s)", version, distArtifact)
 		if err := fetchWithMaven(ctx, mvn, version, tmp); err != nil {
 			if why := notServed(ctx, version, mavenRepoURL); why != "" {
 				return nil, fmt.Errorf("keycloak: %s\n%w", why, err)
@@ -133,9 +137,9 @@ func FetchDist(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Di
 	}
 	fi, _ := os.Stat(fetched.Archive)
 	if _, pinned := versions.PinnedSHA512(version); pinned {
-		progress("fetched Keycloak %s (%d MB) in %.1fs; its SHA-512 matches the one pinned in the repository", version, fi.Size()>>20, time.Since(began).Seconds())
+		Progress("fetched Keycloak %s (%d MB) in %.1fs; its SHA-512 matches the one pinned in the repository", version, fi.Size()>>20, time.Since(began).Seconds())
 	} else {
-		progress("fetched Keycloak %s (%d MB) in %.1fs; no checksum of it is pinned in the repository: checked against the SHA-1 the repository publishes", version, fi.Size()>>20, time.Since(began).Seconds())
+		Progress("fetched Keycloak %s (%d MB) in %.1fs; no checksum of it is pinned in the repository: checked against the SHA-1 the repository publishes", version, fi.Size()>>20, time.Since(began).Seconds())
 	}
 	for _, f := range []string{name, name + ".sha1"} {
 		if err := os.Rename(filepath.Join(tmp, f), filepath.Join(dir, f)); err != nil {
@@ -210,11 +214,11 @@ func mavenLocalRepo(ctx context.Context, mvn string) (string, error) {
 	return repo, nil
 }
 
-// extract unpacks a .tar.gz into dir, stripping the top-level folder
+// Extract unpacks a .tar.gz into dir, stripping the top-level folder
 // (keycloak-VERSION/), and refuses any entry that would reach outside dir:
 // a name with "..", an absolute name, and a symbolic or hard link whose
 // target lies outside.
-func extract(archive, dir string) error {
+func Extract(archive, dir string) error {
 	f, err := os.Open(archive)
 	if err != nil {
 		return err

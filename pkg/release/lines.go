@@ -1,4 +1,8 @@
-package keycloak
+// Package release is what differs between Keycloak's release lines, and
+// which releases perform each administrative action the suites revoke
+// with, as data: the launcher and the suites read it here and branch
+// nowhere else on a version.
+package release
 
 import (
 	"fmt"
@@ -7,10 +11,10 @@ import (
 	"strings"
 )
 
-// Release is what differs between the Keycloak release lines kcconform
+// Line is what differs between the Keycloak release lines kcconform
 // runs, as data: the launcher reads it here and branches nowhere else on a
 // version.
-type Release struct {
+type Line struct {
 	// Since is the first version the entry describes; it holds until the
 	// next entry's.
 	Since string
@@ -33,7 +37,7 @@ type Release struct {
 }
 
 // releases are the lines, oldest first.
-var releases = []Release{
+var releases = []Line{
 	{Since: "22.0.0", Java: []int{17, 21, 11}, AdminUserEnv: "KEYCLOAK_ADMIN", AdminPasswordEnv: "KEYCLOAK_ADMIN_PASSWORD",
 		Run: []string{"22.0.5", "24.0.5"}},
 	{Since: "25.0.0", Java: []int{17, 21}, ManagementPort: true, CacheAtStart: true, AdminUserEnv: "KEYCLOAK_ADMIN", AdminPasswordEnv: "KEYCLOAK_ADMIN_PASSWORD",
@@ -48,7 +52,7 @@ var releases = []Release{
 // ReleaseOf is the line a version belongs to (the oldest line for a version
 // before it). note is empty for a version kcconform has run; else it says
 // whose settings the version is tried with.
-func ReleaseOf(version string) (r Release, note string) {
+func LineOf(version string) (r Line, note string) {
 	r = releases[0]
 	for _, x := range releases {
 		if versions.Compare(version, x.Since) >= 0 {
