@@ -16,13 +16,6 @@ func TestBootstrapAdminEnv(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // What crosses the channel between Ginkgo's parallel processes holds no
 // secret: each process takes them from its own environment.
 func TestInfoMarshalsNoSecret(t *testing.T) {
