@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"kcconform/pkg/gateway"
 	"kcconform/pkg/ports"
 	"kcconform/pkg/release"
 )
@@ -49,7 +50,7 @@ type Cluster struct {
 	nodes []member
 	// gwPort is the gateway's port, chosen before the nodes start.
 	gwPort int
-	gw     *Gateway
+	gw     *gateway.Gateway
 	info   Info
 }
 
@@ -131,11 +132,11 @@ func (c *Cluster) Up(ctx context.Context) error {
 		ph.done("node 2")
 	}
 	if c.gw == nil {
-		backends := make([]gatewayBackend, len(c.nodes))
+		backends := make([]gateway.Backend, len(c.nodes))
 		for i, n := range c.nodes {
 			backends[i] = n.backend()
 		}
-		gw, err := startGateway(ctx, c.gwPort, backends, c.cfg.BootTimeout)
+		gw, err := gateway.Start(ctx, c.gwPort, backends, c.cfg.BootTimeout)
 		if err != nil {
 			return err
 		}
@@ -155,7 +156,7 @@ func (c *Cluster) Up(ctx context.Context) error {
 	c.info.Nodes, c.info.NodeManagement = nil, nil
 	for _, n := range c.nodes {
 		c.info.Nodes = append(c.info.Nodes, n.Info().BaseURL)
-		c.info.NodeManagement = append(c.info.NodeManagement, fmt.Sprintf("http://127.0.0.1:%d", n.backend().managementPort))
+		c.info.NodeManagement = append(c.info.NodeManagement, fmt.Sprintf("http://127.0.0.1:%d", n.backend().ManagementPort))
 	}
 	c.info.BootTime, c.info.Boot = ph.total(), ph.list
 	return nil
@@ -169,7 +170,7 @@ func (c *Cluster) choosePorts() error {
 	if err != nil {
 		return err
 	}
-	hostname := fmt.Sprintf("http://127.0.0.1:%d%s", gwPort, GatewayPrefix)
+	hostname := fmt.Sprintf("http://127.0.0.1:%d%s", gwPort, gateway.Prefix)
 	var binds []int
 	for _, n := range c.nodes {
 		bind, err := assignPorts(n, hostname, ports.Free)
@@ -204,7 +205,7 @@ func upAll(ctx context.Context, nodes []member) error {
 		go func() {
 			defer wg.Done()
 			if err := n.Up(ctx); err != nil {
-				errs[i] = fmt.Errorf("keycloak: cluster node at %d: %w", n.backend().httpPort, err)
+				errs[i] = fmt.Errorf("keycloak: cluster node at %d: %w", n.backend().HTTPPort, err)
 			}
 		}()
 	}

@@ -40,25 +40,6 @@ func TestView(t *testing.T) {
 	}
 }
 
-// The gateway serves the nodes under /keycloak, checks each node's
-// readiness on its management port, and retries a failed connection.
-func TestHAProxyConfig(t *testing.T) {
-	cfg := haproxyConfig(18080, []gatewayBackend{{11001, 12001}, {11002, 12002}})
-	for _, want := range []string{
-		"bind 127.0.0.1:18080",
-		"unless { path_beg /keycloak/ }",
-		`http-request replace-path ^/keycloak(/.*)$ \1`,
-		"option httpchk GET /health/ready",
-		"retry-on conn-failure",
-		"server node1 127.0.0.1:11001 check port 12001",
-		"server node2 127.0.0.1:11002 check port 12002",
-	} {
-		if !strings.Contains(cfg, want) {
-			t.Errorf("config lacks %q:\n%s", want, cfg)
-		}
-	}
-}
-
 // A node of a cluster names the gateway as its hostname and its cluster
 // port on loopback, and moves the failure detector off the ephemeral range.
 func TestNodeArguments(t *testing.T) {

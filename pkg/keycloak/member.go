@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"kcconform/pkg/gateway"
 	"kcconform/pkg/release"
 	"time"
 )
@@ -17,7 +18,7 @@ type member interface {
 	// any).
 	view(ctx context.Context) int
 	// backend is where the gateway reaches the node.
-	backend() gatewayBackend
+	backend() gateway.Backend
 	// next is a node of version that takes this one's place once it has
 	// stopped: its ports, database and cluster options.
 	next(version string) member
@@ -38,8 +39,8 @@ func (p *Process) view(context.Context) int {
 	return View(p.running.log, p.running.logStart)
 }
 
-func (p *Process) backend() gatewayBackend {
-	return gatewayBackend{p.httpPort, healthPort(p.cfg.Version, p.httpPort, p.managementPort)}
+func (p *Process) backend() gateway.Backend {
+	return gateway.Backend{HTTPPort: p.httpPort, ManagementPort: healthPort(p.cfg.Version, p.httpPort, p.managementPort)}
 }
 
 func (p *Process) next(version string) member { return p.successor(version) }
@@ -72,8 +73,8 @@ func (c *Container) view(ctx context.Context) int {
 	return viewIn(b)
 }
 
-func (c *Container) backend() gatewayBackend {
-	return gatewayBackend{c.httpPort, healthPort(c.cfg.Version, c.httpPort, c.mgmtPort)}
+func (c *Container) backend() gateway.Backend {
+	return gateway.Backend{HTTPPort: c.httpPort, ManagementPort: healthPort(c.cfg.Version, c.httpPort, c.mgmtPort)}
 }
 
 func (c *Container) next(version string) member {

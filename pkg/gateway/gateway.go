@@ -1,4 +1,6 @@
-package keycloak
+// Package gateway is HAProxy in front of a cluster's Keycloak nodes, as the
+// procedure's API gateway.
+package gateway
 
 import (
 	"context"
@@ -17,12 +19,12 @@ import (
 	"kcconform/pkg/transport"
 )
 
-// GatewayPrefix is the path under which the gateway serves Keycloak, as the
+// Prefix is the path under which the gateway serves Keycloak, as the
 // procedure's https://api-gw-service-nmn.local/keycloak does.
-const GatewayPrefix = "/keycloak"
+const Prefix = "/keycloak"
 
 // Gateway is HAProxy (Debian's haproxy) in front of a cluster's nodes, as
-// the procedure's API gateway: it serves them under GatewayPrefix and routes
+// the procedure's API gateway: it serves them under Prefix and routes
 // only to nodes whose /health/ready answers (active health checks), and
 // retries a request whose connection failed before it reached a node.
 type Gateway struct {
@@ -33,13 +35,14 @@ type Gateway struct {
 	guard *reaper.Guard
 }
 
-// gatewayBackend is a node behind the gateway.
-type gatewayBackend struct{ httpPort, managementPort int }
+// Backend is a node behind the gateway: its HTTP port, and the port of its
+// health checks.
+type Backend struct{ HTTPPort, ManagementPort int }
 
 // haproxyConfig is the gateway's configuration: the prefix is taken off
 // before a request reaches a node (each node's hostname option carries it,
 // so tokens name the gateway as their issuer).
-func haproxyConfig(port int, nodes []gatewayBackend) string {
+func haproxyConfig(port int, nodes []Backend) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
   maxconn 2000
@@ -64,16 +67,16 @@ backend nodes
   option httpchk GET /health/ready
   http-check expect status 200
   default-server inter 1s fall 1 rise 1
-`, port, GatewayPrefix, GatewayPrefix, GatewayPrefix)
+`, port, Prefix, Prefix, Prefix)
 	for i, n := range nodes {
-		fmt.Fprintf(&b, "  server node%d 127.0.0.1:%d check port %d\n", i+1, n.httpPort, n.managementPort)
+		fmt.Fprintf(&b, "  server node%d 127.0.0.1:%d check port %d\n", i+1, n.HTTPPort, n.ManagementPort)
 	}
 	return b.String()
 }
 
-// startGateway starts HAProxy on port for the nodes and returns when it
+// Start starts HAProxy on port for the nodes and returns when it
 // answers.
-func startGateway(ctx context.Context, port int, nodes []gatewayBackend, timeout time.Duration) (*Gateway, error) {
+func Start(ctx context.Context, port int, nodes []Backend, timeout time.Duration) (*Gateway, error) {
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
 		return nil, errors.New("keycloak: the cluster's gateway is Debian's haproxy, which is not installed (apt-get install haproxy; make deps does)")
@@ -110,7 +113,7 @@ func startGateway(ctx context.Context, port int, nodes []gatewayBackend, timeout
 }
 
 // URL is the gateway's base URL for Keycloak, with its prefix.
-func (g *Gateway) URL() string { return fmt.Sprintf("http://127.0.0.1:%d%s", g.port, GatewayPrefix) }
+func (g *Gateway) URL() string { return fmt.Sprintf("http://127.0.0.1:%d%s", g.port, Prefix) }
 
 // waitAnswers polls the gateway until a node answers through it.
 func (g *Gateway) waitAnswers(ctx context.Context, timeout time.Duration) error {
