@@ -42,9 +42,9 @@ const (
 // adminActions are the actions the suites use.
 var adminActions = []AdminAction{
 	{Key: ActionSessionDelete, Title: "an offline session delete", How: "DELETE /admin/realms/{realm}/sessions/{id}?isOffline=true",
-		Since:  "24.0.5",
+		Since:  "24.0.2",
 		Before: "the request answers 204 but deletes only the online session, so the offline token still refreshes",
-		Source: "seen on 22.0.5 and 23.0.7 (keycloak#24523, #24763); 24.0.5 ends the offline session"},
+		Source: "make behaviour: 22.0.5, 23.0.7 and 24.0.0 keep the offline session, 24.0.2 ends it (24.0.1 is not served; keycloak#24523, #24763)"},
 	{Key: ActionConsentRevoke, Title: "a consent delete", How: "DELETE /admin/realms/{realm}/users/{service-account}/consents/{clientId} (console: Users → Consents → Revoke)"},
 	{Key: ActionUserLogout, Title: "a user logout", How: "POST /admin/realms/{realm}/users/{service-account}/logout"},
 	{Key: ActionRealmNotBefore, Title: "a realm not-before set to now and pushed", How: "PUT /admin/realms/{realm} notBefore, POST /admin/realms/{realm}/push-revocation"},
@@ -52,7 +52,7 @@ var adminActions = []AdminAction{
 	{Key: ActionScopeRemoved, Title: "the offline_access scope removed from the client", How: "DELETE /admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
 		Since: "26.5.0", Backports: []string{"26.2.11", "26.4.4"},
 		Before: "the offline sessions already granted stay valid after the scope is removed",
-		Source: "keycloak#43734; seen on 22.0.5, 23.0.7, 24.0.5 and 25.0.6"},
+		Source: "keycloak#43734; make behaviour: 26.4.0 keeps the sessions, 26.4.5 ends them (26.4.1 to 26.4.4 are not served)"},
 	{Key: ActionServiceAccount, Title: "the service account disabled", How: "PUT /admin/realms/{realm}/clients/{id} serviceAccountsEnabled false"},
 	{Key: ActionClientRecreated, Title: "the client deleted and re-created with the same client id", How: "DELETE, then POST /admin/realms/{realm}/clients"},
 }

@@ -7,12 +7,12 @@ import (
 
 func TestAdminActionsPerRelease(t *testing.T) {
 	del := Action(ActionSessionDelete)
-	for _, v := range []string{"22.0.5", "23.0.7"} {
-		if ok, why := del.Performs(v); ok || !strings.HasPrefix(why, "n/a on "+v+": an offline session delete ends offline tokens from 24.0.5 on") || !strings.Contains(why, "204") {
+	for _, v := range []string{"22.0.5", "23.0.7", "24.0.0"} {
+		if ok, why := del.Performs(v); ok || !strings.HasPrefix(why, "n/a on "+v+": an offline session delete ends offline tokens from 24.0.2 on") || !strings.Contains(why, "204") {
 			t.Errorf("%s: %v %q", v, ok, why)
 		}
 	}
-	for _, v := range []string{"24.0.5", "26.7.3", "unknown (no admin credentials)"} {
+	for _, v := range []string{"24.0.2", "24.0.5", "26.7.3", "unknown (no admin credentials)"} {
 		if ok, why := del.Performs(v); !ok || why != "" {
 			t.Errorf("%s: %v %q", v, ok, why)
 		}

@@ -39,11 +39,11 @@ type Line struct {
 // releases are the lines, oldest first.
 var releases = []Line{
 	{Since: "22.0.0", Java: []int{17, 21, 11}, AdminUserEnv: "KEYCLOAK_ADMIN", AdminPasswordEnv: "KEYCLOAK_ADMIN_PASSWORD",
-		Run: []string{"22.0.5", "24.0.5"}},
+		Run: []string{"22.0.5", "23.0.7", "24.0.0", "24.0.2", "24.0.5"}},
 	{Since: "25.0.0", Java: []int{17, 21}, ManagementPort: true, CacheAtStart: true, AdminUserEnv: "KEYCLOAK_ADMIN", AdminPasswordEnv: "KEYCLOAK_ADMIN_PASSWORD",
 		Run: []string{"25.0.6"}},
 	{Since: "26.0.0", Java: []int{21, 17}, ManagementPort: true, CacheAtStart: true, AdminUserEnv: "KC_BOOTSTRAP_ADMIN_USERNAME", AdminPasswordEnv: "KC_BOOTSTRAP_ADMIN_PASSWORD",
-		JDBCPing: true, Run: []string{"26.4.7", "26.5.5", "26.5.6"}},
+		JDBCPing: true, Run: []string{"26.0.8", "26.1.4", "26.2.5", "26.3.5", "26.4.0", "26.4.5", "26.4.7", "26.5.5", "26.5.6"}},
 	// 25 is supported from 26.6.0.
 	{Since: "26.6.0", Java: []int{21, 25, 17}, ManagementPort: true, CacheAtStart: true, AdminUserEnv: "KC_BOOTSTRAP_ADMIN_USERNAME", AdminPasswordEnv: "KC_BOOTSTRAP_ADMIN_PASSWORD",
 		JDBCPing: true, Run: []string{"26.7.0", "26.7.3"}},

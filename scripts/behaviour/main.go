@@ -72,14 +72,21 @@ func main() {
 	r := &runner{binary: *binary, reports: *reports, suites: *suites, log: os.Stderr, runs: map[string]*report.Run{}, errs: map[string]string{}, times: map[string]time.Duration{},
 		cacheDir: s.Server.CacheDir, m2: filepath.Join(home, ".m2", "repository", "org", "keycloak", "keycloak-quarkus-dist"), keep: *keep, reuse: *reuse, fixture: *fixture}
 	r.before = r.cacheEntries()
+	baseline := r.measureDisk()
+	r.peak = 0
 	start := time.Now()
 	t := r.table(cols, served)
 	t.Took = time.Since(start).Round(time.Second).String()
-	t.PeakDisk = fmt.Sprintf("%.1f GiB", float64(r.peak)/(1<<30))
+	t.PeakDisk = fmt.Sprintf("%.1f GiB (%.1f GiB held before the run: its own use at most %.1f GiB)",
+		float64(max(r.peak, baseline))/(1<<30), float64(baseline)/(1<<30), float64(max(r.peak-baseline, 0))/(1<<30))
 	t.Machine = fmt.Sprintf("%d cores, %s/%s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	t.Generated = time.Now().UTC().Format("2006-01-02")
-	if c, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
-		t.Commit = strings.TrimSpace(string(c))
+	// The command that ran the suites names its own build ("kcconform
+	// e1c8bca (…)"), which may differ from the checkout's HEAD.
+	if out, err := exec.Command(*binary, "--version").Output(); err == nil {
+		if f := strings.Fields(string(out)); len(f) > 1 {
+			t.Commit = f[1]
+		}
 	}
 	if err := t.write(*out); err != nil {
 		fail(err)
