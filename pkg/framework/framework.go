@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -92,11 +93,26 @@ func Bogus(what string) string {
 
 // ModuleRoot is the kcconform checkout this package was built from.
 func ModuleRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "."
+	if _, file, _, ok := runtime.Caller(0); ok {
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			return root
+		}
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	// A binary built with -trimpath (make build) knows no source path: the
+	// checkout is the working folder or one above it.
+	dir, err := os.Getwd()
+	for err == nil {
+		if b, e := os.ReadFile(filepath.Join(dir, "go.mod")); e == nil && strings.HasPrefix(string(b), "module kcconform\n") {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return "."
 }
 
 // Record adds a step's checks to the report for the verdict table.
