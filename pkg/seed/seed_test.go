@@ -22,6 +22,7 @@ func TestRetryRetriesABusyServerNeverARefusal(t *testing.T) {
 	}{
 		"busy twice, then a token": {[]error{busy, busy, nil}, 3, true},
 		"refused":                  {[]error{refused}, 1, false},
+		"a conflict, then a token": {[]error{&tokenflow.Error{Status: 409, Code: "unknown_error"}, nil}, 2, true},
 		"no answer, then a token":  {[]error{errors.New("connection reset"), nil}, 2, true},
 		"busy every time":          {[]error{busy, busy, busy, busy, busy, busy}, Tries, false},
 	} {
