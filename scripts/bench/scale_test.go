@@ -44,3 +44,16 @@ func TestScaleTableNamesFailuresAndExtrapolates(t *testing.T) {
 		}
 	}
 }
+
+func TestIncrementFitTakesTheFixedPartOut(t *testing.T) {
+	// 10 s fixed, plus 1 s per 1000 sessions.
+	ns := []float64{1e3, 1e4, 1e5}
+	ys := []float64{11, 20, 110}
+	f, base := incrementFit(ns, ys)
+	if base != 11 || math.Abs(f.B-1) > 0.1 || math.Abs(base+f.at(1e6)-1010) > 0.15*1010 {
+		t.Fatalf("fit %+v base %v: at 10^6 %v", f, base, base+f.at(1e6))
+	}
+	if f, _ := incrementFit(ns[:2], ys[:2]); f.Points != 0 {
+		t.Fatalf("two sizes fitted an increment: %+v", f)
+	}
+}
