@@ -17,6 +17,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"kcconform/fixtures"
+	"kcconform/pkg/admin"
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
@@ -73,11 +74,6 @@ func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n 
 			res.Err = red.String(fmt.Sprint(r))
 		}
 	}()
-	check := func(err error, what string) {
-		if err != nil {
-			panic(fmt.Sprintf("%s: %v", what, err))
-		}
-	}
 	cfgFrom := cfg
 	cfgFrom.Version = from
 	db, err := keycloak.StartDatabase(ctx, cfgFrom, nil, red)
@@ -92,21 +88,7 @@ func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n 
 	ac, err := info.AdminClient(red)
 	check(err, "admin client")
 
-	name := "kcconform-scale-" + random.Hex(6)
-	ids := make([]string, clients)
-	rep, err := framework.RenameFixture(fixtures.Offline, name, red, func(realm map[string]any) { ids = addClients(realm, clients, red) })
-	check(err, "realm")
-	check(ac.CreateRealm(ctx, rep), "create realm "+name)
-	flows := make([]*tokenflow.Client, clients)
-	hc, err := info.HTTPClient()
-	check(err, "HTTP client")
-	for i, id := range ids {
-		cl, err := ac.FindClient(ctx, name, id)
-		check(err, "client "+id)
-		secret, err := ac.ClientSecret(ctx, name, cl.ID)
-		check(err, "secret of "+id)
-		flows[i] = tokenflow.NewClient(tokenflow.RealmEndpoints(info.BaseURL, name), id, secret, hc, red)
-	}
+	name, flows := scaleClients(ctx, info, ac, red, clients)
 
 	vegetaRealm, vegetaSecret, removeVegeta := benchRealm(ctx, info, red, "kcconform-scale-vegeta-")
 	vegetaN := min(n, 1000)
@@ -116,14 +98,9 @@ func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n 
 	pg := old.(interface{ ProcessGroup() int }).ProcessGroup()
 	cpu0 := cpuSeconds(pg)
 	began = time.Now()
-	toks, errs := seed.Take(ctx, n, 8, 4*info.Timeout, os.Stderr, func(ctx context.Context, i int) (*tokenflow.Response, error) {
-		return flows[i%clients].ClientCredentials(ctx, "offline_access")
-	})
+	toks := takeTokens(ctx, info, flows, n)
 	res.SeedSeconds = time.Since(began).Seconds()
 	cpu := cpuSeconds(pg) - cpu0
-	for i, e := range errs {
-		check(e, fmt.Sprintf("offline token %d of %d", i+1, n))
-	}
 	res.SeedRate = float64(n) / res.SeedSeconds
 	if cpu > 0 {
 		res.GrantsPerCPUSecond = float64(n) / cpu
@@ -139,25 +116,7 @@ func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n 
 
 	picks := sampleOf(n, sample)
 	res.Sample = len(picks)
-	refresh := func() int {
-		refused := make([]bool, len(picks))
-		seed.ForEach(ctx, len(picks), 8, func(j int) {
-			i := picks[j]
-			rctx, cancel := context.WithTimeout(ctx, 4*info.Timeout)
-			defer cancel()
-			_, err := seed.Retry(rctx, func(ctx context.Context) (*tokenflow.Response, error) {
-				return flows[i%clients].Refresh(ctx, toks[i].RefreshToken)
-			})
-			refused[j] = err != nil
-		})
-		k := 0
-		for _, r := range refused {
-			if r {
-				k++
-			}
-		}
-		return k
-	}
+	refresh := func() int { return refusedOf(ctx, info, flows, toks, picks) }
 
 	fmt.Fprintf(os.Stderr, "== bench-scale: restarting %s holding %d offline sessions\n", from, n)
 	check(old.Stop(ctx), "stop Keycloak "+from)
@@ -373,11 +332,6 @@ func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor
 			res.Err = red.String(fmt.Sprint(r))
 		}
 	}()
-	check := func(err error, what string) {
-		if err != nil {
-			panic(fmt.Sprintf("%s: %v", what, err))
-		}
-	}
 	c := cfg
 	c.Version = from
 	cl := keycloak.NewCluster(c, keycloak.Options{Redactor: red}, keycloak.ClusterOptions{Nodes: res.Nodes})
@@ -386,29 +340,10 @@ func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor
 	info := cl.Info()
 	ac, err := info.AdminClient(red)
 	check(err, "admin client")
-	name := "kcconform-scale-" + random.Hex(6)
-	ids := make([]string, clients)
-	rep, err := framework.RenameFixture(fixtures.Offline, name, red, func(realm map[string]any) { ids = addClients(realm, clients, red) })
-	check(err, "realm")
-	check(ac.CreateRealm(ctx, rep), "create realm "+name)
-	hc, err := info.HTTPClient()
-	check(err, "HTTP client")
-	flows := make([]*tokenflow.Client, clients)
-	for i, id := range ids {
-		rc, err := ac.FindClient(ctx, name, id)
-		check(err, "client "+id)
-		secret, err := ac.ClientSecret(ctx, name, rc.ID)
-		check(err, "secret of "+id)
-		flows[i] = tokenflow.NewClient(tokenflow.RealmEndpoints(info.BaseURL, name), id, secret, hc, red)
-	}
+	_, flows := scaleClients(ctx, info, ac, red, clients)
 	fmt.Fprintf(os.Stderr, "== bench-scale: %d offline sessions on a %d-node cluster of %s\n", n, res.Nodes, from)
 	began := time.Now()
-	toks, errs := seed.Take(ctx, n, 8, 4*info.Timeout, os.Stderr, func(ctx context.Context, i int) (*tokenflow.Response, error) {
-		return flows[i%clients].ClientCredentials(ctx, "offline_access")
-	})
-	for i, e := range errs {
-		check(e, fmt.Sprintf("offline token %d of %d", i+1, n))
-	}
+	toks := takeTokens(ctx, info, flows, n)
 	res.SeedRate = float64(n) / time.Since(began).Seconds()
 
 	// The load: 10 refreshes per second of stored tokens, through the gateway.
@@ -468,20 +403,67 @@ func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor
 
 	picks := sampleOf(n, sample)
 	res.Sample = len(picks)
+	res.Refused = refusedOf(ctx, info, flows, toks, picks)
+	return res
+}
+
+// check ends a scale run (its recover records the cause) where err is set.
+func check(err error, what string) {
+	if err != nil {
+		panic(fmt.Sprintf("%s: %v", what, err))
+	}
+}
+
+// scaleClients makes a realm of the fixture with clients procedure clients
+// and returns its name and a token client of each.
+func scaleClients(ctx context.Context, info keycloak.Info, ac *admin.Client, red *redact.Redactor, clients int) (string, []*tokenflow.Client) {
+	name := "kcconform-scale-" + random.Hex(6)
+	ids := make([]string, clients)
+	rep, err := framework.RenameFixture(fixtures.Offline, name, red, func(realm map[string]any) { ids = addClients(realm, clients, red) })
+	check(err, "realm")
+	check(ac.CreateRealm(ctx, rep), "create realm "+name)
+	hc, err := info.HTTPClient()
+	check(err, "HTTP client")
+	flows := make([]*tokenflow.Client, clients)
+	for i, id := range ids {
+		rc, err := ac.FindClient(ctx, name, id)
+		check(err, "client "+id)
+		secret, err := ac.ClientSecret(ctx, name, rc.ID)
+		check(err, "secret of "+id)
+		flows[i] = tokenflow.NewClient(tokenflow.RealmEndpoints(info.BaseURL, name), id, secret, hc, red)
+	}
+	return name, flows
+}
+
+// takeTokens takes n offline tokens, spread over the clients.
+func takeTokens(ctx context.Context, info keycloak.Info, flows []*tokenflow.Client, n int) []*tokenflow.Response {
+	toks, errs := seed.Take(ctx, n, 8, 4*info.Timeout, os.Stderr, func(ctx context.Context, i int) (*tokenflow.Response, error) {
+		return flows[i%len(flows)].ClientCredentials(ctx, "offline_access")
+	})
+	for i, e := range errs {
+		check(e, fmt.Sprintf("offline token %d of %d", i+1, n))
+	}
+	return toks
+}
+
+// refusedOf refreshes the stored tokens picks names (8 at a time, a busy
+// server retried) and counts those refused.
+func refusedOf(ctx context.Context, info keycloak.Info, flows []*tokenflow.Client, toks []*tokenflow.Response, picks []int) int {
 	refused := make([]bool, len(picks))
 	seed.ForEach(ctx, len(picks), 8, func(j int) {
 		i := picks[j]
 		rctx, cancel := context.WithTimeout(ctx, 4*info.Timeout)
 		defer cancel()
 		_, err := seed.Retry(rctx, func(ctx context.Context) (*tokenflow.Response, error) {
-			return flows[i%clients].Refresh(ctx, toks[i].RefreshToken)
+			return flows[i%len(flows)].Refresh(ctx, toks[i].RefreshToken)
 		})
 		refused[j] = err != nil
 	})
+	n := 0
 	for _, r := range refused {
 		if r {
-			res.Refused++
+			n++
 		}
 	}
-	return res
+	return n
 }
