@@ -216,9 +216,10 @@ bench: build
 ## upgrade path FROM (default "24.0.5 25.0.6") to 26.7.3: seeding rate beside raw vegeta's, restart and
 ## upgrade to ready, a sample of 1000 stored tokens refreshed after each (none may be refused), peak RSS,
 ## database size and session rows; reports/bench-scale/scale.md (with each cost's exponent) and scale.png.
+## HEAP=2g sets the JVM's -Xmx (24.0.5's default 512m ends near 10^5 sessions); ROLLING="" skips the cluster.
 bench-scale: build
 	@bash scripts/install-deps.sh --for process >&2
-	go run ./scripts/bench -reports $(REPORTS) -scale "$(or $(N),1000 10000)" $(if $(FROM),-scale-from "$(FROM)")
+	go run ./scripts/bench -reports $(REPORTS) -scale "$(or $(N),1000 10000)" $(if $(FROM),-scale-from "$(FROM)") $(if $(HEAP),-scale-heap "$(HEAP)") $(if $(filter undefined,$(origin ROLLING)),,-scale-rolling "$(ROLLING)")
 
 ## bench-compare: the load suite against two versions, alternately, until every p50 latency ratio is
 ## shown at LEVEL (default 0.99; bootstrap over runs, then requests) or MAX_RUNS (default 5) runs each,

@@ -147,7 +147,7 @@ func (c *Container) Up(ctx context.Context) error {
 		kccontainer.WithManagementInterface(release.ManagementPort),
 		kccontainer.WithExtraArgs(containerNodeArgs(c.node, release)...),
 		testcontainers.WithLabels(c.labels()),
-		testcontainers.WithEnv(map[string]string{"JAVA_OPTS_APPEND": strings.Join(jvmOptions("", c.opts.FullJIT), " ")}),
+		testcontainers.WithEnv(map[string]string{"JAVA_OPTS_APPEND": strings.Join(c.opts.jvm(""), " ")}),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			loopback := netip.MustParseAddr("127.0.0.1")
 			hc.PortBindings = mobynet.PortMap{

@@ -54,6 +54,12 @@ func jvmOptions(home string, fullJIT bool) []string {
 	return opts
 }
 
+// jvm is every JVM option of a run of opts from home: kcconform's, then
+// the caller's (the JVM takes the last of a repeated option).
+func (opts Options) jvm(home string) []string {
+	return append(jvmOptions(home, opts.FullJIT), opts.JavaOptions...)
+}
+
 // template is a build's database template: the H2 files or the PostgreSQL
 // dump, and the password of its administrator.
 type template struct {

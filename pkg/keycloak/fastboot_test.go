@@ -226,4 +226,8 @@ func TestJVMOptions(t *testing.T) {
 	if len(got) != 1 || got[0] != "-XX:SharedArchiveFile="+filepath.Join(home, archive) {
 		t.Fatalf("with archive, full JIT: %v", got)
 	}
+	got = Options{JavaOptions: []string{"-Xmx2g"}}.jvm(home)
+	if len(got) != 3 || got[2] != "-Xmx2g" {
+		t.Fatalf("the caller's options are not last: %v", got)
+	}
 }

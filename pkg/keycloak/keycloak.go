@@ -71,6 +71,10 @@ type Options struct {
 	// NoFastBoot starts the process target the plain way: a fresh database
 	// and no class-data-sharing archive (make bench compares the two).
 	NoFastBoot bool
+	// JavaOptions are added to the JVM's options after kcconform's own (a
+	// later -Xmx wins over the release's default heap: pre-25 releases hold
+	// every offline session in memory).
+	JavaOptions []string
 }
 
 // apply fills in the defaults of opts and the version it overrides.

@@ -277,7 +277,7 @@ func newGuardedDir() (string, *reaper.Guard, error) {
 // run's (fastBoot.finish).
 func (p *Process) startOnce(ctx context.Context, home string, jdk dist.JDK, templatePassword string, ph *phases) error {
 	s := jvmStart{runDir: p.runDir, jdk: jdk, version: p.cfg.Version, httpPort: p.httpPort, managementPort: p.managementPort,
-		https: p.https, adminPassword: p.opts.AdminPassword, javaOptions: jvmOptions(home, p.opts.FullJIT), node: p.node}
+		https: p.https, adminPassword: p.opts.AdminPassword, javaOptions: p.opts.jvm(home), node: p.node}
 	if p.opts.NoFastBoot {
 		s.javaOptions = nil
 	}

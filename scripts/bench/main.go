@@ -101,10 +101,11 @@ func main() {
 	scaleSample := flag.Int("scale-sample", 1000, "stored tokens refreshed after the restart and after the upgrade")
 	scaleClients := flag.Int("scale-clients", 10, "clients the sessions are spread over")
 	scaleBoot := flag.Duration("scale-boot-timeout", 2*time.Hour, "the scale benchmark's bound of each boot (a migration of many sessions)")
+	scaleHeap := flag.String("scale-heap", "", "the scale benchmark's JVM heap (-Xmx), e.g. 2g: 24.0.5 holds every offline session in memory and its default 512m ends near 10^5 (empty: the release's default)")
 	scaleRolling := flag.String("scale-rolling", "26.7.0->26.7.3", "the scale benchmark's cluster path, FROM->TO: a 3-node cluster upgraded node by node under load (empty: none)")
 	flag.Parse()
 	if *scale != "" {
-		runScale(*reports, *scale, strings.Fields(*scaleFrom), *scaleTo, *scaleRolling, *scaleSample, *scaleClients, *scaleBoot)
+		runScale(*reports, *scale, strings.Fields(*scaleFrom), *scaleTo, *scaleRolling, scaleOptions{Sample: *scaleSample, Clients: *scaleClients, Heap: *scaleHeap}, *scaleBoot)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)

@@ -30,9 +30,12 @@ import (
 // scaleResult is one size on one upgrade path: N offline sessions made by
 // real grants on FROM (PostgreSQL), FROM restarted, then upgraded to TO.
 type scaleResult struct {
-	N       int
-	From    string
-	To      string
+	N    int
+	From string
+	To   string
+	// Heap is the JVM's -Xmx where the run set one (the release's default
+	// otherwise).
+	Heap    string `json:",omitempty"`
 	Clients int
 	// Sessions is the realm's offline-session count through the admin API
 	// after seeding.
@@ -64,11 +67,29 @@ type scaleResult struct {
 	Err         string `json:",omitempty"`
 }
 
+// scaleOptions are a scale run's knobs besides N and the path.
+type scaleOptions struct {
+	// Sample is how many stored tokens are refreshed after the restart and
+	// the upgrade; Clients how many clients the sessions spread over.
+	Sample, Clients int
+	// Heap is the JVM's maximum heap (-Xmx), e.g. 2g; empty keeps the
+	// release's default (512 MiB before 25).
+	Heap string
+}
+
+func (so scaleOptions) javaOptions() []string {
+	if so.Heap == "" {
+		return nil
+	}
+	return []string{"-Xmx" + so.Heap}
+}
+
 // scaleRun measures one size on one path. It returns what it measured up to
 // a failure, with the failure in Err.
-func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n int, from, to string, sample, clients int) (res scaleResult) {
+func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n int, from, to string, so scaleOptions) (res scaleResult) {
+	sample, clients := so.Sample, so.Clients
 	sessionTables := []string{"offline_user_session", "offline_client_session"}
-	res = scaleResult{N: n, From: from, To: to, Clients: clients, RowsBefore: map[string]int{}, RowsAfter: map[string]int{}}
+	res = scaleResult{N: n, From: from, To: to, Heap: so.Heap, Clients: clients, RowsBefore: map[string]int{}, RowsAfter: map[string]int{}}
 	defer func() {
 		if r := recover(); r != nil {
 			res.Err = red.String(fmt.Sprint(r))
@@ -79,7 +100,7 @@ func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n 
 	db, err := keycloak.StartDatabase(ctx, cfgFrom, nil, red)
 	check(err, "start PostgreSQL")
 	defer db.Remove(context.Background())
-	old := db.NewServer(cfgFrom, keycloak.Options{Redactor: red})
+	old := db.NewServer(cfgFrom, keycloak.Options{Redactor: red, JavaOptions: so.javaOptions()})
 	defer old.Remove(context.Background())
 	began := time.Now()
 	check(old.Up(ctx), "start Keycloak "+from)
@@ -91,22 +112,21 @@ func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n 
 	name, flows := scaleClients(ctx, info, ac, red, clients)
 
 	vegetaRealm, vegetaSecret, removeVegeta := benchRealm(ctx, info, red, "kcconform-scale-vegeta-")
-	vegetaN := min(n, 1000)
-	res.VegetaRate = append(res.VegetaRate, rawGrants(info, vegetaRealm, vegetaSecret, vegetaN, 8))
-
 	fmt.Fprintf(os.Stderr, "== bench-scale: %d offline sessions on %s over %d clients\n", n, from, clients)
 	pg := old.(interface{ ProcessGroup() int }).ProcessGroup()
-	cpu0 := cpuSeconds(pg)
-	began = time.Now()
-	toks := takeTokens(ctx, info, flows, n)
-	res.SeedSeconds = time.Since(began).Seconds()
-	cpu := cpuSeconds(pg) - cpu0
+	var seedCPU float64
+	toks, vegetaRates := interleaved(n, func(lo, hi int) ([]*tokenflow.Response, float64) {
+		cpu0, began := cpuSeconds(pg), time.Now()
+		part := takeTokens(ctx, info, flows, lo, hi)
+		seedCPU += cpuSeconds(pg) - cpu0
+		return part, time.Since(began).Seconds()
+	}, func(k int) float64 { return rawGrants(info, vegetaRealm, vegetaSecret, k, 8) }, &res.SeedSeconds)
+	res.VegetaRate = vegetaRates
 	res.SeedRate = float64(n) / res.SeedSeconds
-	if cpu > 0 {
-		res.GrantsPerCPUSecond = float64(n) / cpu
+	if seedCPU > 0 {
+		res.GrantsPerCPUSecond = float64(n) / seedCPU
 	}
-	res.VegetaRate = append(res.VegetaRate, rawGrants(info, vegetaRealm, vegetaSecret, vegetaN, 8))
-	res.Ratio = res.SeedRate / ((res.VegetaRate[0] + res.VegetaRate[1]) / 2)
+	res.Ratio = res.SeedRate / mean(res.VegetaRate)
 	removeVegeta()
 	res.Sessions, err = ac.OfflineSessionCount(ctx, name)
 	check(err, "offline-session count")
@@ -308,6 +328,7 @@ func migrationLines(logFile string) []string {
 type rollingResult struct {
 	N               int
 	From, To        string
+	Heap            string `json:",omitempty"`
 	Nodes           int
 	Mode            string // node by node, or all at once where Keycloak forbids a rolling update
 	SeedRate        float64
@@ -325,8 +346,9 @@ type rollingResult struct {
 // update-compatibility forbids it) while clients refresh stored tokens
 // through the gateway (10 per second, as the cluster suite's load), and
 // refreshes a sample after.
-func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n int, from, to string, sample, clients int) (res rollingResult) {
-	res = rollingResult{N: n, From: from, To: to, Nodes: 3, RefusedAnswers: map[string]int{}}
+func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n int, from, to string, so scaleOptions) (res rollingResult) {
+	sample, clients := so.Sample, so.Clients
+	res = rollingResult{N: n, From: from, To: to, Heap: so.Heap, Nodes: 3, RefusedAnswers: map[string]int{}}
 	defer func() {
 		if r := recover(); r != nil {
 			res.Err = red.String(fmt.Sprint(r))
@@ -334,7 +356,7 @@ func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor
 	}()
 	c := cfg
 	c.Version = from
-	cl := keycloak.NewCluster(c, keycloak.Options{Redactor: red}, keycloak.ClusterOptions{Nodes: res.Nodes})
+	cl := keycloak.NewCluster(c, keycloak.Options{Redactor: red, JavaOptions: so.javaOptions()}, keycloak.ClusterOptions{Nodes: res.Nodes})
 	defer cl.Remove(context.Background())
 	check(cl.Up(ctx), "start a cluster of "+from)
 	info := cl.Info()
@@ -343,7 +365,7 @@ func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor
 	_, flows := scaleClients(ctx, info, ac, red, clients)
 	fmt.Fprintf(os.Stderr, "== bench-scale: %d offline sessions on a %d-node cluster of %s\n", n, res.Nodes, from)
 	began := time.Now()
-	toks := takeTokens(ctx, info, flows, n)
+	toks := takeTokens(ctx, info, flows, 0, n)
 	res.SeedRate = float64(n) / time.Since(began).Seconds()
 
 	// The load: 10 refreshes per second of stored tokens, through the gateway.
@@ -435,15 +457,50 @@ func scaleClients(ctx context.Context, info keycloak.Info, ac *admin.Client, red
 	return name, flows
 }
 
-// takeTokens takes n offline tokens, spread over the clients.
-func takeTokens(ctx context.Context, info keycloak.Info, flows []*tokenflow.Client, n int) []*tokenflow.Response {
-	toks, errs := seed.Take(ctx, n, 8, 4*info.Timeout, os.Stderr, func(ctx context.Context, i int) (*tokenflow.Response, error) {
-		return flows[i%len(flows)].ClientCredentials(ctx, "offline_access")
+// takeTokens takes the offline tokens lo to hi-1 (a token's number picks
+// its client, so the sessions spread over them).
+func takeTokens(ctx context.Context, info keycloak.Info, flows []*tokenflow.Client, lo, hi int) []*tokenflow.Response {
+	toks, errs := seed.Take(ctx, hi-lo, 8, 4*info.Timeout, os.Stderr, func(ctx context.Context, i int) (*tokenflow.Response, error) {
+		return flows[(lo+i)%len(flows)].ClientCredentials(ctx, "offline_access")
 	})
 	for i, e := range errs {
-		check(e, fmt.Sprintf("offline token %d of %d", i+1, n))
+		check(e, fmt.Sprintf("offline token %d of %d", lo+i+1, hi))
 	}
 	return toks
+}
+
+// interleaved seeds n tokens in segments (seg takes tokens lo to hi-1 and
+// says how long it took) with a burst of raw vegeta grants (burst grants k
+// and returns its rate) before the first and after every segment, so that
+// both rates are measured on the same server, database size and JIT state
+// (a vegeta run only before and after a long seeding compares a cold server
+// with a warm one). It adds the seeding's time to seconds and returns the
+// tokens and vegeta's rates.
+func interleaved(n int, seg func(lo, hi int) ([]*tokenflow.Response, float64), burst func(k int) float64, seconds *float64) ([]*tokenflow.Response, []float64) {
+	segments := min(n, scaleSegments)
+	k := max(1, min(1000, n/(2*segments)))
+	rates := []float64{burst(k)}
+	toks := make([]*tokenflow.Response, 0, n)
+	for j := 0; j < segments; j++ {
+		lo, hi := j*n/segments, (j+1)*n/segments
+		part, took := seg(lo, hi)
+		toks = append(toks, part...)
+		*seconds += took
+		rates = append(rates, burst(k))
+	}
+	return toks, rates
+}
+
+// scaleSegments is how many parts the seeding is cut into, with a vegeta
+// burst between them.
+const scaleSegments = 10
+
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
 }
 
 // refusedOf refreshes the stored tokens picks names (8 at a time, a busy

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"kcconform/pkg/tokenflow"
 	"math"
 	"strings"
 	"testing"
@@ -38,7 +40,7 @@ func TestScaleTableNamesFailuresAndExtrapolates(t *testing.T) {
 	}
 	var b strings.Builder
 	writeScaleMarkdown(&b, scaleFile{Paths: rs, Rolling: []rollingResult{{N: 1000, From: "26.7.0", To: "26.7.3", Nodes: 3, Mode: "node by node", LoadRequests: 300, LoadRefused: 2}}}, "2 cores", "abc", "2026-12-06")
-	for _, want := range []string{"| 1000 | 24.0.5→26.7.3 | FAILED: start Keycloak 24.0.5: boom |", "| 25.0.6 | seeding | 1.00 |", "| 25.0.6 | upgrade to ready | 0.30 |", "| 1000 | 26.7.0→26.7.3 | 3 | node by node | 0.0 | 0.0 | 300 | 2 |"} {
+	for _, want := range []string{"| 1000 | 24.0.5→26.7.3 | FAILED: start Keycloak 24.0.5: boom |", "| 25.0.6→26.7.3 | seeding | 1.00 |", "| 25.0.6→26.7.3 | upgrade to ready | 0.30 |", "| 1000 | 26.7.0→26.7.3 | 3 | node by node | 0.0 | 0.0 | 300 | 2 |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
@@ -55,5 +57,31 @@ func TestIncrementFitTakesTheFixedPartOut(t *testing.T) {
 	}
 	if f, _ := incrementFit(ns[:2], ys[:2]); f.Points != 0 {
 		t.Fatalf("two sizes fitted an increment: %+v", f)
+	}
+}
+
+func TestInterleavedBurstsAroundEverySegment(t *testing.T) {
+	var calls []string
+	var seconds float64
+	toks, rates := interleaved(100000, func(lo, hi int) ([]*tokenflow.Response, float64) {
+		calls = append(calls, fmt.Sprintf("seed %d-%d", lo, hi))
+		return make([]*tokenflow.Response, hi-lo), 2
+	}, func(k int) float64 {
+		calls = append(calls, fmt.Sprintf("vegeta %d", k))
+		return float64(len(calls))
+	}, &seconds)
+	if len(toks) != 100000 || seconds != 2*scaleSegments || len(rates) != scaleSegments+1 {
+		t.Fatalf("%d tokens, %v s, %d rates", len(toks), seconds, len(rates))
+	}
+	if calls[0] != "vegeta 1000" || calls[1] != "seed 0-10000" || calls[2] != "vegeta 1000" || calls[len(calls)-2] != "seed 90000-100000" {
+		t.Fatalf("order %v", calls)
+	}
+	// A small N: fewer, smaller bursts, and every token taken once.
+	calls = nil
+	toks, rates = interleaved(7, func(lo, hi int) ([]*tokenflow.Response, float64) {
+		return make([]*tokenflow.Response, hi-lo), 1
+	}, func(k int) float64 { return float64(k) }, &seconds)
+	if len(toks) != 7 || len(rates) != 8 || rates[0] != 1 {
+		t.Fatalf("N=7: %d tokens, rates %v", len(toks), rates)
 	}
 }

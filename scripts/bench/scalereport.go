@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ import (
 // replaces its row; others are kept, so a long size can run on its own),
 // then writes scale.md and scale.png there. It exits 1 if a stored token
 // was refused or a run failed.
-func runScale(reports, sizes string, froms []string, to, rolling string, sample, clients int, bootTimeout time.Duration) {
+func runScale(reports, sizes string, froms []string, to, rolling string, so scaleOptions, bootTimeout time.Duration) {
 	if rolling != "" && !strings.Contains(rolling, "->") {
 		must(fmt.Errorf("-scale-rolling: expected FROM->TO, e.g. 26.7.0->26.7.3, got %q", rolling))
 	}
@@ -41,8 +42,11 @@ func runScale(reports, sizes string, froms []string, to, rolling string, sample,
 		}
 		ns = append(ns, n)
 	}
-	if clients < 1 || sample < 1 {
-		must(fmt.Errorf("-scale-clients and -scale-sample: expected at least 1, got %d and %d", clients, sample))
+	if so.Clients < 1 || so.Sample < 1 {
+		must(fmt.Errorf("-scale-clients and -scale-sample: expected at least 1, got %d and %d", so.Clients, so.Sample))
+	}
+	if so.Heap != "" && !heapSize.MatchString(so.Heap) {
+		must(fmt.Errorf("-scale-heap: expected a JVM heap size such as 2g or 1536m, got %q", so.Heap))
 	}
 	st, err := settings.Parse(func(k string) string {
 		if k == "KC_TARGET" {
@@ -74,17 +78,17 @@ func runScale(reports, sizes string, froms []string, to, rolling string, sample,
 	for _, n := range ns {
 		for _, from := range froms {
 			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Hour)
-			r := scaleRun(ctx, cfg, red, n, from, to, sample, clients)
+			r := scaleRun(ctx, cfg, red, n, from, to, so)
 			cancel()
 			if r.Err != "" || r.RefusedRestart > 0 || r.RefusedUpgrade > 0 {
 				ok = false
 			}
 			fmt.Fprintf(os.Stderr, "== bench-scale: N=%d %s→%s: seeded at %.1f/s (vegeta %s), restart %.1f s, upgrade %.1f s, refused %d+%d of %d %s\n",
 				n, from, to, r.SeedRate, rates(r.VegetaRate), r.BootRestart, r.BootUpgrade, r.RefusedRestart, r.RefusedUpgrade, r.Sample, r.Err)
-			all = slices.DeleteFunc(all, func(x scaleResult) bool { return x.N == n && x.From == from && x.To == to })
+			all = slices.DeleteFunc(all, func(x scaleResult) bool { return x.N == n && x.From == from && x.To == to && x.Heap == so.Heap })
 			all = append(all, r)
 			slices.SortStableFunc(all, func(a, b scaleResult) int {
-				if c := strings.Compare(a.From, b.From); c != 0 {
+				if c := strings.Compare(a.path(), b.path()); c != 0 {
 					return c
 				}
 				return a.N - b.N
@@ -94,14 +98,14 @@ func runScale(reports, sizes string, froms []string, to, rolling string, sample,
 		if rolling != "" {
 			from, to, _ := strings.Cut(rolling, "->")
 			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Hour)
-			r := scaleRolling(ctx, cfg, red, n, from, to, sample, clients)
+			r := scaleRolling(ctx, cfg, red, n, from, to, so)
 			cancel()
 			if r.Err != "" || r.LoadRefused > 0 || r.Refused > 0 {
 				ok = false
 			}
 			fmt.Fprintf(os.Stderr, "== bench-scale: N=%d, a cluster %s→%s (%s): %.1f s, %d of %d refreshes refused during it, %d of %d after %s\n",
 				n, from, to, r.Mode, r.UpgradeSeconds, r.LoadRefused, r.LoadRequests, r.Refused, r.Sample, r.Err)
-			file.Rolling = slices.DeleteFunc(file.Rolling, func(x rollingResult) bool { return x.N == n && x.From == from && x.To == to })
+			file.Rolling = slices.DeleteFunc(file.Rolling, func(x rollingResult) bool { return x.N == n && x.From == from && x.To == to && x.Heap == so.Heap })
 			file.Rolling = append(file.Rolling, r)
 			slices.SortStableFunc(file.Rolling, func(a, b rollingResult) int { return a.N - b.N })
 			save()
@@ -218,11 +222,11 @@ func writeScaleMarkdown(w io.Writer, file scaleFile, machine, commit, date strin
 	fmt.Fprintf(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, r := range rs {
 		if r.Err != "" {
-			fmt.Fprintf(w, "| %d | %s→%s | FAILED: %s |\n", r.N, r.From, r.To, strings.ReplaceAll(r.Err, "|", "/"))
+			fmt.Fprintf(w, "| %d | %s | FAILED: %s |\n", r.N, r.path(), strings.ReplaceAll(r.Err, "|", "/"))
 			continue
 		}
-		fmt.Fprintf(w, "| %d | %s→%s | %d | %d | %.1f | %.1f | %s | %.2f | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %.0f | %.0f | %.1f | %d/%d | %d/%d |\n",
-			r.N, r.From, r.To, r.Clients, r.Sessions, r.SeedSeconds, r.SeedRate, rates(r.VegetaRate), r.Ratio, r.GrantsPerCPUSecond,
+		fmt.Fprintf(w, "| %d | %s | %d | %d | %.1f | %.1f | %s | %.2f | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %.0f | %.0f | %.1f | %d/%d | %d/%d |\n",
+			r.N, r.path(), r.Clients, r.Sessions, r.SeedSeconds, r.SeedRate, rates(r.VegetaRate), r.Ratio, r.GrantsPerCPUSecond,
 			r.BootFresh, r.BootRestart, r.BootUpgrade, r.Sample, r.RefusedRestart, r.RefusedUpgrade, r.PeakRSSFrom, r.PeakRSSTo, r.DatabaseMiB,
 			r.RowsBefore["offline_user_session"], r.RowsBefore["offline_client_session"], r.RowsAfter["offline_user_session"], r.RowsAfter["offline_client_session"])
 	}
@@ -251,10 +255,10 @@ func writeScaleMarkdown(w io.Writer, file scaleFile, machine, commit, date strin
 		fmt.Fprintf(w, "| N | path | nodes | how | seeded grants/s | upgrade s | refreshes during | refused (400) | unavailable (5xx, none) | sample after | refused after |\n|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, r := range file.Rolling {
 			if r.Err != "" {
-				fmt.Fprintf(w, "| %d | %s→%s | FAILED: %s |\n", r.N, r.From, r.To, strings.ReplaceAll(r.Err, "|", "/"))
+				fmt.Fprintf(w, "| %d | %s | FAILED: %s |\n", r.N, r.path(), strings.ReplaceAll(r.Err, "|", "/"))
 				continue
 			}
-			fmt.Fprintf(w, "| %d | %s→%s | %d | %s | %.1f | %.1f | %d | %d | %d | %d | %d |\n", r.N, r.From, r.To, r.Nodes, r.Mode, r.SeedRate,
+			fmt.Fprintf(w, "| %d | %s | %d | %s | %.1f | %.1f | %d | %d | %d | %d | %d |\n", r.N, r.path(), r.Nodes, r.Mode, r.SeedRate,
 				r.UpgradeSeconds, r.LoadRequests, r.LoadRefused, r.LoadUnavailable, r.Sample, r.Refused)
 		}
 	}
@@ -266,13 +270,33 @@ func writeScaleMarkdown(w io.Writer, file scaleFile, machine, commit, date strin
 	}
 }
 
+// rates is vegeta's rates: both where there are two (a run before and after
+// the seeding), their mean and range where the bursts were interleaved.
 func rates(v []float64) string {
-	var s []string
-	for _, x := range v {
-		s = append(s, fmt.Sprintf("%.1f", x))
+	if len(v) <= 2 {
+		var s []string
+		for _, x := range v {
+			s = append(s, fmt.Sprintf("%.1f", x))
+		}
+		return strings.Join(s, ", ")
 	}
-	return strings.Join(s, ", ")
+	return fmt.Sprintf("%.1f (%.1f–%.1f, %d bursts)", mean(v), slices.Min(v), slices.Max(v), len(v))
 }
+
+// path is FROM→TO, with the heap where the run set one.
+func (r scaleResult) path() string { return pathOf(r.From, r.To, r.Heap) }
+
+func (r rollingResult) path() string { return pathOf(r.From, r.To, r.Heap) }
+
+func pathOf(from, to, heap string) string {
+	if heap == "" {
+		return from + "→" + to
+	}
+	return from + "→" + to + " (-Xmx" + heap + ")"
+}
+
+// heapSize is what -Xmx takes.
+var heapSize = regexp.MustCompile(`^[1-9][0-9]*[kKmMgG]$`)
 
 func human(v float64, unit string) string {
 	switch {
@@ -290,8 +314,8 @@ func human(v float64, unit string) string {
 func paths(rs []scaleResult) []string {
 	var out []string
 	for _, r := range rs {
-		if !slices.Contains(out, r.From) {
-			out = append(out, r.From)
+		if !slices.Contains(out, r.path()) {
+			out = append(out, r.path())
 		}
 	}
 	return out
@@ -299,7 +323,7 @@ func paths(rs []scaleResult) []string {
 
 func series(rs []scaleResult, from string, c cost) (ns, ys []float64) {
 	for _, r := range rs {
-		if r.From == from && r.Err == "" {
+		if r.path() == from && r.Err == "" {
 			ns, ys = append(ns, float64(r.N)), append(ys, c.of(r))
 		}
 	}
