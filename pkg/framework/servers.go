@@ -7,6 +7,8 @@ import (
 	"github.com/onsi/ginkgo/v2"
 
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/keycloak/cluster"
+	"kcconform/pkg/keycloak/launch"
 	"kcconform/pkg/report"
 )
 
@@ -45,7 +47,7 @@ func (s *Session) NewServer(cfg keycloak.Config, db keycloak.Database, opts keyc
 		srv = db.NewServer(cfg, opts)
 	} else {
 		var err error
-		srv, err = keycloak.New(cfg, opts)
+		srv, err = launch.New(cfg, opts)
 		s.ExpectNoError(err, "Keycloak "+cfg.Version)
 	}
 	s.removeAtEnd(srv, cfg)
@@ -86,7 +88,7 @@ func (s *Session) StartServer(ctx context.Context, srv keycloak.Server, what str
 func (s *Session) StartDatabase(ctx context.Context, cfg keycloak.Config) keycloak.Database {
 	ginkgo.GinkgoHelper()
 	ginkgo.By("starting PostgreSQL")
-	db, err := keycloak.StartDatabase(ctx, cfg, s.Run.Labels(), s.Run.Redactor)
+	db, err := launch.StartDatabase(ctx, cfg, s.Run.Labels(), s.Run.Redactor)
 	if db != nil {
 		Cleanup(func(ctx ginkgo.SpecContext) {
 			if err := db.Remove(ctx); err != nil {
@@ -100,9 +102,9 @@ func (s *Session) StartDatabase(ctx context.Context, cfg keycloak.Config) keyclo
 
 // NewCluster starts a cluster of the process or container target for this spec, with the
 // run's redactor, and registers its removal.
-func (s *Session) NewCluster(ctx context.Context, cfg keycloak.Config, co keycloak.ClusterOptions) *keycloak.Cluster {
+func (s *Session) NewCluster(ctx context.Context, cfg keycloak.Config, co cluster.Options) *cluster.Cluster {
 	ginkgo.GinkgoHelper()
-	cl := keycloak.NewCluster(cfg, keycloak.Options{Redactor: s.Run.Redactor, Labels: s.Run.Labels()}, co)
+	cl := cluster.New(cfg, keycloak.Options{Redactor: s.Run.Redactor, Labels: s.Run.Labels()}, co)
 	s.removeAtEnd(cl, cfg)
 	s.StartServer(ctx, cl, fmt.Sprintf("a cluster of %d nodes (--cache=%s) behind a gateway", cl.Size(), co.Cache))
 	return cl

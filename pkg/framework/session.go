@@ -13,6 +13,9 @@ import (
 	"kcconform/pkg/admin"
 	"kcconform/pkg/contract"
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/keycloak/cluster"
+	"kcconform/pkg/keycloak/launch"
+	"kcconform/pkg/keycloak/process"
 	"kcconform/pkg/profile"
 	"kcconform/pkg/random"
 	"kcconform/pkg/realmconf"
@@ -44,7 +47,7 @@ type Session struct {
 	Certs Certs
 	// cluster is the cluster Bootstrap started, in the process that
 	// started it (Ginkgo's first, where Serial specs run).
-	cluster *keycloak.Cluster
+	cluster *cluster.Cluster
 }
 
 // NewSession is a session of the run with no server yet: for suites that
@@ -125,13 +128,13 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 			srv = keycloak.NewExternal(cfg, opts.Redactor)
 		case so.Nodes > 0:
 			cfg = s.RequireLifecycleTarget()
-			s.cluster = keycloak.NewCluster(cfg, opts, keycloak.ClusterOptions{Nodes: so.Nodes, Cache: so.Cache})
+			s.cluster = cluster.New(cfg, opts, cluster.Options{Nodes: so.Nodes, Cache: so.Cache})
 			srv = s.cluster
 		case so.HTTPS:
-			srv = keycloak.NewProcess(cfg, opts, keycloak.ProcessOptions{HTTPS: &keycloak.TLSFiles{Cert: sh.Certs.CertFile, Key: sh.Certs.KeyFile}})
+			srv = process.New(cfg, opts, process.Options{HTTPS: &keycloak.TLSFiles{Cert: sh.Certs.CertFile, Key: sh.Certs.KeyFile}})
 		default:
 			var err error
-			srv, err = keycloak.New(cfg, opts)
+			srv, err = launch.New(cfg, opts)
 			s.ExpectNoError(err, "kcconform settings")
 		}
 		ginkgo.By(fmt.Sprintf("starting Keycloak %s (%s target)", cfg.Version, cfg.Target))
@@ -185,7 +188,7 @@ func (s *Session) withSecrets(sh shared) keycloak.Info {
 
 // Cluster is the cluster Bootstrap started; only the process that started
 // it holds it (Serial specs run there).
-func (s *Session) Cluster() *keycloak.Cluster {
+func (s *Session) Cluster() *cluster.Cluster {
 	ginkgo.GinkgoHelper()
 	if s.Config.Target == keycloak.TargetExternal {
 		ginkgo.Skip("stops and starts a node: needs a cluster kcconform starts (KC_TARGET=process or container), not an external one")

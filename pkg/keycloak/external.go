@@ -32,7 +32,7 @@ func NewExternal(cfg Config, red *redact.Redactor) *External {
 // (the existing client's realm, or the administrator's), and an admin token
 // where admin credentials are given.
 func (e *External) Up(ctx context.Context) error {
-	p := startPhases()
+	p := StartPhases()
 	u, err := transport.CheckBaseURL("KC_URL", e.cfg.URL, e.cfg.AllowPlainHTTP)
 	if err != nil {
 		return err
@@ -91,8 +91,8 @@ func (e *External) Up(ctx context.Context) error {
 		}
 		e.info.Version = v
 	}
-	p.done("connect")
-	e.info.BootTime, e.info.Boot = p.total(), p.list
+	p.Done("connect")
+	e.info.BootTime, e.info.Boot = p.Total(), p.List()
 	return nil
 }
 

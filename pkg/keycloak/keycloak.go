@@ -1,10 +1,14 @@
-// Package keycloak starts Keycloak for the conformance suites, or connects to
-// one that is already running. One Server interface covers the three
-// targets: a process from the official distribution, a container through
-// testcontainers-go, and an external server. The servers the harness starts
-// can be stopped, killed and started again on the same ports and database
-// (a restart), and replaced by another version in the same place (an
-// upgrade).
+// Package keycloak is what every target shares: the Server interface, the
+// Info a suite needs to talk to a server, the Options every server the
+// harness starts takes, a Database's and a cluster Member's interfaces, and
+// the external target (a server kcconform only connects to). The targets
+// the harness starts live beside it: process (the official distribution on
+// loopback), container (testcontainers-go), launch (the one constructor per
+// target), cluster (nodes behind a gateway, rolling upgrades).
+//
+// The servers the harness starts can be stopped, killed and started again
+// on the same ports and database (a restart), and replaced by another
+// version in the same place (an upgrade).
 package keycloak
 
 import (
@@ -77,8 +81,9 @@ type Options struct {
 	JavaOptions []string
 }
 
-// apply fills in the defaults of opts and the version it overrides.
-func (opts Options) apply(cfg Config) (Config, Options) {
+// Apply fills in the defaults of opts (a redactor, a generated
+// administrator's password, which it learns) and the version it overrides.
+func (opts Options) Apply(cfg Config) (Config, Options) {
 	if opts.Version != "" {
 		cfg.Version = opts.Version
 	}
@@ -92,23 +97,20 @@ func (opts Options) apply(cfg Config) (Config, Options) {
 	return cfg, opts
 }
 
+// JVMOptions are the JVM options of a run of opts (JAVA_OPTS_APPEND): the
+// target's own first, then the C1 compiler only unless FullJIT (a
+// conformance run gains more from a quick start than from C2's code), then
+// JavaOptions (the JVM takes the last of a repeated option).
+func (opts Options) JVMOptions(first ...string) []string {
+	out := append([]string(nil), first...)
+	if !opts.FullJIT {
+		out = append(out, "-XX:TieredStopAtLevel=1")
+	}
+	return append(out, opts.JavaOptions...)
+}
+
 // TLSFiles are a server's certificate and key.
 type TLSFiles struct{ Cert, Key string }
-
-// New returns the server of cfg.Target, not yet started: on its own
-// dev-file database where the harness starts it (a Database's NewServer
-// starts one on PostgreSQL).
-func New(cfg Config, opts Options) (Server, error) {
-	switch cfg.Target {
-	case TargetProcess:
-		return NewProcess(cfg, opts, ProcessOptions{}), nil
-	case TargetContainer:
-		return NewContainer(cfg, opts, nil), nil
-	case TargetExternal:
-		return NewExternal(cfg, opts.Redactor), nil
-	}
-	return nil, fmt.Errorf("KC_TARGET: expected process, container or external, got %q", cfg.Target)
-}
 
 // Info is everything a suite needs to talk to a running Keycloak.
 type Info struct {
@@ -199,22 +201,27 @@ func UnmarshalInfo(b []byte) (Info, error) {
 	return i, nil
 }
 
-// phases records a boot's parts.
-type phases struct {
+// Phases records a boot's parts, for Info.Boot.
+type Phases struct {
 	list  []report.Phase
 	began time.Time
 }
 
-func startPhases() *phases { return &phases{began: time.Now()} }
+// StartPhases begins the first phase now.
+func StartPhases() *Phases { return &Phases{began: time.Now()} }
 
-// done ends the phase that began at the last call (or at the start).
-func (p *phases) done(name string) {
+// Done ends the phase that began at the last call (or at the start).
+func (p *Phases) Done(name string) {
 	now := time.Now()
 	p.list = append(p.list, report.Phase{Name: name, Seconds: now.Sub(p.began).Seconds()})
 	p.began = now
 }
 
-func (p *phases) total() time.Duration {
+// List is the phases done.
+func (p *Phases) List() []report.Phase { return p.list }
+
+// Total is the phases' sum.
+func (p *Phases) Total() time.Duration {
 	var d float64
 	for _, ph := range p.list {
 		d += ph.Seconds

@@ -43,6 +43,8 @@ import (
 	"kcconform/pkg/framework"
 	"kcconform/pkg/kccontainer"
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/keycloak/cluster"
+	"kcconform/pkg/keycloak/launch"
 	"kcconform/pkg/ports"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
@@ -159,7 +161,7 @@ func main() {
 	}
 
 	fmt.Fprintln(os.Stderr, "== bench: flows against raw HTTP, and the suite with 1 and 2 processes")
-	srv, err := keycloak.New(cfg, keycloak.Options{Redactor: red})
+	srv, err := launch.New(cfg, keycloak.Options{Redactor: red})
 	must(err)
 	defer srv.Remove(context.Background())
 	must(srv.Up(ctx))
@@ -229,7 +231,7 @@ func summarize(target, mode string, secs []float64) bootResult {
 func bootProcess(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, mode string, n int, opts keycloak.Options) bootResult {
 	return bootEach(mode, n, func() (func(), error) {
 		opts.Redactor = red
-		srv, err := keycloak.New(cfg, opts)
+		srv, err := launch.New(cfg, opts)
 		if err != nil {
 			return func() {}, err
 		}
@@ -241,7 +243,7 @@ func bootProcess(ctx context.Context, cfg keycloak.Config, red *redact.Redactor,
 // cluster's node costs alone, its database's start included.
 func bootOnPostgres(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n int) bootResult {
 	return bootEach("one node on PostgreSQL (with its start)", n, func() (func(), error) {
-		db, err := keycloak.StartDatabase(ctx, cfg, nil, red)
+		db, err := launch.StartDatabase(ctx, cfg, nil, red)
 		if err != nil {
 			return func() {}, err
 		}
@@ -254,7 +256,7 @@ func bootOnPostgres(ctx context.Context, cfg keycloak.Config, red *redact.Redact
 // n times, until every node sees all of them.
 func bootCluster(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, nodes, n int) bootResult {
 	return bootEach(fmt.Sprintf("cluster of %d on PostgreSQL, gateway", nodes), n, func() (func(), error) {
-		cl := keycloak.NewCluster(cfg, keycloak.Options{Redactor: red}, keycloak.ClusterOptions{Nodes: nodes})
+		cl := cluster.New(cfg, keycloak.Options{Redactor: red}, cluster.Options{Nodes: nodes})
 		return func() { _ = cl.Remove(context.Background()) }, cl.Up(ctx)
 	})
 }

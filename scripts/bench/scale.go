@@ -21,6 +21,8 @@ import (
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/keycloak/cluster"
+	"kcconform/pkg/keycloak/launch"
 	"kcconform/pkg/random"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/seed"
@@ -97,7 +99,7 @@ func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n 
 	}()
 	cfgFrom := cfg
 	cfgFrom.Version = from
-	db, err := keycloak.StartDatabase(ctx, cfgFrom, nil, red)
+	db, err := launch.StartDatabase(ctx, cfgFrom, nil, red)
 	check(err, "start PostgreSQL")
 	defer db.Remove(context.Background())
 	old := db.NewServer(cfgFrom, keycloak.Options{Redactor: red, JavaOptions: so.javaOptions()})
@@ -356,7 +358,7 @@ func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor
 	}()
 	c := cfg
 	c.Version = from
-	cl := keycloak.NewCluster(c, keycloak.Options{Redactor: red, JavaOptions: so.javaOptions()}, keycloak.ClusterOptions{Nodes: res.Nodes})
+	cl := cluster.New(c, keycloak.Options{Redactor: red, JavaOptions: so.javaOptions()}, cluster.Options{Nodes: res.Nodes})
 	defer cl.Remove(context.Background())
 	check(cl.Up(ctx), "start a cluster of "+from)
 	info := cl.Info()

@@ -21,6 +21,7 @@ import (
 	"kcconform/pkg/contract"
 	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
+	kccluster "kcconform/pkg/keycloak/cluster"
 	"kcconform/pkg/report"
 	"kcconform/pkg/run"
 	"kcconform/pkg/tokenflow"
@@ -136,7 +137,7 @@ func register(r *run.Run) {
 		It("fails the cross-node revocation: a session deleted on one node still refreshes on another (--cache=local)", func(ctx SpecContext) {
 			s.RequireAdmin()
 			cfg := s.RequireLifecycleTarget()
-			ls := s.ForServer(s.NewCluster(ctx, cfg, keycloak.ClusterOptions{Nodes: 2, Cache: keycloak.CacheLocal}), cfg)
+			ls := s.ForServer(s.NewCluster(ctx, cfg, kccluster.Options{Nodes: 2, Cache: keycloak.CacheLocal}), cfg)
 			ls.Realm = ls.ProvisionRealm(ctx, "cluster-local")
 			msg := InterceptGomegaFailure(func() { expectRevokedEverywhere(ctx, ls, ls.Server.Nodes) })
 			Expect(msg).To(MatchError(ContainSubstring("revocation on every node")), "nodes that do not form a cluster must fail the check")

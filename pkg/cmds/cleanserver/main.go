@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"kcconform/pkg/keycloak"
+	"kcconform/pkg/keycloak/launch"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/settings"
 )
@@ -58,7 +59,7 @@ func clean(run string, dry bool, red *redact.Redactor) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	srv, err := keycloak.New(cfg, keycloak.Options{Redactor: red})
+	srv, err := launch.New(cfg, keycloak.Options{Redactor: red})
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,15 @@
-package keycloak
+// Package container is the container target: Keycloak's image (or a
+// locally built one of the same layout) through package kccontainer, the
+// testcontainers-go module, with fixed host ports so that a restarted or
+// upgraded container keeps the issuer URL.
+package container
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"kcconform/pkg/keycloak"
 	"net/netip"
 	"net/url"
 	"os"
@@ -13,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
+	ctypes "github.com/moby/moby/api/types/container"
 	mobynet "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -63,13 +68,13 @@ func ImageForDatabase(ctx context.Context, img, database string) string {
 // ports are fixed at the first Up, so that a restarted container, or the
 // container of an upgrade, keeps the issuer URL tokens carry.
 type Container struct {
-	cfg  Config
-	opts Options
+	cfg  keycloak.Config
+	opts keycloak.Options
 	db   *postgres.Container // nil: the dev-file H2 database
 	// follows is the container this one takes over from (Successor).
 	follows *Container
 	// node makes the container a node of a cluster (nil: a single server).
-	node *ClusterNode
+	node *keycloak.ClusterNode
 	// up: started and not stopped since.
 	up bool
 
@@ -78,40 +83,40 @@ type Container struct {
 	ctr                *kccontainer.Container
 	guard              *reaper.Guard
 	logFile            string
-	info               Info
+	info               keycloak.Info
 }
 
 // NewContainer returns a Keycloak of the container target, not yet
 // started, on db (nil: its dev-file H2 database).
-func NewContainer(cfg Config, opts Options, db *postgres.Container) *Container {
-	cfg, opts = opts.apply(cfg)
+func New(cfg keycloak.Config, opts keycloak.Options, db *postgres.Container) *Container {
+	cfg, opts = opts.Apply(cfg)
 	return &Container{cfg: cfg, opts: opts, db: db, image: ImageFor(cfg.Image, cfg.Version)}
 }
 
 // Successor returns a container of another version that takes over this
 // one's place once it is stopped: its database, its ports and its
 // administrator.
-func (c *Container) Successor(version string) (Server, error) {
+func (c *Container) Successor(version string) (keycloak.Server, error) {
 	opts := c.opts
 	opts.Version = version
-	n := NewContainer(c.cfg, opts, c.db)
+	n := New(c.cfg, opts, c.db)
 	n.follows = c
 	return n, nil
 }
 
 // Info describes the server.
-func (c *Container) Info() Info { return c.info }
+func (c *Container) Info() keycloak.Info { return c.info }
 
 // Up runs the container, or starts a stopped one again (data and ports
 // kept), and returns when it is ready (kccontainer's readiness: health, an
 // admin token).
 func (c *Container) Up(ctx context.Context) error {
-	ph := startPhases()
+	ph := keycloak.StartPhases()
 	if c.ctr != nil {
 		if err := c.ctr.Start(ctx); err != nil {
 			return fmt.Errorf("keycloak: restart container: %w\nserver log (last lines):\n%s", err, report.TailFile(c.logFile, 30))
 		}
-		ph.done("restart")
+		ph.Done("restart")
 		return c.ready(ctx, ph)
 	}
 	if prev := c.follows; prev != nil && c.httpPort == 0 {
@@ -138,17 +143,17 @@ func (c *Container) Up(ctx context.Context) error {
 	if logDir == "" {
 		logDir = os.TempDir()
 	}
-	c.logFile = filepath.Join(logDir, freeName(logDir, fmt.Sprintf("keycloak-%s-container-%d", c.cfg.Version, c.httpPort)))
+	c.logFile = filepath.Join(logDir, keycloak.FreeName(logDir, fmt.Sprintf("keycloak-%s-container-%d", c.cfg.Version, c.httpPort)))
 	opts := []testcontainers.ContainerCustomizer{
-		kccontainer.WithAdminCredentials(AdminUser, c.opts.AdminPassword),
+		kccontainer.WithAdminCredentials(keycloak.AdminUser, c.opts.AdminPassword),
 		kccontainer.WithLogFile(c.logFile),
 		kccontainer.WithRedactor(c.opts.Redactor),
 		kccontainer.WithStartupTimeout(c.cfg.BootTimeout),
 		kccontainer.WithManagementInterface(release.ManagementPort),
-		kccontainer.WithExtraArgs(containerNodeArgs(c.node, release)...),
+		kccontainer.WithExtraArgs(nodeArgs(c.node, release)...),
 		testcontainers.WithLabels(c.labels()),
-		testcontainers.WithEnv(map[string]string{"JAVA_OPTS_APPEND": strings.Join(c.opts.jvm(""), " ")}),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+		testcontainers.WithEnv(map[string]string{"JAVA_OPTS_APPEND": strings.Join(c.opts.JVMOptions(), " ")}),
+		testcontainers.WithHostConfigModifier(func(hc *ctypes.HostConfig) {
 			loopback := netip.MustParseAddr("127.0.0.1")
 			hc.PortBindings = mobynet.PortMap{
 				mobynet.MustParsePort("8080/tcp"): {{HostIP: loopback, HostPort: strconv.Itoa(c.httpPort)}},
@@ -171,9 +176,9 @@ func (c *Container) Up(ctx context.Context) error {
 	}
 	c.image = img
 	if c.ctr.Optimized {
-		ph.done("start --optimized and ready")
+		ph.Done("start --optimized and ready")
 	} else {
-		ph.done("start-dev (builds Keycloak at start) and ready")
+		ph.Done("start-dev (builds Keycloak at start) and ready")
 	}
 	return c.ready(ctx, ph)
 }
@@ -213,17 +218,17 @@ func (c *Container) guardContainer() {
 	c.guard, _ = reaper.Watch(curl + " >/dev/null 2>&1;")
 }
 
-func (c *Container) ready(ctx context.Context, ph *phases) error {
+func (c *Container) ready(ctx context.Context, ph *keycloak.Phases) error {
 	base, err := c.ctr.BaseURL(ctx)
 	if err != nil {
 		return err
 	}
 	user, password := c.ctr.AdminCredentials()
-	c.info = Info{
-		Target: TargetContainer, Version: c.cfg.Version, Image: c.image, BaseURL: base,
+	c.info = keycloak.Info{
+		Target: keycloak.TargetContainer, Version: c.cfg.Version, Image: c.image, BaseURL: base,
 		Admin: admin.Credentials{Username: user, Password: password}, LogFile: c.logFile, Timeout: c.cfg.Timeout,
 	}
-	c.info.BootTime, c.info.Boot = ph.total(), ph.list
+	c.info.BootTime, c.info.Boot = ph.Total(), ph.List()
 	c.up = true
 	return nil
 }

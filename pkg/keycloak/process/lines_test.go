@@ -1,6 +1,7 @@
-package keycloak
+package process
 
 import (
+	"kcconform/pkg/keycloak"
 	"strings"
 	"testing"
 )
@@ -22,10 +23,10 @@ func TestArgumentsBefore25(t *testing.T) {
 }
 
 func TestCacheIsABuildOptionBefore25(t *testing.T) {
-	if got := strings.Join((&Process{cfg: Config{Version: "24.0.5"}}).buildArgs(), " "); got != "--cache=local" {
+	if got := strings.Join((&Process{cfg: keycloak.Config{Version: "24.0.5"}}).buildArgs(), " "); got != "--cache=local" {
 		t.Errorf("24.0.5 build args %q", got)
 	}
-	if got := (&Process{cfg: Config{Version: "26.7.3"}}).buildArgs(); len(got) != 0 {
+	if got := (&Process{cfg: keycloak.Config{Version: "26.7.3"}}).buildArgs(); len(got) != 0 {
 		t.Errorf("26.7.3 build args %q", got)
 	}
 }

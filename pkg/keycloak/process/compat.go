@@ -1,16 +1,17 @@
-package keycloak
+package process
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"kcconform/pkg/dist"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
+
+	"kcconform/pkg/dist"
+	"kcconform/pkg/keycloak"
 )
 
 // UpdateCheck is what Keycloak's own tool said about replacing the
@@ -38,26 +39,21 @@ func (u UpdateCheck) String() string {
 
 // compatibilityArgs are the options both commands are given: the nodes'
 // configuration as far as it decides compatibility.
-func compatibilityArgs(n *ClusterNode) []string {
+func compatibilityArgs(n *keycloak.ClusterNode) []string {
 	return []string{"--optimized", "--db=postgres", "--cache=" + n.Cache, "--hostname=" + n.Hostname, "--http-enabled=true"}
 }
 
-// CheckUpdate asks Keycloak whether the cluster's nodes may be replaced by
-// version to one by one. It builds to (once, cached), so that a node's
-// replacement afterwards costs only its boot. It runs the distribution's
-// kc.sh: the process target only.
-func (c *Cluster) CheckUpdate(ctx context.Context, to string) (UpdateCheck, error) {
-	from, ok := c.nodes[0].(*Process)
-	if !ok {
-		return UpdateCheck{}, fmt.Errorf("keycloak: the cluster upgrade runs kc.sh update-compatibility of the distributions: KC_TARGET=process, not %s", c.cfg.Target)
-	}
+// CheckUpdate asks Keycloak whether a cluster of nodes like from may have
+// them replaced by version to one by one. It builds to (once, cached), so
+// that a node's replacement afterwards costs only its boot.
+func (from *Process) CheckUpdate(ctx context.Context, to string) (UpdateCheck, error) {
 	next := from.successor(to)
 	u := UpdateCheck{From: from.cfg.Version, To: to}
-	fromHome, fromJDK, err := from.build(ctx, startPhases())
+	fromHome, fromJDK, err := from.build(ctx, keycloak.StartPhases())
 	if err != nil {
 		return u, err
 	}
-	toHome, toJDK, err := next.build(ctx, startPhases())
+	toHome, toJDK, err := next.build(ctx, keycloak.StartPhases())
 	if err != nil {
 		return u, err
 	}
@@ -69,10 +65,10 @@ func (c *Cluster) CheckUpdate(ctx context.Context, to string) (UpdateCheck, erro
 	defer func() { os.RemoveAll(work); guard.Release() }()
 	dir, meta := filepath.Join(work, "keycloak"), filepath.Join(work, "metadata.json")
 	args := compatibilityArgs(from.node)
-	if code, out, err := c.updateCompatibility(ctx, dir, fromHome, fromJDK, "metadata", meta, args); err != nil || code != 0 {
+	if code, out, err := from.updateCompatibility(ctx, dir, fromHome, fromJDK, "metadata", meta, args); err != nil || code != 0 {
 		return u, fmt.Errorf("keycloak: update-compatibility metadata with %s exited %d: %w\n%s", u.From, code, err, out)
 	}
-	code, out, err := c.updateCompatibility(ctx, dir, toHome, toJDK, "check", meta, args)
+	code, out, err := from.updateCompatibility(ctx, dir, toHome, toJDK, "check", meta, args)
 	if err != nil {
 		return u, fmt.Errorf("keycloak: update-compatibility check with %s: %w\n%s", to, err, out)
 	}
@@ -89,24 +85,24 @@ func (c *Cluster) CheckUpdate(ctx context.Context, to string) (UpdateCheck, erro
 // from the same folder: 26.5 records the path of the cache configuration
 // file, and two folders would read as an incompatible configuration, as
 // two installations at different paths would.
-func (c *Cluster) updateCompatibility(ctx context.Context, dir, home string, jdk dist.JDK, sub, file string, opts []string) (int, string, error) {
+func (p *Process) updateCompatibility(ctx context.Context, dir, home string, jdk dist.JDK, sub, file string, opts []string) (int, string, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return 0, "", err
 	}
 	if err := linkTree(home, dir); err != nil {
 		return 0, "", fmt.Errorf("keycloak: update-compatibility: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.BootTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.BootTimeout)
 	defer cancel()
 	args := append([]string{"update-compatibility", sub, "--file=" + file}, opts...)
 	cmd := exec.CommandContext(ctx, filepath.Join(dir, "bin", "kc.sh"), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "JAVA_HOME="+jdk.Home)
-	if d, ok := c.db.(localDatabase); ok {
-		cmd.Env = append(cmd.Env, d.KeycloakEnv()...)
+	if p.db != nil {
+		cmd.Env = append(cmd.Env, p.db.KeycloakEnv()...)
 	}
 	out, err := cmd.CombinedOutput()
-	text := c.opts.Redactor.String(string(out))
+	text := p.red.String(string(out))
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && ctx.Err() == nil {
 		return exit.ExitCode(), text, nil
@@ -142,87 +138,7 @@ func verdictLines(out string) string {
 func (p *Process) successor(to string) *Process {
 	opts := p.opts
 	opts.Version = to
-	n := NewProcess(p.cfg, opts, ProcessOptions{Database: p.db, HTTPS: p.https, Node: p.node})
+	n := New(p.cfg, opts, Options{Database: p.db, HTTPS: p.https, Node: p.node})
 	n.follows = p
 	return n
-}
-
-// Replace stops node i gracefully (SIGTERM), waits until the other nodes
-// see it gone, starts a node of version to in its place and waits until
-// every node sees all of them again. A rolling update does this node by
-// node, with a cluster of mixed versions in between; the same version is a
-// restart (a pod restarted: a new node on the same database).
-func (c *Cluster) Replace(ctx context.Context, i int, to string, mark func(string)) error {
-	old := c.nodes[i]
-	next := old.next(to)
-	if err := next.prebuild(ctx); err != nil {
-		return err
-	}
-	mark(fmt.Sprintf("%d stop", i+1))
-	if err := old.Stop(ctx); err != nil {
-		return fmt.Errorf("keycloak: stop node %d: %w", i+1, err)
-	}
-	if err := c.WaitView(ctx, c.size-1, c.cfg.BootTimeout); err != nil {
-		return err
-	}
-	mark(fmt.Sprintf("%d start", i+1))
-	if err := c.start(ctx, i, next); err != nil {
-		return err
-	}
-	mark(fmt.Sprintf("%d in view", i+1))
-	return nil
-}
-
-// Revive starts a node of the same version in place of node i, which was
-// stopped or killed, and waits until every node sees all of them.
-func (c *Cluster) Revive(ctx context.Context, i int) error {
-	n := c.nodes[i]
-	if n.serving() {
-		return fmt.Errorf("keycloak: node %d runs: stop or kill it first", i+1)
-	}
-	return c.start(ctx, i, n.next(n.Info().Version))
-}
-
-// start starts next in node i's place and waits for the full view.
-func (c *Cluster) start(ctx context.Context, i int, next member) error {
-	c.nodes[i].forget()
-	c.nodes[i] = next
-	if err := next.Up(ctx); err != nil {
-		return fmt.Errorf("keycloak: node %d: %w", i+1, err)
-	}
-	return c.WaitView(ctx, c.size, c.cfg.BootTimeout)
-}
-
-// Recreate stops every node, then starts them all with version to (the
-// first alone, which migrates the database), and returns how long no node
-// served.
-func (c *Cluster) Recreate(ctx context.Context, to string, mark func(string)) (time.Duration, error) {
-	next := make([]member, len(c.nodes))
-	for i, n := range c.nodes {
-		next[i] = n.next(to)
-	}
-	if err := next[0].prebuild(ctx); err != nil {
-		return 0, err
-	}
-	mark("all stop")
-	down := time.Now()
-	if err := c.Stop(ctx); err != nil {
-		return 0, err
-	}
-	for i, n := range c.nodes {
-		n.forget()
-		c.nodes[i] = next[i]
-	}
-	mark("all up " + to)
-	if err := c.Up(ctx); err != nil {
-		return time.Since(down), err
-	}
-	mark("all in view")
-	return time.Since(down), nil
-}
-
-// Restart replaces node i by a node of its own version: stopped gracefully
-// (SIGTERM) and started again on the same database, as a restarted pod.
-func (c *Cluster) Restart(ctx context.Context, i int, mark func(string)) error {
-	return c.Replace(ctx, i, c.nodes[i].Info().Version, mark)
 }

@@ -1,12 +1,15 @@
-package keycloak
+// Package cluster runs Keycloak nodes on one PostgreSQL behind a gateway
+// (HAProxy), as the procedure's deployments do: started together, a node
+// stopped, killed or revived, and upgraded node by node (Replace) or all at
+// once (Recreate) as Keycloak's update-compatibility check decides.
+package cluster
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"regexp"
-	"strconv"
+	"kcconform/pkg/keycloak"
+	"kcconform/pkg/keycloak/launch"
 	"sync"
 	"time"
 
@@ -15,18 +18,8 @@ import (
 	"kcconform/pkg/release"
 )
 
-// Cache modes of a cluster's nodes.
-const (
-	// CacheCluster: the nodes form a cluster (Infinispan over JGroups'
-	// jdbc-ping, through the shared database).
-	CacheCluster = "ispn"
-	// CacheLocal: each node caches alone and the nodes only share the
-	// database, as nodes whose cluster port is blocked do.
-	CacheLocal = "local"
-)
-
-// ClusterOptions say what cluster to start.
-type ClusterOptions struct {
+// Options say what cluster to start.
+type Options struct {
 	// Nodes is how many (3 when 0).
 	Nodes int
 	// Cache is CacheCluster (default) or CacheLocal.
@@ -41,42 +34,44 @@ type ClusterOptions struct {
 // a token of one node validates on every other, and a spec can send a
 // request straight to the node it chooses.
 type Cluster struct {
-	cfg   Config
-	opts  Options
+	cfg   keycloak.Config
+	opts  keycloak.Options
 	cache string
 	size  int
 	// db is the nodes' PostgreSQL, which the cluster starts and removes.
-	db    Database
-	nodes []member
+	db    keycloak.Database
+	nodes []keycloak.Member
+	// specs are the nodes' cluster options, which a node's successor shares.
+	specs []*keycloak.ClusterNode
 	// gwPort is the gateway's port, chosen before the nodes start.
 	gwPort int
 	gw     *gateway.Gateway
-	info   Info
+	info   keycloak.Info
 }
 
 // NewCluster returns a cluster of the process or the container target, not
 // yet started; it starts its own PostgreSQL.
-func NewCluster(cfg Config, opts Options, co ClusterOptions) *Cluster {
-	cfg, opts = opts.apply(cfg)
+func New(cfg keycloak.Config, opts keycloak.Options, co Options) *Cluster {
+	cfg, opts = opts.Apply(cfg)
 	if co.Nodes <= 0 {
 		co.Nodes = 3
 	}
 	if co.Cache == "" {
-		co.Cache = CacheCluster
+		co.Cache = keycloak.CacheCluster
 	}
 	return &Cluster{cfg: cfg, opts: opts, cache: co.Cache, size: co.Nodes}
 }
 
 // Node is the i-th node (from 0), to stop or kill on its own (Revive
 // starts it again).
-func (c *Cluster) Node(i int) Server { return c.nodes[i] }
+func (c *Cluster) Node(i int) keycloak.Server { return c.nodes[i] }
 
 // Size is the number of nodes.
 func (c *Cluster) Size() int { return c.size }
 
 // Info describes the cluster: its base URL is the gateway's, and Nodes are
 // the nodes' own.
-func (c *Cluster) Info() Info { return c.info }
+func (c *Cluster) Info() keycloak.Info { return c.info }
 
 // Up starts the nodes (the first alone, so that it creates or restores the
 // database, then the others together), then the gateway, and returns when
@@ -84,12 +79,12 @@ func (c *Cluster) Info() Info { return c.info }
 // sees every other one (within KC_BOOT_TIMEOUT more). A start after Stop or
 // Kill starts the stopped nodes again.
 func (c *Cluster) Up(ctx context.Context) error {
-	ph := startPhases()
+	ph := keycloak.StartPhases()
 	if r, _ := release.LineOf(c.cfg.Version); !r.JDBCPing {
 		return fmt.Errorf("KC_VERSION: the cluster suite starts Keycloak 26 or later (its nodes find each other through the database, jdbc-ping), not %s", c.cfg.Version)
 	}
 	if c.db == nil {
-		db, err := StartDatabase(ctx, c.cfg, c.opts.Labels, c.opts.Redactor)
+		db, err := launch.StartDatabase(ctx, c.cfg, c.opts.Labels, c.opts.Redactor)
 		if db != nil {
 			c.db = db
 		}
@@ -97,22 +92,20 @@ func (c *Cluster) Up(ctx context.Context) error {
 			return err
 		}
 		for i := 0; i < c.size; i++ {
-			n, err := newMember(c.cfg, c.opts, db, &ClusterNode{Cache: c.cache})
-			if err != nil {
-				return err
-			}
-			c.nodes = append(c.nodes, n)
+			node := &keycloak.ClusterNode{Cache: c.cache}
+			c.specs = append(c.specs, node)
+			c.nodes = append(c.nodes, db.NewMember(c.cfg, c.opts, node))
 		}
-		ph.done("PostgreSQL")
+		ph.Done("PostgreSQL")
 	}
 	if c.gwPort == 0 {
 		if err := c.choosePorts(); err != nil {
 			return err
 		}
 	}
-	var stopped []member
+	var stopped []keycloak.Member
 	for _, n := range c.nodes {
-		if !n.serving() {
+		if !n.Serving() {
 			stopped = append(stopped, n)
 		}
 	}
@@ -121,34 +114,34 @@ func (c *Cluster) Up(ctx context.Context) error {
 			return fmt.Errorf("keycloak: cluster node 1: %w", err)
 		}
 		stopped = stopped[1:]
-		ph.done("node 1")
+		ph.Done("node 1")
 	}
 	if err := upAll(ctx, stopped); err != nil {
 		return err
 	}
 	if others := len(c.nodes); others > 2 {
-		ph.done(fmt.Sprintf("nodes 2-%d", others))
+		ph.Done(fmt.Sprintf("nodes 2-%d", others))
 	} else {
-		ph.done("node 2")
+		ph.Done("node 2")
 	}
 	if c.gw == nil {
 		backends := make([]gateway.Backend, len(c.nodes))
 		for i, n := range c.nodes {
-			backends[i] = n.backend()
+			backends[i] = n.Backend()
 		}
 		gw, err := gateway.Start(ctx, c.gwPort, backends, c.cfg.BootTimeout)
 		if err != nil {
 			return err
 		}
 		c.gw = gw
-		ph.done("gateway")
+		ph.Done("gateway")
 	}
 	// The nodes are up: forming the cluster gets KC_BOOT_TIMEOUT of its own
 	// (a first boot's build does not count against it).
 	if err := c.WaitView(ctx, len(c.nodes), c.cfg.BootTimeout); err != nil {
 		return err
 	}
-	ph.done("cluster view")
+	ph.Done("cluster view")
 	c.info = c.nodes[0].Info()
 	c.info.BaseURL = c.gw.URL()
 	c.info.LogFile = ""
@@ -156,9 +149,9 @@ func (c *Cluster) Up(ctx context.Context) error {
 	c.info.Nodes, c.info.NodeManagement = nil, nil
 	for _, n := range c.nodes {
 		c.info.Nodes = append(c.info.Nodes, n.Info().BaseURL)
-		c.info.NodeManagement = append(c.info.NodeManagement, fmt.Sprintf("http://127.0.0.1:%d", n.backend().ManagementPort))
+		c.info.NodeManagement = append(c.info.NodeManagement, fmt.Sprintf("http://127.0.0.1:%d", n.Backend().ManagementPort))
 	}
-	c.info.BootTime, c.info.Boot = ph.total(), ph.list
+	c.info.BootTime, c.info.Boot = ph.Total(), ph.List()
 	return nil
 }
 
@@ -173,7 +166,7 @@ func (c *Cluster) choosePorts() error {
 	hostname := fmt.Sprintf("http://127.0.0.1:%d%s", gwPort, gateway.Prefix)
 	var binds []int
 	for _, n := range c.nodes {
-		bind, err := assignPorts(n, hostname, ports.Free)
+		bind, err := n.AssignPorts(hostname, ports.Free)
 		if err != nil {
 			return err
 		}
@@ -186,10 +179,8 @@ func (c *Cluster) choosePorts() error {
 		if err != nil {
 			return fmt.Errorf("keycloak: the cluster's failure detector ports: %w", err)
 		}
-		for _, n := range c.nodes {
-			if p, ok := n.(*Process); ok {
-				p.node.FDOffset = offset
-			}
+		for _, node := range c.specs {
+			node.FDOffset = offset
 		}
 	}
 	c.gwPort = gwPort
@@ -197,7 +188,7 @@ func (c *Cluster) choosePorts() error {
 }
 
 // upAll starts nodes together.
-func upAll(ctx context.Context, nodes []member) error {
+func upAll(ctx context.Context, nodes []keycloak.Member) error {
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
@@ -205,7 +196,7 @@ func upAll(ctx context.Context, nodes []member) error {
 		go func() {
 			defer wg.Done()
 			if err := n.Up(ctx); err != nil {
-				errs[i] = fmt.Errorf("keycloak: cluster node at %d: %w", n.backend().HTTPPort, err)
+				errs[i] = fmt.Errorf("keycloak: cluster node at %d: %w", n.Backend().HTTPPort, err)
 			}
 		}()
 	}
@@ -213,46 +204,20 @@ func upAll(ctx context.Context, nodes []member) error {
 	return errors.Join(errs...)
 }
 
-// viewLine is the line a node logs when it sees a new cluster view, or a
-// merged one after a split: the number of members closes it, "(3)".
-var viewLine = regexp.MustCompile(`ISPN00009[34]: Received new(?:, MERGED)? cluster view for channel \S+: (?:MergeView::)?\[[^\]]*\] \((\d+)\)`)
-
-// View is the number of members the node sees in its latest cluster view
-// logged after offset from of its log (0 before any, or for a node that
-// does not cluster): a node started again appends to its log, and the
-// views of its earlier run are no longer its own.
-func View(logFile string, from int64) int {
-	b, err := os.ReadFile(logFile)
-	if err != nil || from > int64(len(b)) {
-		return 0
-	}
-	return viewIn(b[from:])
-}
-
-// viewIn is the member count of the last cluster view in a log.
-func viewIn(log []byte) int {
-	m := viewLine.FindAllSubmatch(log, -1)
-	if len(m) == 0 {
-		return 0
-	}
-	n, _ := strconv.Atoi(string(m[len(m)-1][1]))
-	return n
-}
-
 // WaitView waits until every running node sees want members; nodes that do
 // not cluster (CacheLocal) are not waited for.
 func (c *Cluster) WaitView(ctx context.Context, want int, timeout time.Duration) error {
-	if c.cache != CacheCluster {
+	if c.cache != keycloak.CacheCluster {
 		return nil
 	}
 	deadline := time.Now().Add(timeout)
 	for {
 		var behind []string
 		for i, n := range c.nodes {
-			if !n.serving() {
+			if !n.Serving() {
 				continue
 			}
-			if v := n.view(ctx); v != want {
+			if v := n.View(ctx); v != want {
 				behind = append(behind, fmt.Sprintf("node %d sees %d", i+1, v))
 			}
 		}
@@ -273,18 +238,18 @@ func (c *Cluster) WaitView(ctx context.Context, want int, timeout time.Duration)
 
 // Stop stops every node gracefully.
 func (c *Cluster) Stop(ctx context.Context) error {
-	return c.each(func(n member) error { return n.Stop(ctx) })
+	return c.each(func(n keycloak.Member) error { return n.Stop(ctx) })
 }
 
 // Kill kills every node.
 func (c *Cluster) Kill(ctx context.Context) error {
-	return c.each(func(n member) error { return n.Kill(ctx) })
+	return c.each(func(n keycloak.Member) error { return n.Kill(ctx) })
 }
 
-func (c *Cluster) each(fn func(member) error) error {
+func (c *Cluster) each(fn func(keycloak.Member) error) error {
 	var errs []error
 	for _, n := range c.nodes {
-		if n.serving() {
+		if n.Serving() {
 			errs = append(errs, fn(n))
 		}
 	}
@@ -300,7 +265,7 @@ func (c *Cluster) Remove(ctx context.Context) error {
 	var errs []error
 	for _, n := range c.nodes {
 		errs = append(errs, n.Remove(ctx))
-		n.forget()
+		n.Forget()
 	}
 	if c.db != nil {
 		errs = append(errs, c.db.Remove(ctx))
@@ -311,6 +276,6 @@ func (c *Cluster) Remove(ctx context.Context) error {
 
 // Successor is not a cluster's way to change version: its nodes are
 // upgraded one by one.
-func (c *Cluster) Successor(string) (Server, error) {
+func (c *Cluster) Successor(string) (keycloak.Server, error) {
 	return nil, errors.New("keycloak: a cluster is upgraded node by node (Node(i).Successor)")
 }

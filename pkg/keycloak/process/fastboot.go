@@ -1,9 +1,10 @@
-package keycloak
+package process
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"kcconform/pkg/keycloak"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,27 +38,17 @@ import (
 const (
 	templateDir  = "template"
 	archive      = "kc.jsa"
-	templateUser = AdminUser
+	templateUser = keycloak.AdminUser
 )
 
-// jvmOptions are the JVM options kcconform adds (JAVA_OPTS_APPEND): the
-// build's archive when it exists, and the C1 compiler only unless fullJIT (a
-// conformance run gains more from a quick start than from C2's code).
-func jvmOptions(home string, fullJIT bool) []string {
-	var opts []string
+// jvmOptions are a run's JVM options from home: the build's archive when
+// it exists, then opts' (C1 only unless FullJIT, the caller's).
+func jvmOptions(home string, opts keycloak.Options) []string {
+	var archived []string
 	if _, err := os.Stat(filepath.Join(home, archive)); err == nil {
-		opts = append(opts, "-XX:SharedArchiveFile="+filepath.Join(home, archive))
+		archived = append(archived, "-XX:SharedArchiveFile="+filepath.Join(home, archive))
 	}
-	if !fullJIT {
-		opts = append(opts, "-XX:TieredStopAtLevel=1")
-	}
-	return opts
-}
-
-// jvm is every JVM option of a run of opts from home: kcconform's, then
-// the caller's (the JVM takes the last of a repeated option).
-func (opts Options) jvm(home string) []string {
-	return append(jvmOptions(home, opts.FullJIT), opts.JavaOptions...)
+	return opts.JVMOptions(archived...)
 }
 
 // template is a build's database template: the H2 files or the PostgreSQL
@@ -144,19 +135,19 @@ func fromPGTemplate(ctx context.Context, db pgTemplateDB, dir string, red *redac
 // finish completes the fast boot of a server that has just become ready:
 // it saves the PostgreSQL template where one is due, and gives the
 // administrator the run's password in place of the template's.
-func (b fastBoot) finish(ctx context.Context, p *Process, ph *phases) error {
+func (b fastBoot) finish(ctx context.Context, p *Process, ph *keycloak.Phases) error {
 	if b.savePG != "" {
 		if err := savePGTemplate(ctx, p.info, b.db, b.savePG, p.opts.AdminPassword, p.red); err != nil {
 			dist.Progress("no PostgreSQL template for Keycloak %s (later runs create the database again): %v", p.cfg.Version, err)
 		}
-		ph.done("template save")
+		ph.Done("template save")
 	}
 	if b.password != "" {
 		if err := takeOverAdmin(ctx, p.info, b.password, p.opts.AdminPassword, p.red); err != nil {
 			return err
 		}
 		p.info.Admin.Password = p.opts.AdminPassword
-		ph.done("administrator")
+		ph.Done("administrator")
 	}
 	return nil
 }
@@ -165,7 +156,7 @@ func (b fastBoot) finish(ctx context.Context, p *Process, ph *phases) error {
 // on an empty database, with its administrator's password changed to a
 // template password for the dump and back afterwards. Concurrent runs may
 // both save; the first rename wins.
-func savePGTemplate(ctx context.Context, info Info, db pgTemplateDB, dir, password string, red *redact.Redactor) error {
+func savePGTemplate(ctx context.Context, info keycloak.Info, db pgTemplateDB, dir, password string, red *redact.Redactor) error {
 	tpl := random.Secret()
 	red.AddSecret(tpl)
 	if err := takeOverAdmin(ctx, info, password, tpl, red); err != nil {
@@ -208,7 +199,7 @@ func commitTemplate(tmp, dir, password string) error {
 // start on a fresh database, stopped gracefully as soon as it is ready. A
 // failure is reported and leaves the build without them (runs then start
 // the slow way).
-func ensureTemplate(ctx context.Context, cfg Config, home string, jdk dist.JDK, red *redact.Redactor) {
+func ensureTemplate(ctx context.Context, cfg keycloak.Config, home string, jdk dist.JDK, red *redact.Redactor) {
 	if _, ok := loadTemplate(filepath.Join(home, templateDir)); ok {
 		return
 	}
@@ -232,7 +223,7 @@ func ensureTemplate(ctx context.Context, cfg Config, home string, jdk dist.JDK, 
 // makeTemplate is the training start: on a fresh database in a run
 // directory of its own, stopped gracefully once ready, so that the JVM
 // writes its archive; the database it created becomes the template.
-func makeTemplate(ctx context.Context, cfg Config, home string, jdk dist.JDK, red *redact.Redactor) error {
+func makeTemplate(ctx context.Context, cfg keycloak.Config, home string, jdk dist.JDK, red *redact.Redactor) error {
 	password := random.Secret()
 	red.AddSecret(password)
 	dir, guard, err := newRunDir(home)
@@ -250,8 +241,8 @@ func makeTemplate(ctx context.Context, cfg Config, home string, jdk dist.JDK, re
 	if err != nil {
 		return err
 	}
-	info := Info{BaseURL: s.baseURL(), Admin: admin.Credentials{Username: AdminUser, Password: password}, Timeout: cfg.Timeout}
-	if err := waitReady(ctx, info, s.healthURL(), cfg.BootTimeout, r, red, startPhases()); err != nil {
+	info := keycloak.Info{BaseURL: s.baseURL(), Admin: admin.Credentials{Username: keycloak.AdminUser, Password: password}, Timeout: cfg.Timeout}
+	if err := waitReady(ctx, info, s.healthURL(), cfg.BootTimeout, r, red, keycloak.StartPhases()); err != nil {
 		return r.failed(err, red)
 	}
 	err = r.terminate(20 * time.Second)
@@ -280,7 +271,7 @@ func useTemplate(t *template, runDir string) error {
 // takeOverAdmin gives the administrator the password to, logging in with
 // from: the run's password in place of the template's once the server is
 // ready (or the other way round, for savePGTemplate).
-func takeOverAdmin(ctx context.Context, info Info, from, to string, red *redact.Redactor) error {
+func takeOverAdmin(ctx context.Context, info keycloak.Info, from, to string, red *redact.Redactor) error {
 	hc, err := info.HTTPClient()
 	if err != nil {
 		return err

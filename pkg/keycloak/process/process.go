@@ -1,9 +1,16 @@
-package keycloak
+// Package process is the process target: the official server
+// distribution (fetched and verified by package dist), built once per
+// version and database and run on loopback with a JDK of the machine, its
+// JVM supervised. Fast boots come from database templates and a
+// class-data-sharing archive (fastboot.go); a cluster's update-compatibility
+// check runs the distribution's kc.sh (compat.go).
+package process
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"kcconform/pkg/keycloak"
 	"os"
 	"path/filepath"
 	"time"
@@ -23,12 +30,12 @@ import (
 // database with it) and its ports live from the first Up to Remove, so
 // that Up after Stop or Kill is a restart.
 type Process struct {
-	cfg   Config
-	opts  Options
+	cfg   keycloak.Config
+	opts  keycloak.Options
 	red   *redact.Redactor
 	db    *postgres.Server // nil: the dev-file H2 database
-	https *TLSFiles
-	node  *ClusterNode
+	https *keycloak.TLSFiles
+	node  *keycloak.ClusterNode
 	// follows is the server this one takes over from (Successor).
 	follows *Process
 	// savedLog is the name its log is kept under in the report folder,
@@ -42,37 +49,37 @@ type Process struct {
 	httpPort, managementPort int
 
 	running *processRun
-	info    Info
+	info    keycloak.Info
 }
 
 // runDirPattern names the run directories, for reaper.Sweep.
 const runDirPattern = "kcconform-kc-*"
 
-// ProcessOptions are what only the process target offers.
-type ProcessOptions struct {
+// Options are what only the process target offers.
+type Options struct {
 	// Database is a local PostgreSQL server (nil: the dev-file H2).
 	Database *postgres.Server
 	// HTTPS serves HTTPS only, with this certificate and key (PEM files).
-	HTTPS *TLSFiles
+	HTTPS *keycloak.TLSFiles
 	// Node makes the server a node of a cluster (Cluster makes them).
-	Node *ClusterNode
+	Node *keycloak.ClusterNode
 }
 
 // NewProcess returns a Keycloak of the process target, not yet started.
-func NewProcess(cfg Config, opts Options, po ProcessOptions) *Process {
-	cfg, opts = opts.apply(cfg)
+func New(cfg keycloak.Config, opts keycloak.Options, po Options) *Process {
+	cfg, opts = opts.Apply(cfg)
 	return &Process{cfg: cfg, opts: opts, red: opts.Redactor, db: po.Database, https: po.HTTPS, node: po.Node}
 }
 
 // Successor returns a Keycloak of another version that takes over this
 // one's place once it is stopped: its database, its ports (tokens carry the
 // issuer URL) and its administrator (kept in the database).
-func (p *Process) Successor(version string) (Server, error) {
+func (p *Process) Successor(version string) (keycloak.Server, error) {
 	return p.successor(version), nil
 }
 
 // Info describes the server.
-func (p *Process) Info() Info { return p.info }
+func (p *Process) Info() keycloak.Info { return p.info }
 
 // ProcessGroup is the process group of the running server (kc.sh and its
 // JVM), for measuring its CPU time and memory; 0 when it does not run.
@@ -97,7 +104,7 @@ func (p *Process) buildArgs() []string {
 		args = append(args, "--db=postgres", "--metrics-enabled=true")
 	}
 	if r, _ := release.LineOf(p.cfg.Version); !r.CacheAtStart {
-		args = append(args, localCache...)
+		args = append(args, keycloak.LocalCache...)
 	}
 	return args
 }
@@ -115,7 +122,7 @@ func (p *Process) Up(ctx context.Context) error {
 		}
 		p.httpPort, p.managementPort = prev.httpPort, prev.managementPort
 	}
-	ph := startPhases()
+	ph := keycloak.StartPhases()
 	if _, note := release.LineOf(p.cfg.Version); note != "" && p.running == nil && p.runDir == "" {
 		dist.Progress("%s", note)
 	}
@@ -156,13 +163,13 @@ func (p *Process) Up(ctx context.Context) error {
 		}
 		return err
 	}
-	p.info.BootTime, p.info.Boot = ph.total(), ph.list
+	p.info.BootTime, p.info.Boot = ph.Total(), ph.List()
 	return nil
 }
 
 // build finds the dist.JDK, fetches the distribution and builds it (each once
 // per version and database, then cached), and returns the build.
-func (p *Process) build(ctx context.Context, ph *phases) (string, dist.JDK, error) {
+func (p *Process) build(ctx context.Context, ph *keycloak.Phases) (string, dist.JDK, error) {
 	jdk, err := dist.FindJDK(p.cfg.Version, p.cfg.JavaHome)
 	if err != nil {
 		return "", jdk, err
@@ -171,12 +178,12 @@ func (p *Process) build(ctx context.Context, ph *phases) (string, dist.JDK, erro
 	if err != nil {
 		return "", jdk, err
 	}
-	ph.done("fetch")
+	ph.Done("fetch")
 	home, err := ensureBuild(ctx, p.cfg, dist, jdk, p.buildArgs())
 	if err != nil {
 		return "", jdk, err
 	}
-	ph.done("build")
+	ph.Done("build")
 	return home, jdk, nil
 }
 
@@ -195,12 +202,12 @@ func (p *Process) choosePorts() error {
 
 // prepare makes the run directory of a first start, with the build's
 // database template in it where there is one (fastboot.go).
-func (p *Process) prepare(ctx context.Context, home string, jdk dist.JDK, ph *phases) (fastBoot, error) {
+func (p *Process) prepare(ctx context.Context, home string, jdk dist.JDK, ph *keycloak.Phases) (fastBoot, error) {
 	var boot fastBoot
 	devFile := p.db == nil && !p.opts.NoFastBoot
 	if devFile {
 		ensureTemplate(ctx, p.cfg, home, jdk, p.red)
-		ph.done("template")
+		ph.Done("template")
 	}
 	if err := p.prepareRunDir(home); err != nil {
 		return boot, err
@@ -215,7 +222,7 @@ func (p *Process) prepare(ctx context.Context, home string, jdk dist.JDK, ph *ph
 			boot.password = t.password
 		}
 	}
-	ph.done("prepare")
+	ph.Done("prepare")
 	if p.db != nil && !p.opts.NoFastBoot {
 		var err error
 		if boot, err = fromPGTemplate(ctx, p.db, pgTemplateDir(home, p.db.Major()), p.red); err != nil {
@@ -223,7 +230,7 @@ func (p *Process) prepare(ctx context.Context, home string, jdk dist.JDK, ph *ph
 			return boot, err
 		}
 		if boot.password != "" || boot.savePG != "" {
-			ph.done("template")
+			ph.Done("template")
 		}
 	}
 	return boot, nil
@@ -275,13 +282,13 @@ func newGuardedDir() (string, *reaper.Guard, error) {
 // startOnce starts the JVM and waits until it is ready. The administrator
 // logs in with the template's password until the fast boot gives it the
 // run's (fastBoot.finish).
-func (p *Process) startOnce(ctx context.Context, home string, jdk dist.JDK, templatePassword string, ph *phases) error {
+func (p *Process) startOnce(ctx context.Context, home string, jdk dist.JDK, templatePassword string, ph *keycloak.Phases) error {
 	s := jvmStart{runDir: p.runDir, jdk: jdk, version: p.cfg.Version, httpPort: p.httpPort, managementPort: p.managementPort,
-		https: p.https, adminPassword: p.opts.AdminPassword, javaOptions: p.opts.jvm(home), node: p.node}
+		https: p.https, adminPassword: p.opts.AdminPassword, javaOptions: jvmOptions(home, p.opts), node: p.node}
 	if p.opts.NoFastBoot {
 		s.javaOptions = nil
 	}
-	s.javaOptions = append(s.javaOptions, p.node.javaOptions()...)
+	s.javaOptions = append(s.javaOptions, nodeJavaOptions(p.node)...)
 	if p.db != nil {
 		s.env = p.db.KeycloakEnv()
 	}
@@ -293,11 +300,11 @@ func (p *Process) startOnce(ctx context.Context, home string, jdk dist.JDK, temp
 	if templatePassword != "" {
 		password = templatePassword
 	}
-	p.info = Info{
-		Target:  TargetProcess,
+	p.info = keycloak.Info{
+		Target:  keycloak.TargetProcess,
 		Version: p.cfg.Version,
 		BaseURL: s.baseURL(),
-		Admin:   admin.Credentials{Username: AdminUser, Password: password},
+		Admin:   admin.Credentials{Username: keycloak.AdminUser, Password: password},
 		CAFile:  p.cfg.CAFile,
 		LogFile: r.log,
 		Timeout: p.cfg.Timeout,
@@ -331,9 +338,9 @@ func (p *Process) halt(stop func(*processRun) error) error {
 	err := stop(r)
 	r.guard.Release()
 	if p.savedLog == "" {
-		p.savedLog = freeName(p.cfg.ReportDir, fmt.Sprintf("keycloak-%s-process-%d", p.cfg.Version, p.httpPort))
+		p.savedLog = keycloak.FreeName(p.cfg.ReportDir, fmt.Sprintf("keycloak-%s-process-%d", p.cfg.Version, p.httpPort))
 	}
-	saveLog(r.log, p.cfg.ReportDir, p.savedLog, p.red)
+	keycloak.SaveLog(r.log, p.cfg.ReportDir, p.savedLog, p.red)
 	return err
 }
 
@@ -354,30 +361,4 @@ func (p *Process) removeDir() {
 	}
 	p.dirGuard.Release()
 	p.dirGuard = nil
-}
-
-// saveLog copies a server log, redacted, into dir (the reports folder).
-// freeName is base.log in dir, or base-2.log, base-3.log… where a server
-// before it (the node it replaced, on the same port) left its log.
-func freeName(dir, base string) string {
-	name := base + ".log"
-	for i := 2; i < 100; i++ {
-		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			break
-		}
-		name = fmt.Sprintf("%s-%d.log", base, i)
-	}
-	return name
-}
-
-func saveLog(path, dir, name string, red *redact.Redactor) {
-	if dir == "" {
-		return
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return
-	}
-	_ = os.MkdirAll(dir, 0o755)
-	_ = os.WriteFile(filepath.Join(dir, name), []byte(red.String(string(b))), 0o644)
 }

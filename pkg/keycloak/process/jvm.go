@@ -1,9 +1,10 @@
-package keycloak
+package process
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"kcconform/pkg/keycloak"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,7 +32,7 @@ type jvmStart struct {
 	version string
 	// httpPort and managementPort are on 127.0.0.1; https serves HTTPS only.
 	httpPort, managementPort int
-	https                    *TLSFiles
+	https                    *keycloak.TLSFiles
 	// adminPassword is the bootstrap administrator's (used only on a fresh
 	// database).
 	adminPassword string
@@ -39,7 +40,7 @@ type jvmStart struct {
 	javaOptions []string
 	env         []string
 	// node makes the server a node of a cluster (nil: a single server).
-	node *ClusterNode
+	node *keycloak.ClusterNode
 }
 
 // args are kc.sh's arguments: an optimized start on loopback.
@@ -66,31 +67,11 @@ func (s jvmStart) args() []string {
 		return append(args, "--cache=ispn", "--cache-embedded-network-bind-address=127.0.0.1",
 			fmt.Sprintf("--cache-embedded-network-bind-port=%d", s.node.BindPort))
 	}
-	return append(args, localCache...)
-}
-
-// ClusterNode is what makes a server one node of a cluster.
-type ClusterNode struct {
-	// Hostname is the URL every node gives its tokens as issuer: the
-	// gateway's, so that a token of one node validates on every other.
-	Hostname string
-	// Cache is ispn (the nodes form a cluster through the database,
-	// jdbc-ping) or local (they share the database only: what a blocked
-	// cluster port leaves, the negative control).
-	Cache string
-	// BindPort is the cluster transport's port on 127.0.0.1.
-	BindPort int
-	// FDOffset is the failure detector's port offset from BindPort
-	// (JGroups' jgroups.fd.port-offset, 50000 by default, which would land
-	// in the ephemeral range). Every node of a cluster needs the same: a
-	// node connects to its neighbour's failure detector at the neighbour's
-	// BindPort plus its own offset, and a node it cannot reach there it
-	// suspects, again and again (views that flap under load).
-	FDOffset int
+	return append(args, keycloak.LocalCache...)
 }
 
 // javaOptions are the node's JVM options.
-func (n *ClusterNode) javaOptions() []string {
+func nodeJavaOptions(n *keycloak.ClusterNode) []string {
 	if n == nil || n.Cache != "ispn" {
 		return nil
 	}
@@ -109,17 +90,8 @@ func (s jvmStart) baseURL() string {
 	return fmt.Sprintf("%s://127.0.0.1:%d", s.scheme(), s.httpPort)
 }
 
-// healthPort is where a version serves /health: its management port from
-// 25 on, its HTTP port before.
-func healthPort(version string, httpPort, managementPort int) int {
-	if r, _ := release.LineOf(version); !r.ManagementPort {
-		return httpPort
-	}
-	return managementPort
-}
-
 func (s jvmStart) healthURL() string {
-	return fmt.Sprintf("%s://127.0.0.1:%d/health/ready", s.scheme(), healthPort(s.version, s.httpPort, s.managementPort))
+	return fmt.Sprintf("%s://127.0.0.1:%d/health/ready", s.scheme(), keycloak.HealthPort(s.version, s.httpPort, s.managementPort))
 }
 
 // processRun is one running JVM, supervised: its exit is noticed at once,
@@ -136,10 +108,6 @@ type processRun struct {
 	logStart int64
 }
 
-// localCache is given at every start: a single node needs no cluster
-// discovery, and 26.7 ignores the build-time value.
-var localCache = []string{"--cache=local"}
-
 // startJVM starts kc.sh in its own process group, its output appended to
 // server.log in the run directory.
 func startJVM(s jvmStart) (*processRun, error) {
@@ -154,7 +122,7 @@ func startJVM(s jvmStart) (*processRun, error) {
 	}
 	cmd := exec.Command(filepath.Join(s.runDir, "bin", "kc.sh"), s.args()...)
 	cmd.Dir = s.runDir
-	cmd.Env = append(append(os.Environ(), "JAVA_HOME="+s.jdk.Home), BootstrapAdminEnv(s.version, AdminUser, s.adminPassword)...)
+	cmd.Env = append(append(os.Environ(), "JAVA_HOME="+s.jdk.Home), keycloak.BootstrapAdminEnv(s.version, keycloak.AdminUser, s.adminPassword)...)
 	cmd.Env = append(append(cmd.Env, "JAVA_OPTS_APPEND="+strings.Join(s.javaOptions, " ")), s.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Own process group: kc.sh forks java, and both must get the signal.
@@ -221,7 +189,7 @@ func (r *processRun) kill() {
 // waitReady polls the readiness endpoint until it answers 200, then checks
 // that an admin token can be obtained: /health/ready has been seen to answer
 // before the bootstrap admin existed.
-func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Duration, r *processRun, red *redact.Redactor, ph *phases) error {
+func waitReady(ctx context.Context, info keycloak.Info, healthURL string, timeout time.Duration, r *processRun, red *redact.Redactor, ph *keycloak.Phases) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hc, err := info.HTTPClient()
@@ -243,7 +211,7 @@ func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Du
 				ready = resp.StatusCode == http.StatusOK
 				last = fmt.Sprintf("HTTP %d", resp.StatusCode)
 				if ready {
-					ph.done("start")
+					ph.Done("start")
 				}
 			} else {
 				last = err.Error()
@@ -251,7 +219,7 @@ func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Du
 		}
 		if ready {
 			if _, err = ac.Token(ctx); err == nil {
-				ph.done("admin ready")
+				ph.Done("admin ready")
 				return nil
 			}
 			last = err.Error()
@@ -264,11 +232,4 @@ func waitReady(ctx context.Context, info Info, healthURL string, timeout time.Du
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-}
-
-// BootstrapAdminEnv is the environment that creates the first administrator
-// (KC_BOOTSTRAP_ADMIN_* from 26, KEYCLOAK_ADMIN* before: releases.go).
-func BootstrapAdminEnv(version, user, password string) []string {
-	r, _ := release.LineOf(version)
-	return []string{r.AdminUserEnv + "=" + user, r.AdminPasswordEnv + "=" + password}
 }

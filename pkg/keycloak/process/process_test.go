@@ -1,8 +1,9 @@
-package keycloak
+package process
 
 import (
 	"context"
 	"errors"
+	"kcconform/pkg/keycloak"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,10 +39,10 @@ func TestRunThatExitsSaysWhyAtOnce(t *testing.T) {
 		{"bad option", "ERROR: Unknown option: '--bogus'", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := &Process{cfg: Config{Version: "26.7.3", BootTimeout: time.Minute, Timeout: time.Second}, red: redact.New(),
-				opts: Options{AdminPassword: "pw-0123456789"}, httpPort: 1, managementPort: 2, runDir: fakeRunDir(t, tc.output)}
+			p := &Process{cfg: keycloak.Config{Version: "26.7.3", BootTimeout: time.Minute, Timeout: time.Second}, red: redact.New(),
+				opts: keycloak.Options{AdminPassword: "pw-0123456789"}, httpPort: 1, managementPort: 2, runDir: fakeRunDir(t, tc.output)}
 			began := time.Now()
-			err := p.startOnce(context.Background(), t.TempDir(), dist.JDK{Home: "/nonexistent"}, "", startPhases())
+			err := p.startOnce(context.Background(), t.TempDir(), dist.JDK{Home: "/nonexistent"}, "", keycloak.StartPhases())
 			if err == nil {
 				t.Fatal("a server that exited started")
 			}

@@ -1,10 +1,11 @@
-package keycloak
+package process
 
 import (
 	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
+	"kcconform/pkg/keycloak"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 
 // ensureBuild unpacks the distribution and runs kc.sh build once per version
 // and build options, keeping the result in the cache.
-func ensureBuild(ctx context.Context, cfg Config, d *dist.Dist, jdk dist.JDK, buildArgs []string) (string, error) {
+func ensureBuild(ctx context.Context, cfg keycloak.Config, d *dist.Dist, jdk dist.JDK, buildArgs []string) (string, error) {
 	args := append([]string{"--health-enabled=true"}, buildArgs...)
 	if !hasPrefixArg(args, "--db=") {
 		args = append(args, "--db=dev-file")
@@ -56,7 +57,7 @@ func ensureBuild(ctx context.Context, cfg Config, d *dist.Dist, jdk dist.JDK, bu
 	// A local cache (no cluster discovery) starts faster. Some versions take
 	// --cache at build time, others refuse it there: ask the distribution.
 	// It is given at start too (localCache), where every version takes it.
-	built := append(append([]string(nil), localCache...), args...)
+	built := append(append([]string(nil), keycloak.LocalCache...), args...)
 	out, err := kcBuild(ctx, tmp, jdk, built)
 	if err != nil && strings.Contains(out, "not usable with build") {
 		built = args

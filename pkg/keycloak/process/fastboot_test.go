@@ -1,9 +1,10 @@
-package keycloak
+package process
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"kcconform/pkg/keycloak"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -166,7 +167,7 @@ func fakeAdmin(t *testing.T) (*httptest.Server, *[]string) {
 // complete template whose password is the one the dump holds.
 func TestSavePGTemplate(t *testing.T) {
 	srv, set := fakeAdmin(t)
-	info := Info{BaseURL: srv.URL, Admin: admin.Credentials{Username: AdminUser, Password: "pw-run-0123456789"}, Timeout: 5 * time.Second}
+	info := keycloak.Info{BaseURL: srv.URL, Admin: admin.Credentials{Username: keycloak.AdminUser, Password: "pw-run-0123456789"}, Timeout: 5 * time.Second}
 	dir := filepath.Join(t.TempDir(), "template-pg15")
 	db := &fakePG{}
 	if err := savePGTemplate(context.Background(), info, db, dir, "pw-run-0123456789", redact.New()); err != nil {
@@ -198,7 +199,7 @@ func TestTrainingStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, "bin", "kc.sh"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Version: "26.7.3", BootTimeout: time.Minute, Timeout: time.Second}
+	cfg := keycloak.Config{Version: "26.7.3", BootTimeout: time.Minute, Timeout: time.Second}
 	err := makeTemplate(context.Background(), cfg, home, dist.JDK{Home: "/nonexistent"}, redact.New())
 	if err == nil || !errors.Is(err, errExited) {
 		t.Fatalf("err = %v, want the server's exit", err)
@@ -218,15 +219,15 @@ func TestTrainingStart(t *testing.T) {
 // compiler is asked for.
 func TestJVMOptions(t *testing.T) {
 	home := t.TempDir()
-	if got := jvmOptions(home, false); len(got) != 1 || got[0] != "-XX:TieredStopAtLevel=1" {
+	if got := jvmOptions(home, keycloak.Options{}); len(got) != 1 || got[0] != "-XX:TieredStopAtLevel=1" {
 		t.Fatalf("without archive: %v", got)
 	}
 	writeFiles(t, home, map[string]string{archive: "cds"})
-	got := jvmOptions(home, true)
+	got := jvmOptions(home, keycloak.Options{FullJIT: true})
 	if len(got) != 1 || got[0] != "-XX:SharedArchiveFile="+filepath.Join(home, archive) {
 		t.Fatalf("with archive, full JIT: %v", got)
 	}
-	got = Options{JavaOptions: []string{"-Xmx2g"}}.jvm(home)
+	got = jvmOptions(home, keycloak.Options{JavaOptions: []string{"-Xmx2g"}})
 	if len(got) != 3 || got[2] != "-Xmx2g" {
 		t.Fatalf("the caller's options are not last: %v", got)
 	}
