@@ -3,11 +3,8 @@ package framework
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -15,9 +12,7 @@ import (
 	"kcconform/fixtures"
 	"kcconform/pkg/admin"
 	"kcconform/pkg/contract"
-	"kcconform/pkg/random"
 	"kcconform/pkg/realmconf"
-	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
 	"kcconform/pkg/tokenflow"
 )
@@ -25,9 +20,6 @@ import (
 // inFlightCreate is how long a realm create the harness gave up on may take
 // to land on the server.
 const inFlightCreate = 15 * time.Second
-
-// FixtureClientID is the client the procedure names, in the fixture realm.
-const FixtureClientID = "my-test-client"
 
 // Realm is a realm a spec works in and its procedure client.
 type Realm struct {
@@ -150,7 +142,7 @@ func (s *Session) CreateRealm(ctx context.Context, name string, rep []byte) *Rea
 	created = true
 	var parsed map[string]any
 	s.ExpectNoError(json.Unmarshal(rep, &parsed), "realm representation")
-	return &Realm{Name: name, Owned: true, Client: s.LookupClient(ctx, name, ProcedureClientID(parsed), "")}
+	return &Realm{Name: name, Owned: true, Client: s.LookupClient(ctx, name, fixtures.ProcedureClientID(parsed), "")}
 }
 
 // LookupClient reads a client's ids and service account through the admin
@@ -218,123 +210,7 @@ func (s *Session) RealmFixture(name string, change func(realm map[string]any)) (
 	if err != nil {
 		return nil, err
 	}
-	return RenameFixture(b, name, s.Run.Redactor, change)
-}
-
-// RenameFixture is RealmFixture for a fixture given as b; red learns the
-// secrets it makes.
-func RenameFixture(b []byte, name string, red *redact.Redactor, change func(realm map[string]any)) ([]byte, error) {
-	var rep map[string]any
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("KC_FIXTURE: expected a realm representation in JSON: %w", err)
-	}
-	old, _ := rep["realm"].(string)
-	if old == "" {
-		return nil, errors.New("KC_FIXTURE: field \"realm\": expected the realm's name")
-	}
-	rep["realm"] = name
-	// An export names its objects by id; the server this realm is created
-	// on may hold them already (it may be the server exported from).
-	stripIDs(rep)
-	dropMasked(rep)
-	clients, _ := rep["clients"].([]any)
-	for _, c := range clients {
-		if cm, ok := c.(map[string]any); ok && cm["publicClient"] != true {
-			secret := random.Secret()
-			red.AddSecret(secret)
-			cm["secret"] = secret
-		}
-	}
-	if change != nil {
-		change(rep)
-	}
-	out, err := json.Marshal(rep)
-	if err != nil {
-		return nil, err
-	}
-	return []byte(strings.ReplaceAll(string(out), "default-roles-"+old, "default-roles-"+name)), nil
-}
-
-// stripIDs removes every object's "id" from a representation, and the
-// references to ids a new realm cannot keep (a role's containerId).
-func stripIDs(v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		delete(x, "id")
-		delete(x, "containerId")
-		for _, e := range x {
-			stripIDs(e)
-		}
-	case []any:
-		for _, e := range x {
-			stripIDs(e)
-		}
-	}
-}
-
-// masked is what an export shows in place of a secret.
-const masked = "**********"
-
-// dropMasked removes the components whose configuration an export masked
-// (the admin console's partial export masks key providers' private keys):
-// the new realm makes its own keys. Client secrets are replaced anyway.
-func dropMasked(rep map[string]any) {
-	comps, _ := rep["components"].(map[string]any)
-	for kind, list := range comps {
-		items, _ := list.([]any)
-		kept := items[:0]
-		for _, it := range items {
-			cm, _ := it.(map[string]any)
-			cfg, _ := cm["config"].(map[string]any)
-			hidden := false
-			for _, v := range cfg {
-				vs, _ := v.([]any)
-				hidden = hidden || slices.Contains(vs, any(masked))
-			}
-			if !hidden {
-				kept = append(kept, it)
-			}
-		}
-		comps[kind] = kept
-	}
-}
-
-// ProcedureClientID is the procedure's client in a realm representation:
-// my-test-client where there is one, else the first confidential client
-// with a service account that gets refresh tokens for client credentials
-// (an operator's export names its own).
-func ProcedureClientID(realm map[string]any) string {
-	clients, _ := realm["clients"].([]any)
-	for _, c := range clients {
-		if cm, ok := c.(map[string]any); ok && cm["clientId"] == FixtureClientID {
-			return FixtureClientID
-		}
-	}
-	for _, c := range clients {
-		cm, _ := c.(map[string]any)
-		attrs, _ := cm["attributes"].(map[string]any)
-		if id, _ := cm["clientId"].(string); id != "" && cm["serviceAccountsEnabled"] == true && cm["publicClient"] != true &&
-			attrs["client_credentials.use_refresh_token"] == "true" {
-			return id
-		}
-	}
-	return FixtureClientID
-}
-
-// FixtureClient returns the procedure's client of a realm representation,
-// to change it.
-func FixtureClient(realm map[string]any) map[string]any {
-	id := ProcedureClientID(realm)
-	clients, _ := realm["clients"].([]any)
-	for _, c := range clients {
-		if cm, ok := c.(map[string]any); ok && cm["clientId"] == id {
-			if cm["attributes"] == nil {
-				cm["attributes"] = map[string]any{}
-			}
-			return cm
-		}
-	}
-	return map[string]any{"attributes": map[string]any{}}
+	return fixtures.Rename(b, name, s.Run.Redactor, change)
 }
 
 // GetOffline runs the procedure's get request for c and registers the

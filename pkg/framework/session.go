@@ -21,6 +21,7 @@ import (
 	"kcconform/pkg/realmconf"
 	"kcconform/pkg/report"
 	"kcconform/pkg/run"
+	"kcconform/pkg/transport"
 )
 
 // Session is what a suite's specs share in one process: the run, the
@@ -44,7 +45,7 @@ type Session struct {
 	// (nil without).
 	Settings *realmconf.Settings
 	// Certs are the certificates of a server started with HTTPS.
-	Certs Certs
+	Certs transport.Certs
 	// cluster is the cluster Bootstrap started, in the process that
 	// started it (Ginkgo's first, where Serial specs run).
 	cluster *cluster.Cluster
@@ -89,8 +90,8 @@ type shared struct {
 	RunID  string        `json:"runID"`
 	// Label derives the administrator's password of a server this run
 	// started (Run.Password); each process derives it from its own key.
-	Label string `json:"label,omitempty"`
-	Certs Certs  `json:"certs"`
+	Label string          `json:"label,omitempty"`
+	Certs transport.Certs `json:"certs"`
 }
 
 // Bootstrap declares the suite-level nodes of a suite that runs against one
@@ -110,7 +111,7 @@ func Bootstrap(r *run.Run, suite string, need Need, so ServerOptions) *Session {
 			dir, err := os.MkdirTemp("", "kcconform-certs-")
 			s.ExpectNoError(err, "certificate folder")
 			ginkgo.DeferCleanup(os.RemoveAll, dir)
-			sh.Certs, err = MakeCerts(dir, "kcconform test CA "+r.ID())
+			sh.Certs, err = transport.MakeCerts(dir, "kcconform test CA "+r.ID())
 			s.ExpectNoError(err, "make certificates")
 			cfg.CAFile = sh.Certs.CAFile
 		}

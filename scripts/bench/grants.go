@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"kcconform/fixtures"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,7 +15,6 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/redact"
 	"kcconform/pkg/report"
@@ -31,7 +31,7 @@ func grantRate(ctx context.Context, info keycloak.Info, red *redact.Redactor, di
 	res := grantResult{Tokens: n, Concurrency: conc}
 
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"offline_access"},
-		"client_id": {framework.FixtureClientID}, "client_secret": {secret}}
+		"client_id": {fixtures.ClientID}, "client_secret": {secret}}
 	target := vegeta.Target{Method: http.MethodPost, URL: info.BaseURL + "/realms/" + name + "/protocol/openid-connect/token",
 		Body: []byte(form.Encode()), Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}
 	raw := func() float64 {
@@ -56,7 +56,7 @@ func grantRate(ctx context.Context, info keycloak.Info, red *redact.Redactor, di
 	res.Vegeta = append(res.Vegeta, raw())
 	cmd := exec.CommandContext(ctx, "bin/kcconform", "before", "--tokens", strconv.Itoa(n), "--concurrency", strconv.Itoa(conc), "--verdict=false",
 		"--report-dir", filepath.Join(dir, "grants"))
-	cmd.Env = append(os.Environ(), "KC_TARGET=external", "KC_URL="+info.BaseURL, "KC_REALM="+name, "KC_CLIENT_ID="+framework.FixtureClientID,
+	cmd.Env = append(os.Environ(), "KC_TARGET=external", "KC_URL="+info.BaseURL, "KC_REALM="+name, "KC_CLIENT_ID="+fixtures.ClientID,
 		"KC_CLIENT_SECRET="+secret, "KC_STATE_FILE="+filepath.Join(dir, "grants.state"), "KC_STATE_KEY_FILE="+filepath.Join(dir, "grants.key"))
 	out, err := cmd.CombinedOutput()
 	if err != nil {

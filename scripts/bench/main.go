@@ -40,7 +40,6 @@ import (
 
 	"kcconform/fixtures"
 	"kcconform/pkg/dist"
-	"kcconform/pkg/framework"
 	"kcconform/pkg/kccontainer"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/keycloak/cluster"
@@ -348,7 +347,7 @@ func flows(ctx context.Context, info keycloak.Info, red *redact.Redactor, reps i
 	defer remove()
 	hc, err := transport.New(transport.Options{Timeout: 30 * time.Second})
 	must(err)
-	flow := tokenflow.NewClient(tokenflow.RealmEndpoints(info.BaseURL, name), framework.FixtureClientID, secret, hc, red)
+	flow := tokenflow.NewClient(tokenflow.RealmEndpoints(info.BaseURL, name), fixtures.ClientID, secret, hc, red)
 	raw, err := transport.New(transport.Options{Timeout: 30 * time.Second})
 	must(err)
 	stored, err := flow.ClientCredentials(ctx, "offline_access")
@@ -362,7 +361,7 @@ func flows(ctx context.Context, info keycloak.Info, red *redact.Redactor, reps i
 			must(fmt.Errorf("raw request: HTTP %d", resp.StatusCode))
 		}
 	}
-	base := url.Values{"client_id": {framework.FixtureClientID}, "client_secret": {secret}}
+	base := url.Values{"client_id": {fixtures.ClientID}, "client_secret": {secret}}
 	with := func(kv ...string) url.Values {
 		f := url.Values{}
 		for k, v := range base {
@@ -411,11 +410,11 @@ func benchRealm(ctx context.Context, info keycloak.Info, red *redact.Redactor, p
 	ac, err := info.AdminClient(red)
 	must(err)
 	name := prefix + fmt.Sprint(time.Now().Unix())
-	rep, err := framework.RenameFixture(fixtures.Offline, name, red, nil)
+	rep, err := fixtures.Rename(fixtures.Offline, name, red, nil)
 	must(err)
 	must(ac.CreateRealm(ctx, rep))
 	remove := func() { _ = ac.DeleteRealm(context.Background(), name) }
-	cl, err := ac.FindClient(ctx, name, framework.FixtureClientID)
+	cl, err := ac.FindClient(ctx, name, fixtures.ClientID)
 	if err == nil {
 		var secret string
 		if secret, err = ac.ClientSecret(ctx, name, cl.ID); err == nil {

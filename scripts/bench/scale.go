@@ -19,7 +19,6 @@ import (
 	"kcconform/fixtures"
 	"kcconform/pkg/admin"
 	"kcconform/pkg/contract"
-	"kcconform/pkg/framework"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/keycloak/cluster"
 	"kcconform/pkg/keycloak/launch"
@@ -177,8 +176,8 @@ func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n 
 // besides it), each with a service account that holds offline_access, and
 // returns their client ids.
 func addClients(realm map[string]any, n int, red *redact.Redactor) []string {
-	base := framework.FixtureClient(realm)
-	ids := []string{framework.FixtureClientID}
+	base := fixtures.ProcedureClient(realm)
+	ids := []string{fixtures.ClientID}
 	users, _ := realm["users"].([]any)
 	clients, _ := realm["clients"].([]any)
 	for i := 2; i <= n; i++ {
@@ -213,7 +212,7 @@ func sampleOf(n, k int) []int {
 // offline_access, conc workers, in realm.
 func rawGrants(info keycloak.Info, realm, secret string, n, conc int) float64 {
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"offline_access"},
-		"client_id": {framework.FixtureClientID}, "client_secret": {secret}}
+		"client_id": {fixtures.ClientID}, "client_secret": {secret}}
 	target := vegeta.Target{Method: http.MethodPost, URL: info.BaseURL + "/realms/" + realm + "/protocol/openid-connect/token",
 		Body: []byte(form.Encode()), Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}
 	a := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true), vegeta.Workers(uint64(conc)), vegeta.MaxWorkers(uint64(conc)), vegeta.MaxBody(0))
@@ -443,7 +442,7 @@ func check(err error, what string) {
 func scaleClients(ctx context.Context, info keycloak.Info, ac *admin.Client, red *redact.Redactor, clients int) (string, []*tokenflow.Client) {
 	name := "kcconform-scale-" + random.Hex(6)
 	ids := make([]string, clients)
-	rep, err := framework.RenameFixture(fixtures.Offline, name, red, func(realm map[string]any) { ids = addClients(realm, clients, red) })
+	rep, err := fixtures.Rename(fixtures.Offline, name, red, func(realm map[string]any) { ids = addClients(realm, clients, red) })
 	check(err, "realm")
 	check(ac.CreateRealm(ctx, rep), "create realm "+name)
 	hc, err := info.HTTPClient()

@@ -12,6 +12,7 @@ package selftest
 import (
 	"context"
 	"encoding/json"
+	"kcconform/fixtures"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -83,7 +84,7 @@ func (s selfTest) handmadeRealm(ctx context.Context, suffix string, change func(
 // withoutAudienceMapper is a client set up exactly as the procedure needs,
 // and no more: no audience mapper (introspection on 26.6+ needs one).
 func withoutAudienceMapper(realm map[string]any) {
-	delete(framework.FixtureClient(realm), "protocolMappers")
+	delete(fixtures.ProcedureClient(realm), "protocolMappers")
 }
 
 // fixtureWith writes the standard realm fixture with changes applied, for a

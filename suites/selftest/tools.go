@@ -2,6 +2,7 @@ package selftest
 
 import (
 	"encoding/json"
+	"kcconform/fixtures"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,7 +78,7 @@ func (s selfTest) registerTools() {
 	Describe("a failed spec's replay command", Serial, Label(framework.LabelSelf), func() {
 		It("sends the same request again when pasted into a shell with the variables set", func(ctx SpecContext) {
 			realm, c := s.handmadeRealm(ctx, "replay", func(rep map[string]any) {
-				framework.FixtureClient(rep)["attributes"].(map[string]any)["access.token.lifespan"] = "300"
+				fixtures.ProcedureClient(rep)["attributes"].(map[string]any)["access.token.lifespan"] = "300"
 			})
 			r := s.conformance(ctx, clientEnv(realm, c))
 			Expect(r.ExitCode).NotTo(Equal(0))

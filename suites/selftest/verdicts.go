@@ -1,6 +1,7 @@
 package selftest
 
 import (
+	"kcconform/fixtures"
 	"os"
 	"path/filepath"
 
@@ -51,7 +52,7 @@ func (s selfTest) registerVerdicts() {
 
 		It("fails naming expires_in, the value sent and the setting when the client's access.token.lifespan is 300, and leaves a reproduction bundle that, copied to a clean folder, reproduces the failure (and does not once its realm is mended)", func(ctx SpecContext) {
 			fixture := s.fixtureWith(func(realm map[string]any) {
-				framework.FixtureClient(realm)["attributes"].(map[string]any)["access.token.lifespan"] = "300"
+				fixtures.ProcedureClient(realm)["attributes"].(map[string]any)["access.token.lifespan"] = "300"
 			})
 			env := s.adminEnv()
 			env["KC_FIXTURE"] = fixture
@@ -74,7 +75,7 @@ func (s selfTest) registerVerdicts() {
 			Expect(out).To(MatchRegexp(`REPRODUCED: Keycloak \S+ broke "expires_in[^"]*" again`))
 			Expect(out).To(MatchRegexp(`"expires_in": (299|300),`))
 			out, code = s.replay(ctx, bundle, func(realm map[string]any) {
-				framework.FixtureClient(realm)["attributes"].(map[string]any)["access.token.lifespan"] = "31536000"
+				fixtures.ProcedureClient(realm)["attributes"].(map[string]any)["access.token.lifespan"] = "31536000"
 			})
 			Expect(code).To(Equal(report.StatusPass.ExitCode()), out)
 			Expect(out).To(ContainSubstring(`NOT REPRODUCED: Keycloak`))
