@@ -127,80 +127,101 @@ func processesOf(run string) []string {
 
 func (s selfTest) registerInterrupts() {
 	Describe("an interrupted run", Serial, Label(framework.LabelSelf), func() {
-		It("leaves no realm, client or offline session on the server when its command gets SIGTERM half-way", func(ctx SpecContext) {
-			run := "term" + s.Run.ID()
-			env := s.adminEnv()
-			env["KC_RUN_ID"] = run
-			r := s.interrupt(ctx, env, syscall.SIGTERM, func() bool { return s.runRealmsWithOfflineSessions(ctx, run) })
-			Expect(r.ExitCode).NotTo(Equal(0), "an interrupted run does not pass")
-			Expect(r.Output).To(ContainSubstring("verdict: INTERRUPTED"))
-			realms, err := s.Admin.Realms(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			for _, name := range realms {
-				Expect(keycloak.OfRun(name, run)).To(BeFalse(), "realm %s (with its clients and offline sessions) of the interrupted run is left", name)
-			}
-			s.ExpectNoLeak(r, s.Server.Admin.Password)
-		}, SpecTimeout(nestedTimeout))
-
-		It("revokes the offline sessions it took on a client set up by hand when its command gets SIGINT half-way", func(ctx SpecContext) {
-			realm, c := s.handmadeRealm(ctx, "sigint", nil)
-			count := func() int {
-				n, err := s.Admin.OfflineSessionCount(ctx, realm)
-				Expect(err).NotTo(HaveOccurred())
-				return n
-			}
-			r := s.interrupt(ctx, clientEnv(realm, c), syscall.SIGINT, func() bool { return count() > 0 })
-			Expect(r.ExitCode).NotTo(Equal(0))
-			Expect(count()).To(BeZero(), "offline sessions of the interrupted run are left")
-			s.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
-		}, SpecTimeout(nestedTimeout))
-
-		It("leaves no Keycloak or PostgreSQL process running a few seconds after the harness is killed with SIGKILL", func(ctx SpecContext) {
-			cfg := s.Config
-			if cfg.Target != keycloak.TargetProcess {
-				Skip("starts a nested run on the process target, which this machine's target is not")
-			}
-			run := "kill" + s.Run.ID()
-			// A run that starts Keycloak and PostgreSQL itself.
-			cmd, reports, out := s.NestedCommand(ctx, "", map[string]string{"KC_TARGET": "process", "KC_RUN_ID": run},
-				"--suite", "restart", "--focus", "crash.*PostgreSQL")
-			Expect(cmd.Start()).To(Succeed())
-			pgid := cmd.Process.Pid
-			defer func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }()
-			By("waiting until the run's Keycloak and PostgreSQL both run")
-			Eventually(ctx, func() []string {
-				var both []string
-				for _, p := range processesOf(run) {
-					if strings.Contains(p, "quarkus") || strings.Contains(p, "/postgres ") || strings.Contains(p, "bin/postgres") {
-						both = append(both, p)
+		cases(
+			selfCase{
+				Name:    "SIGTERM half-way leaves no realm, client or offline session on the server",
+				Setup:   "the command's request held at a gate, then SIGTERM",
+				Want:    "no realm, client or offline session of the run left on the server",
+				Why:     "what the harness creates on a server it removes again, also when interrupted",
+				Timeout: nestedTimeout,
+				Run: func(ctx SpecContext) {
+					run := "term" + s.Run.ID()
+					env := s.adminEnv()
+					env["KC_RUN_ID"] = run
+					r := s.interrupt(ctx, env, syscall.SIGTERM, func() bool { return s.runRealmsWithOfflineSessions(ctx, run) })
+					Expect(r.ExitCode).NotTo(Equal(0), "an interrupted run does not pass")
+					Expect(r.Output).To(ContainSubstring("verdict: INTERRUPTED"))
+					realms, err := s.Admin.Realms(ctx)
+					Expect(err).NotTo(HaveOccurred())
+					for _, name := range realms {
+						Expect(keycloak.OfRun(name, run)).To(BeFalse(), "realm %s (with its clients and offline sessions) of the interrupted run is left", name)
 					}
-				}
-				return both
-			}).WithPolling(200*time.Millisecond).WithTimeout(5*time.Minute).Should(And(
-				ContainElement(ContainSubstring("quarkus")), ContainElement(MatchRegexp(`bin/postgres`))), "the run's servers started")
-			harness := map[int]bool{}
-			for _, p := range processesOf(run) {
-				pid, _ := strconv.Atoi(strings.SplitN(p, ":", 2)[0])
-				harness[pid] = true
-			}
-			By("killing the harness, every process of its group, with SIGKILL")
-			Expect(syscall.Kill(-pgid, syscall.SIGKILL)).To(Succeed())
-			_ = cmd.Wait()
-			AddReportEntry("killed run", report.LastLines(out.String(), 30))
-			Eventually(func() []string { return processesOf(run) }).WithPolling(200*time.Millisecond).WithTimeout(15*time.Second).
-				Should(BeEmpty(), "processes of the killed run are left")
-			Eventually(func() []string {
-				var left []string
-				dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "kcconform-*"))
-				for _, d := range dirs {
-					owner, err := os.ReadFile(filepath.Join(d, ".kcconform-owner"))
-					if pid, _ := strconv.Atoi(strings.TrimSpace(string(owner))); err == nil && harness[pid] {
-						left = append(left, d)
+					s.ExpectNoLeak(r, s.Server.Admin.Password)
+				},
+			},
+			selfCase{
+				Name:    "SIGINT half-way revokes the offline sessions taken on a client set up by hand",
+				Setup:   "a client-only run on a client made by hand, held at a gate, then SIGINT",
+				Want:    "no offline session of the run left on the client",
+				Why:     "an offline token never expires: one left behind is a standing credential",
+				Timeout: nestedTimeout,
+				Run: func(ctx SpecContext) {
+					realm, c := s.handmadeRealm(ctx, "sigint", nil)
+					count := func() int {
+						n, err := s.Admin.OfflineSessionCount(ctx, realm)
+						Expect(err).NotTo(HaveOccurred())
+						return n
 					}
-				}
-				return left
-			}).WithPolling(200*time.Millisecond).WithTimeout(15*time.Second).Should(BeEmpty(), "folders of the killed run are left")
-			_ = reports
-		}, SpecTimeout(nestedTimeout))
+					r := s.interrupt(ctx, clientEnv(realm, c), syscall.SIGINT, func() bool { return count() > 0 })
+					Expect(r.ExitCode).NotTo(Equal(0))
+					Expect(count()).To(BeZero(), "offline sessions of the interrupted run are left")
+					s.ExpectNoLeak(r, c.Flow.ClientSecret, s.Server.Admin.Password)
+				},
+			},
+			selfCase{
+				Name:    "SIGKILL leaves no Keycloak or PostgreSQL process running a few seconds later",
+				Setup:   "the harness killed with SIGKILL while its servers run",
+				Want:    "no Keycloak or PostgreSQL process of the run a few seconds later",
+				Why:     "a killed harness cannot clean up; its watchdogs must",
+				Timeout: nestedTimeout,
+				Run: func(ctx SpecContext) {
+					cfg := s.Config
+					if cfg.Target != keycloak.TargetProcess {
+						Skip("starts a nested run on the process target, which this machine's target is not")
+					}
+					run := "kill" + s.Run.ID()
+					// A run that starts Keycloak and PostgreSQL itself.
+					cmd, reports, out := s.NestedCommand(ctx, "", map[string]string{"KC_TARGET": "process", "KC_RUN_ID": run},
+						"--suite", "restart", "--focus", "crash.*PostgreSQL")
+					Expect(cmd.Start()).To(Succeed())
+					pgid := cmd.Process.Pid
+					defer func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }()
+					By("waiting until the run's Keycloak and PostgreSQL both run")
+					Eventually(ctx, func() []string {
+						var both []string
+						for _, p := range processesOf(run) {
+							if strings.Contains(p, "quarkus") || strings.Contains(p, "/postgres ") || strings.Contains(p, "bin/postgres") {
+								both = append(both, p)
+							}
+						}
+						return both
+					}).WithPolling(200*time.Millisecond).WithTimeout(5*time.Minute).Should(And(
+						ContainElement(ContainSubstring("quarkus")), ContainElement(MatchRegexp(`bin/postgres`))), "the run's servers started")
+					harness := map[int]bool{}
+					for _, p := range processesOf(run) {
+						pid, _ := strconv.Atoi(strings.SplitN(p, ":", 2)[0])
+						harness[pid] = true
+					}
+					By("killing the harness, every process of its group, with SIGKILL")
+					Expect(syscall.Kill(-pgid, syscall.SIGKILL)).To(Succeed())
+					_ = cmd.Wait()
+					AddReportEntry("killed run", report.LastLines(out.String(), 30))
+					Eventually(func() []string { return processesOf(run) }).WithPolling(200*time.Millisecond).WithTimeout(15*time.Second).
+						Should(BeEmpty(), "processes of the killed run are left")
+					Eventually(func() []string {
+						var left []string
+						dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "kcconform-*"))
+						for _, d := range dirs {
+							owner, err := os.ReadFile(filepath.Join(d, ".kcconform-owner"))
+							if pid, _ := strconv.Atoi(strings.TrimSpace(string(owner))); err == nil && harness[pid] {
+								left = append(left, d)
+							}
+						}
+						return left
+					}).WithPolling(200*time.Millisecond).WithTimeout(15*time.Second).Should(BeEmpty(), "folders of the killed run are left")
+					_ = reports
+				},
+			},
+		)
 	})
 }
