@@ -54,14 +54,14 @@ const perRun = 400
 func Ratio(a, b [][]float64, q, level float64, rounds int, seed uint64) (Interval, error) {
 	a, b = nonEmpty(a), nonEmpty(b)
 	if len(a) == 0 || len(b) == 0 {
-		return Interval{}, fmt.Errorf("confidence: expected values from at least one run of each version, got %d and %d", len(a), len(b))
+		return Interval{}, fmt.Errorf("expected values from at least one run of each version, got %d and %d", len(a), len(b))
 	}
 	if q <= 0 || q >= 1 || level <= 0 || level >= 1 || rounds < 100 {
-		return Interval{}, fmt.Errorf("confidence: expected 0 < q < 1, 0 < level < 1 and at least 100 rounds, got %g, %g, %d", q, level, rounds)
+		return Interval{}, fmt.Errorf("expected 0 < q < 1, 0 < level < 1 and at least 100 rounds, got %g, %g, %d", q, level, rounds)
 	}
 	qa, qb := Quantile(Pool(a), q), Quantile(Pool(b), q)
 	if qa <= 0 {
-		return Interval{}, fmt.Errorf("confidence: the first version's quantile is %g: no ratio", qa)
+		return Interval{}, fmt.Errorf("the first version's quantile is %g: no ratio", qa)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6b63636f6e666f72))
 	ratios := make([]float64, 0, rounds)

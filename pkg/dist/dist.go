@@ -55,11 +55,11 @@ func (d *Dist) Verify() error {
 	}
 	want, err := os.ReadFile(d.Archive + ".sha1")
 	if err != nil {
-		return fmt.Errorf("keycloak: checksum of %s: %w", filepath.Base(d.Archive), err)
+		return fmt.Errorf("checksum of %s: %w", filepath.Base(d.Archive), err)
 	}
 	fields := strings.Fields(string(want))
 	if len(fields) == 0 || len(fields[0]) != 40 {
-		return fmt.Errorf("keycloak: checksum file %s.sha1: expected 40 hex digits, got %q", filepath.Base(d.Archive), strings.TrimSpace(string(want)))
+		return fmt.Errorf("checksum file %s.sha1: expected 40 hex digits, got %q", filepath.Base(d.Archive), strings.TrimSpace(string(want)))
 	}
 	return verifySum(d.Archive, sha1.New(), fields[0], "SHA-1 the repository publishes (no checksum of "+d.Version+" is pinned)") //nolint:gosec
 }
@@ -68,15 +68,15 @@ func (d *Dist) Verify() error {
 func verifySum(path string, h hash.Hash, want, source string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("keycloak: checksum: %w", err)
+		return fmt.Errorf("checksum: %w", err)
 	}
 	defer f.Close()
 	if _, err := io.Copy(h, f); err != nil {
-		return fmt.Errorf("keycloak: checksum %s: %w", path, err)
+		return fmt.Errorf("checksum %s: %w", path, err)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if !strings.EqualFold(got, want) {
-		return fmt.Errorf("keycloak: %s: checksum %s, expected %s, the %s: refusing a corrupt or altered distribution (delete it from %s to fetch again)",
+		return fmt.Errorf("%s: checksum %s, expected %s, the %s: refusing a corrupt or altered distribution (delete it from %s to fetch again)",
 			filepath.Base(path), got, strings.ToLower(want), source, filepath.Dir(path))
 	}
 	return nil
@@ -95,7 +95,7 @@ func Fetch(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Dist, 
 		return d, d.Verify()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("keycloak: cache dir: %w", err)
+		return nil, fmt.Errorf("cache dir: %w", err)
 	}
 	unlock, err := LockFile(filepath.Join(dir, ".lock"))
 	if err != nil {
@@ -107,7 +107,7 @@ func Fetch(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Dist, 
 	}
 	tmp, err := os.MkdirTemp(dir, "fetch-")
 	if err != nil {
-		return nil, fmt.Errorf("keycloak: cache dir: %w", err)
+		return nil, fmt.Errorf("cache dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	began := time.Now()
@@ -115,7 +115,7 @@ func Fetch(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Dist, 
 		Progress("fetching the Keycloak %s distribution with Maven (%s)", version, distArtifact)
 		if err := fetchWithMaven(ctx, mvn, version, tmp); err != nil {
 			if why := notServed(ctx, version, mavenRepoURL); why != "" {
-				return nil, fmt.Errorf("keycloak: %s\n%w", why, err)
+				return nil, fmt.Errorf("%s\n%w", why, err)
 			}
 			return nil, err
 		}
@@ -126,7 +126,7 @@ func Fetch(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Dist, 
 		}
 		if err := fetchDirect(ctx, strings.TrimRight(repo, "/"), version, tmp); err != nil {
 			if why := notServed(ctx, version, repo); why != "" {
-				return nil, fmt.Errorf("keycloak: %s\n%w", why, err)
+				return nil, fmt.Errorf("%s\n%w", why, err)
 			}
 			return nil, err
 		}
@@ -143,7 +143,7 @@ func Fetch(ctx context.Context, version, cacheDir, mavenRepoURL string) (*Dist, 
 	}
 	for _, f := range []string{name, name + ".sha1"} {
 		if err := os.Rename(filepath.Join(tmp, f), filepath.Join(dir, f)); err != nil {
-			return nil, fmt.Errorf("keycloak: cache %s: %w", f, err)
+			return nil, fmt.Errorf("cache %s: %w", f, err)
 		}
 	}
 	return d, nil
@@ -190,12 +190,12 @@ func fetchWithMaven(ctx context.Context, mvn, version, out string) error {
 	wg.Wait()
 	close(stopWatch)
 	if err != nil {
-		return fmt.Errorf("keycloak: mvn dependency:copy -Dartifact=%s: %w\n%s", coord, err, report.LastLines(log.String(), 20))
+		return fmt.Errorf("mvn dependency:copy -Dartifact=%s: %w\n%s", coord, err, report.LastLines(log.String(), 20))
 	}
 	sum := filepath.Join(artifactDir, name+".sha1")
 	b, err := os.ReadFile(sum)
 	if err != nil {
-		return fmt.Errorf("keycloak: the repository's checksum %s: expected Maven to have stored it with the artifact: %w", sum, err)
+		return fmt.Errorf("the repository's checksum %s: expected Maven to have stored it with the artifact: %w", sum, err)
 	}
 	return os.WriteFile(filepath.Join(out, name+".sha1"), b, 0o644)
 }
@@ -207,7 +207,7 @@ func mavenLocalRepo(ctx context.Context, mvn string) (string, error) {
 	if err != nil || repo == "" {
 		home, herr := os.UserHomeDir()
 		if herr != nil {
-			return "", fmt.Errorf("keycloak: locate Maven's local repository: %w", err)
+			return "", fmt.Errorf("locate Maven's local repository: %w", err)
 		}
 		return filepath.Join(home, ".m2", "repository"), nil
 	}
@@ -226,12 +226,12 @@ func Extract(archive, dir string) error {
 	defer f.Close()
 	gz, err := gzip.NewReader(f)
 	if err != nil {
-		return fmt.Errorf("keycloak: extract %s: %w", archive, err)
+		return fmt.Errorf("extract %s: %w", archive, err)
 	}
 	root := filepath.Clean(dir)
 	inside := func(p string) bool { return p == root || strings.HasPrefix(p, root+string(os.PathSeparator)) }
 	escapes := func(h *tar.Header, why string) error {
-		return fmt.Errorf("keycloak: extract %s: entry %q %s: refusing an archive that reaches outside its folder", archive, h.Name, why)
+		return fmt.Errorf("extract %s: entry %q %s: refusing an archive that reaches outside its folder", archive, h.Name, why)
 	}
 	tr := tar.NewReader(gz)
 	for {
@@ -240,7 +240,7 @@ func Extract(archive, dir string) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("keycloak: extract %s: %w", archive, err)
+			return fmt.Errorf("extract %s: %w", archive, err)
 		}
 		if filepath.IsAbs(h.Name) || strings.HasPrefix(h.Name, "/") {
 			return escapes(h, "is an absolute path")

@@ -32,20 +32,20 @@ func fetchDirect(ctx context.Context, repo, version, out string) error {
 func download(ctx context.Context, hc *http.Client, url, dst string) error {
 	resp, err := transport.Get(ctx, hc, url)
 	if err != nil {
-		return fmt.Errorf("keycloak: download: %w", err)
+		return fmt.Errorf("download: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("keycloak: download %s: HTTP %d, expected 200", url, resp.StatusCode)
+		return fmt.Errorf("download %s: HTTP %d, expected 200", url, resp.StatusCode)
 	}
 	f, err := os.Create(dst)
 	if err != nil {
-		return fmt.Errorf("keycloak: download %s: %w", url, err)
+		return fmt.Errorf("download %s: %w", url, err)
 	}
 	pc := &progressCounter{total: resp.ContentLength, next: time.Now().Add(2 * time.Second)}
 	if _, err := io.Copy(io.MultiWriter(f, pc), resp.Body); err != nil {
 		f.Close()
-		return fmt.Errorf("keycloak: download %s: %w", url, err)
+		return fmt.Errorf("download %s: %w", url, err)
 	}
 	return f.Close()
 }

@@ -36,11 +36,11 @@ func Served(ctx context.Context, hc *http.Client, repoURL string) ([]string, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("keycloak: the versions served: GET %s: %w", u, err)
+		return nil, fmt.Errorf("the versions served: GET %s: %w", u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("keycloak: the versions served: GET %s: HTTP %d", u, resp.StatusCode)
+		return nil, fmt.Errorf("the versions served: GET %s: HTTP %d", u, resp.StatusCode)
 	}
 	return parseMetadata(io.LimitReader(resp.Body, 4<<20), u)
 }
@@ -51,7 +51,7 @@ func parseMetadata(r io.Reader, from string) ([]string, error) {
 		Versions []string `xml:"versioning>versions>version"`
 	}
 	if err := xml.NewDecoder(r).Decode(&m); err != nil {
-		return nil, fmt.Errorf("keycloak: %s: expected Maven's metadata (XML with versioning/versions): %w", from, err)
+		return nil, fmt.Errorf("%s: expected Maven's metadata (XML with versioning/versions): %w", from, err)
 	}
 	var out []string
 	for _, v := range m.Versions {
@@ -60,7 +60,7 @@ func parseMetadata(r io.Reader, from string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("keycloak: %s: lists no release of the distribution", from)
+		return nil, fmt.Errorf("%s: lists no release of the distribution", from)
 	}
 	sort.Slice(out, func(i, j int) bool { return versions.Compare(out[i], out[j]) < 0 })
 	return out, nil

@@ -79,7 +79,7 @@ backend nodes
 func Start(ctx context.Context, port int, nodes []Backend, timeout time.Duration) (*Gateway, error) {
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
-		return nil, errors.New("keycloak: the cluster's gateway is Debian's haproxy, which is not installed (apt-get install haproxy; make deps does)")
+		return nil, errors.New("the cluster's gateway is Debian's haproxy, which is not installed (apt-get install haproxy; make deps does)")
 	}
 	g := &Gateway{port: port, exit: make(chan struct{})}
 	if g.dir, err = os.MkdirTemp("", "kcconform-gw-*"); err != nil {
@@ -101,7 +101,7 @@ func Start(ctx context.Context, port int, nodes []Backend, timeout time.Duration
 	if err := g.cmd.Start(); err != nil {
 		log.Close()
 		g.Remove()
-		return nil, fmt.Errorf("keycloak: start the gateway: %w", err)
+		return nil, fmt.Errorf("start the gateway: %w", err)
 	}
 	go func() { _ = g.cmd.Wait(); log.Close(); close(g.exit) }()
 	g.guard, _ = reaper.Watch(reaper.KillGroup(g.cmd.Process.Pid) + reaper.RemoveDir(g.dir))
@@ -137,9 +137,9 @@ func (g *Gateway) waitAnswers(ctx context.Context, timeout time.Duration) error 
 		}
 		select {
 		case <-g.exit:
-			return fmt.Errorf("keycloak: the gateway (haproxy) exited: %s", report.TailFile(filepath.Join(g.dir, "haproxy.log"), 10))
+			return fmt.Errorf("the gateway (haproxy) exited: %s", report.TailFile(filepath.Join(g.dir, "haproxy.log"), 10))
 		case <-ctx.Done():
-			return fmt.Errorf("keycloak: the gateway at %s did not answer within %s: %s", u, timeout, last)
+			return fmt.Errorf("the gateway at %s did not answer within %s: %s", u, timeout, last)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

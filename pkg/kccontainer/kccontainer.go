@@ -87,7 +87,7 @@ func (Option) Customize(*testcontainers.GenericContainerRequest) error { return 
 func WithAdminCredentials(user, password string) Option {
 	return func(o *options) error {
 		if user == "" || password == "" {
-			return errors.New("kccontainer: WithAdminCredentials: expected a user name and a password, got an empty one")
+			return errors.New("WithAdminCredentials: expected a user name and a password, got an empty one")
 		}
 		o.adminUser, o.adminPassword = user, password
 		return nil
@@ -101,17 +101,17 @@ func WithAdminCredentials(user, password string) Option {
 func WithRealmImportFile(path string) Option {
 	return func(o *options) error {
 		if !strings.HasSuffix(path, ".json") {
-			return fmt.Errorf("kccontainer: WithRealmImportFile: expected a .json realm file, got %q", path)
+			return fmt.Errorf("WithRealmImportFile: expected a .json realm file, got %q", path)
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("kccontainer: WithRealmImportFile: %w", err)
+			return fmt.Errorf("WithRealmImportFile: %w", err)
 		}
 		var rep struct {
 			Realm string `json:"realm"`
 		}
 		if err := json.Unmarshal(b, &rep); err != nil || rep.Realm == "" {
-			return fmt.Errorf("kccontainer: WithRealmImportFile: %s: expected a realm representation with a \"realm\" name", path)
+			return fmt.Errorf("WithRealmImportFile: %s: expected a realm representation with a \"realm\" name", path)
 		}
 		o.realmFiles = append(o.realmFiles, path)
 		o.realms = append(o.realms, rep.Realm)
@@ -136,7 +136,7 @@ func WithOptimized(optimized bool) Option {
 func WithDatabase(vendor string, env map[string]string) Option {
 	return func(o *options) error {
 		if vendor == "" {
-			return errors.New("kccontainer: WithDatabase: expected a database vendor such as postgres, got an empty one")
+			return errors.New("WithDatabase: expected a database vendor such as postgres, got an empty one")
 		}
 		o.database, o.dbEnv = vendor, env
 		return nil
@@ -148,7 +148,7 @@ func WithExtraArgs(args ...string) Option {
 	return func(o *options) error {
 		for _, a := range args {
 			if !strings.HasPrefix(a, "--") {
-				return fmt.Errorf("kccontainer: WithExtraArgs: expected options of the form --name=value, got %q", a)
+				return fmt.Errorf("WithExtraArgs: expected options of the form --name=value, got %q", a)
 			}
 		}
 		o.args = append(o.args, args...)
@@ -161,10 +161,10 @@ func WithExtraArgs(args ...string) Option {
 func WithLogFile(path string) Option {
 	return func(o *options) error {
 		if path == "" {
-			return errors.New("kccontainer: WithLogFile: expected a file path, got an empty one")
+			return errors.New("WithLogFile: expected a file path, got an empty one")
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("kccontainer: WithLogFile: %w", err)
+			return fmt.Errorf("WithLogFile: %w", err)
 		}
 		o.logFile = path
 		return nil
@@ -177,7 +177,7 @@ func WithLogFile(path string) Option {
 func WithRedactor(r *redact.Redactor) Option {
 	return func(o *options) error {
 		if r == nil {
-			return errors.New("kccontainer: WithRedactor: expected a redactor, got nil")
+			return errors.New("WithRedactor: expected a redactor, got nil")
 		}
 		o.redactor = r
 		return nil
@@ -199,7 +199,7 @@ func WithManagementInterface(present bool) Option {
 func WithStartupTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
-			return fmt.Errorf("kccontainer: WithStartupTimeout: expected a positive duration, got %s", d)
+			return fmt.Errorf("WithStartupTimeout: expected a positive duration, got %s", d)
 		}
 		o.startupTimeout = d
 		return nil
@@ -229,7 +229,7 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 		c = &Container{DockerContainer: ctr, settings: s, Optimized: optimized}
 	}
 	if err != nil {
-		return c, fmt.Errorf("kccontainer: run %s: %w", img, err)
+		return c, fmt.Errorf("run %s: %w", img, err)
 	}
 	return c, nil
 }
@@ -348,7 +348,7 @@ func (c *Container) AdminCredentials() (user, password string) {
 func (c *Container) BaseURL(ctx context.Context) (string, error) {
 	ep, err := c.PortEndpoint(ctx, httpPort, "http")
 	if err != nil {
-		return "", fmt.Errorf("kccontainer: endpoint of %s: %w", httpPort, err)
+		return "", fmt.Errorf("endpoint of %s: %w", httpPort, err)
 	}
 	return ep, nil
 }
@@ -363,7 +363,7 @@ func (c *Container) ManagementURL(ctx context.Context) (string, error) {
 	}
 	ep, err := c.PortEndpoint(ctx, port, "http")
 	if err != nil {
-		return "", fmt.Errorf("kccontainer: endpoint of %s: %w", port, err)
+		return "", fmt.Errorf("endpoint of %s: %w", port, err)
 	}
 	return ep, nil
 }

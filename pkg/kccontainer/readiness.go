@@ -62,7 +62,7 @@ func (r *readiness) WaitUntilReady(ctx context.Context, target wait.StrategyTarg
 	defer cancel()
 	host, err := target.Host(ctx)
 	if err != nil {
-		return fmt.Errorf("kccontainer: host: %w", err)
+		return fmt.Errorf("host: %w", err)
 	}
 	endpoint := func(port string) (string, error) {
 		p, err := target.MappedPort(ctx, port)
@@ -82,7 +82,7 @@ func (r *readiness) WaitUntilReady(ctx context.Context, target wait.StrategyTarg
 	ready := false
 	for {
 		if err := alive(ctx, target); err != nil {
-			return fmt.Errorf("kccontainer: %w while waiting for %s (last: %s)", err, waiting, last)
+			return fmt.Errorf("%w while waiting for %s (last: %s)", err, waiting, last)
 		}
 		switch {
 		case !ready:
@@ -121,7 +121,7 @@ func (r *readiness) WaitUntilReady(ctx context.Context, target wait.StrategyTarg
 				// An import Keycloak skipped (wrong folder, a file it did not
 				// like) is silent: once admin answers, the realm is there or
 				// it was not imported.
-				return fmt.Errorf("kccontainer: realm %q was not imported at boot (see the server log)", missing)
+				return fmt.Errorf("realm %q was not imported at boot (see the server log)", missing)
 			}
 			waiting, last = "the imported realms", err.Error()
 		}

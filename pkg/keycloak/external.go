@@ -87,7 +87,7 @@ func (e *External) Up(ctx context.Context) error {
 		}
 		v, err := ac.ServerVersion(ctx)
 		if err != nil {
-			return fmt.Errorf("keycloak: external server %s: %w", e.cfg.URL, err)
+			return fmt.Errorf("external server %s: %w", e.cfg.URL, err)
 		}
 		e.info.Version = v
 	}
@@ -119,25 +119,25 @@ func discoveryIssuer(ctx context.Context, hc *http.Client, u string) (string, er
 	defer cancel()
 	resp, err := transport.Get(ctx, hc, u)
 	if err != nil {
-		return "", fmt.Errorf("keycloak: %w", err)
+		return "", fmt.Errorf("discovery: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
-		return "", fmt.Errorf("keycloak: GET %s: HTTP 404: expected the realm's OIDC discovery document (realm missing, or KC_URL lacks a path prefix such as /keycloak?)", u)
+		return "", fmt.Errorf("GET %s: HTTP 404: expected the realm's OIDC discovery document (realm missing, or KC_URL lacks a path prefix such as /keycloak?)", u)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("keycloak: GET %s: HTTP %d, expected 200 with the realm's OIDC discovery document", u, resp.StatusCode)
+		return "", fmt.Errorf("GET %s: HTTP %d, expected 200 with the realm's OIDC discovery document", u, resp.StatusCode)
 	}
 	body, err := transport.ReadBody(resp.Body)
 	if err != nil {
-		return "", fmt.Errorf("keycloak: GET %s: %w", u, err)
+		return "", fmt.Errorf("GET %s: %w", u, err)
 	}
 	var doc struct {
 		Issuer        string `json:"issuer"`
 		TokenEndpoint string `json:"token_endpoint"`
 	}
 	if json.Unmarshal(body, &doc) != nil || doc.Issuer == "" || doc.TokenEndpoint == "" {
-		return "", fmt.Errorf("keycloak: GET %s: expected the realm's OIDC discovery document (JSON with issuer and token_endpoint): not a Keycloak", u)
+		return "", fmt.Errorf("GET %s: expected the realm's OIDC discovery document (JSON with issuer and token_endpoint): not a Keycloak", u)
 	}
 	return doc.Issuer, nil
 }

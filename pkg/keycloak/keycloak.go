@@ -54,7 +54,7 @@ type Server interface {
 }
 
 // ErrNotControlled is what Stop and Kill answer for an external server.
-var ErrNotControlled = errors.New("keycloak: an external server is not stopped or started by kcconform (needs KC_TARGET=process or container)")
+var ErrNotControlled = errors.New("an external server is not stopped or started by kcconform (needs KC_TARGET=process or container)")
 
 // Options are what every server the harness starts takes; what only one
 // target offers is that target's (ProcessOptions, a Database's NewServer).
@@ -196,7 +196,7 @@ func (i Info) Marshal() []byte {
 func UnmarshalInfo(b []byte) (Info, error) {
 	var i Info
 	if err := json.Unmarshal(b, &i); err != nil {
-		return Info{}, fmt.Errorf("keycloak: decode server info: %w", err)
+		return Info{}, fmt.Errorf("decode server info: %w", err)
 	}
 	return i, nil
 }

@@ -25,7 +25,7 @@ func ClusterSize(ctx context.Context, hc *http.Client, managementURL string) (si
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, false, fmt.Errorf("keycloak: GET %s/metrics: %w", managementURL, err)
+		return 0, false, fmt.Errorf("GET %s/metrics: %w", managementURL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

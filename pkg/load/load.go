@@ -88,14 +88,14 @@ func Run(ctx context.Context, t Target, grant string, steps []Step) ([]Result, e
 		return nil, err
 	}
 	if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" && h != "::1" {
-		return nil, fmt.Errorf("load: %s is not loopback: the load suite only loads a server on this machine", t.TokenURL)
+		return nil, fmt.Errorf("%s is not loopback: the load suite only loads a server on this machine", t.TokenURL)
 	}
 	total := 0
 	for _, s := range steps {
 		total += s.Rate * int(s.Duration.Seconds())
 	}
 	if total > MaxRequests {
-		return nil, fmt.Errorf("load: %d requests, more than the %d a run may send", total, MaxRequests)
+		return nil, fmt.Errorf("%d requests, more than the %d a run may send", total, MaxRequests)
 	}
 	body, err := form(t, grant)
 	if err != nil {

@@ -67,7 +67,7 @@ func (t Timeline) Plot(title string) ([]byte, error) {
 		}
 		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: at, Labels: names})
 		if err != nil {
-			return nil, fmt.Errorf("load: plot: %w", err)
+			return nil, fmt.Errorf("label the plot: %w", err)
 		}
 		counts.Add(labels)
 	}
@@ -93,7 +93,7 @@ func (t Timeline) Plot(title string) ([]byte, error) {
 	lat.Draw(canvases[1][0])
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("load: plot: %w", err)
+		return nil, fmt.Errorf("render the plot: %w", err)
 	}
 	return buf.Bytes(), nil
 }
@@ -105,7 +105,7 @@ func addLine(p *plot.Plot, name string, c color.RGBA, secs []Second, value func(
 	}
 	l, err := plotter.NewLine(pts)
 	if err != nil {
-		return fmt.Errorf("load: plot %s: %w", name, err)
+		return fmt.Errorf("plot %s: %w", name, err)
 	}
 	l.Color = c
 	p.Add(l)

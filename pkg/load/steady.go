@@ -130,10 +130,10 @@ type bucket struct {
 // loopback nodes is on loopback too, and the rate is the caller's.
 func StartSteady(ctx context.Context, clients []Target, grant string, rate int) (*Steady, error) {
 	if rate <= 0 || rate > 200 {
-		return nil, fmt.Errorf("load: steady rate %d: expected 1 to 200 per second", rate)
+		return nil, fmt.Errorf("steady rate %d: expected 1 to 200 per second", rate)
 	}
 	if len(clients) == 0 || len(clients) > rate {
-		return nil, fmt.Errorf("load: %d clients: expected 1 to the rate (%d)", len(clients), rate)
+		return nil, fmt.Errorf("%d clients: expected 1 to the rate (%d)", len(clients), rate)
 	}
 	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	var targeters []vegeta.Targeter
@@ -281,7 +281,7 @@ func form(t Target, grant string) ([]byte, error) {
 		f.Set("grant_type", "refresh_token")
 		f.Set("refresh_token", t.RefreshToken)
 	default:
-		return nil, fmt.Errorf("load: unknown grant %q", grant)
+		return nil, fmt.Errorf("unknown grant %q", grant)
 	}
 	return []byte(f.Encode()), nil
 }

@@ -51,7 +51,7 @@ func Free() (int, error) {
 		issued[p] = true
 		return p, nil
 	}
-	return 0, fmt.Errorf("ports: no free loopback port found in %d-%d after 200 tries", lowest, low-1)
+	return 0, fmt.Errorf("no free loopback port found in %d-%d after 200 tries", lowest, low-1)
 }
 
 // ephemeralLow reads the first port of the kernel's ephemeral range.
@@ -62,11 +62,11 @@ func ephemeralLow(path string) (int, error) {
 	}
 	f := strings.Fields(string(b))
 	if len(f) != 2 {
-		return 0, fmt.Errorf("ports: %s: expected two port numbers, got %q", path, strings.TrimSpace(string(b)))
+		return 0, fmt.Errorf("%s: expected two port numbers, got %q", path, strings.TrimSpace(string(b)))
 	}
 	low, err := strconv.Atoi(f[0])
 	if err != nil || low < 1 || low > 65535 {
-		return 0, fmt.Errorf("ports: %s: expected a port number, got %q", path, f[0])
+		return 0, fmt.Errorf("%s: expected a port number, got %q", path, f[0])
 	}
 	return low, nil
 }
@@ -83,12 +83,12 @@ func bindable(p int) bool {
 func kernelPort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("ports: free loopback port: %w", err)
+		return 0, fmt.Errorf("free loopback port: %w", err)
 	}
 	defer l.Close()
 	addr, ok := l.Addr().(*net.TCPAddr)
 	if !ok {
-		return 0, errors.New("ports: free loopback port: not a TCP address")
+		return 0, errors.New("free loopback port: not a TCP address")
 	}
 	return addr.Port, nil
 }
@@ -115,7 +115,7 @@ func Offset(bases []int) (int, error) {
 		hi = max(hi, b)
 	}
 	if low-hi < 2 {
-		return 0, fmt.Errorf("ports: no room for an offset from %v below the ephemeral range (%d)", bases, low)
+		return 0, fmt.Errorf("no room for an offset from %v below the ephemeral range (%d)", bases, low)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -136,5 +136,5 @@ func Offset(bases []int) (int, error) {
 		}
 		return o, nil
 	}
-	return 0, fmt.Errorf("ports: no common free offset from %v below %d after 200 tries", bases, low)
+	return 0, fmt.Errorf("no common free offset from %v below %d after 200 tries", bases, low)
 }

@@ -107,11 +107,11 @@ func Start(ctx context.Context, pgBin string, timeout time.Duration, red *redact
 			}
 		}
 		if s.runAs == nil {
-			return nil, errors.New("postgres: running as root and no unprivileged user (postgres, nobody) to run the server as")
+			return nil, errors.New("running as root and no unprivileged user (postgres, nobody) to run the server as")
 		}
 	}
 	if s.dataDir, err = os.MkdirTemp("", dirPattern); err != nil {
-		return nil, fmt.Errorf("postgres: data dir: %w", err)
+		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	if err := reaper.MarkOwned(s.dataDir); err != nil {
 		return nil, s.fail(err)
@@ -162,11 +162,11 @@ func Start(ctx context.Context, pgBin string, timeout time.Duration, red *redact
 	if err := s.waitReady(ctx, timeout); err != nil {
 		tail, _ := os.ReadFile(logPath)
 		_ = s.Remove(context.Background())
-		return nil, fmt.Errorf("postgres: %w\nserver log:\n%s", err, red.String(report.LastLines(string(tail), 20)))
+		return nil, fmt.Errorf("%w\nserver log:\n%s", err, red.String(report.LastLines(string(tail), 20)))
 	}
 	if out, err := s.run(ctx, timeout, "createdb", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User, s.Database); err != nil {
 		_ = s.Remove(context.Background())
-		return nil, fmt.Errorf("postgres: createdb: %w\n%s", err, out)
+		return nil, fmt.Errorf("createdb: %w\n%s", err, out)
 	}
 	return s, nil
 }
@@ -202,7 +202,7 @@ func (s *Server) SQL(ctx context.Context, statements string) (string, error) {
 	out, err := s.run(ctx, time.Minute, "psql", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User, "-d", s.Database,
 		"-v", "ON_ERROR_STOP=1", "-At", "-c", statements)
 	if err != nil {
-		return out, fmt.Errorf("postgres: psql %q: %w\n%s", statements, err, out)
+		return out, fmt.Errorf("psql %q: %w\n%s", statements, err, out)
 	}
 	return strings.TrimSpace(out), nil
 }
@@ -223,7 +223,7 @@ func (s *Server) Empty(ctx context.Context) (bool, error) {
 func (s *Server) Dump(ctx context.Context, dst string) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return fmt.Errorf("dump the database: %w", err)
 	}
 	out, err := s.pipe(ctx, time.Minute, nil, f, "pg_dump", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User,
 		"-Fc", "--no-owner", "--no-privileges", s.Database)
@@ -232,7 +232,7 @@ func (s *Server) Dump(ctx context.Context, dst string) error {
 	}
 	if err != nil {
 		os.Remove(dst)
-		return fmt.Errorf("postgres: pg_dump: %w\n%s", err, out)
+		return fmt.Errorf("pg_dump: %w\n%s", err, out)
 	}
 	return nil
 }
@@ -242,12 +242,12 @@ func (s *Server) Dump(ctx context.Context, dst string) error {
 func (s *Server) Restore(ctx context.Context, src string) error {
 	f, err := os.Open(src)
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return fmt.Errorf("restore the database: %w", err)
 	}
 	defer f.Close()
 	if out, err := s.pipe(ctx, time.Minute, f, nil, "pg_restore", "-h", s.sockDir, "-p", strconv.Itoa(s.Port), "-U", s.User,
 		"--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "-d", s.Database); err != nil {
-		return fmt.Errorf("postgres: pg_restore: %w\n%s", err, out)
+		return fmt.Errorf("pg_restore: %w\n%s", err, out)
 	}
 	return nil
 }
@@ -263,13 +263,13 @@ func (s *Server) Remove(context.Context) error {
 		case <-time.After(30 * time.Second):
 			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 			<-s.exited
-			err = errors.New("postgres: did not stop within 30 s of SIGINT; killed")
+			err = errors.New("did not stop within 30 s of SIGINT; killed")
 		}
 		s.cmd = nil
 	}
 	if s.dataDir != "" {
 		if rerr := os.RemoveAll(s.dataDir); rerr != nil && err == nil {
-			err = fmt.Errorf("postgres: remove data dir: %w", rerr)
+			err = fmt.Errorf("remove data dir: %w", rerr)
 		}
 		s.dataDir = ""
 	}
@@ -279,7 +279,7 @@ func (s *Server) Remove(context.Context) error {
 
 func (s *Server) fail(err error) error {
 	os.RemoveAll(s.dataDir)
-	return fmt.Errorf("postgres: %w", err)
+	return fmt.Errorf("start the local PostgreSQL: %w", err)
 }
 
 func (s *Server) credential() *syscall.Credential {

@@ -32,7 +32,7 @@ type Guard struct {
 func Watch(script string) (*Guard, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("reaper: pipe: %w", err)
+		return nil, fmt.Errorf("pipe: %w", err)
 	}
 	// read returns "released" on Release, and end of file when every holder
 	// of the write end, this process, has exited.
@@ -43,7 +43,7 @@ func Watch(script string) (*Guard, error) {
 	if err := cmd.Start(); err != nil {
 		r.Close()
 		w.Close()
-		return nil, fmt.Errorf("reaper: start watchdog: %w", err)
+		return nil, fmt.Errorf("start watchdog: %w", err)
 	}
 	r.Close()
 	go func() { _ = cmd.Wait() }()

@@ -211,17 +211,17 @@ var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
 // replaced).
 func Write(dir string, b Bundle) error {
 	if b.Manifest.Version == "" || b.Manifest.Realm == "" || b.Manifest.ClientID == "" {
-		return errors.New("repro: a bundle needs the version, the realm and the client id")
+		return errors.New("a bundle needs the version, the realm and the client id")
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("repro: %w", err)
+		return fmt.Errorf("clear the bundle folder: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("repro: %w", err)
+		return fmt.Errorf("make the bundle folder: %w", err)
 	}
 	m, err := json.MarshalIndent(b.Manifest, "", "  ")
 	if err != nil {
-		return fmt.Errorf("repro: manifest: %w", err)
+		return fmt.Errorf("manifest: %w", err)
 	}
 	files := map[string][]byte{
 		"manifest.json": append(m, '\n'),
@@ -236,11 +236,11 @@ func Write(dir string, b Bundle) error {
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return fmt.Errorf("repro: %w", err)
+			return fmt.Errorf("write the bundle's %s: %w", name, err)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "reproduce.sh"), script, 0o755); err != nil {
-		return fmt.Errorf("repro: %w", err)
+		return fmt.Errorf("write the bundle's reproduce.sh: %w", err)
 	}
 	return nil
 }
@@ -300,13 +300,13 @@ func Read(dir string) (Manifest, error) {
 	var m Manifest
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
-		return m, fmt.Errorf("repro: %s is not a reproduction bundle: %w", dir, err)
+		return m, fmt.Errorf("%s is not a reproduction bundle: %w", dir, err)
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return m, fmt.Errorf("repro: %s/manifest.json: %w", dir, err)
+		return m, fmt.Errorf("%s/manifest.json: %w", dir, err)
 	}
 	if m.Version == "" {
-		return m, fmt.Errorf("repro: %s/manifest.json: expected a Keycloak version in \"version\"", dir)
+		return m, fmt.Errorf("%s/manifest.json: expected a Keycloak version in \"version\"", dir)
 	}
 	return m, nil
 }

@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -210,5 +211,41 @@ func TestErrorfWrapsItsCause(t *testing.T) {
 	})
 	if calls < 100 {
 		t.Fatalf("only %d fmt.Errorf calls found: the walk is broken", calls)
+	}
+}
+
+// The kcconform prefix is given once, at the top (the command and its
+// subcommands print "kcconform …: <error>"): no error below names a program
+// or package as its first word, so that a message never reads "kcconform:
+// keycloak: … keycloak: …".
+func TestErrorsCarryNoPackagePrefix(t *testing.T) {
+	prefix := regexp.MustCompile(`^(kcconform|keycloak|kccontainer|postgres|repro|load|ports|confidence|reaper|admin|tokenflow|framework|contract|report|seed|dist|gateway|release|state|transport|redact|settings|cluster|process|container|launch|plot|chromium): `)
+	calls := 0
+	sources(t, func(pkg string, f *ast.File, fset *token.FileSet) {
+		ast.Inspect(f, func(n ast.Node) bool {
+			c, ok := n.(*ast.CallExpr)
+			if !ok || len(c.Args) == 0 {
+				return true
+			}
+			sel, ok := c.Fun.(*ast.SelectorExpr)
+			if !ok || !(sel.Sel.Name == "Errorf" || sel.Sel.Name == "New") {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); !ok || !(x.Name == "fmt" && sel.Sel.Name == "Errorf" || x.Name == "errors" && sel.Sel.Name == "New") {
+				return true
+			}
+			calls++
+			lit, ok := c.Args[0].(*ast.BasicLit)
+			if !ok {
+				return true
+			}
+			if v, _ := strconv.Unquote(lit.Value); prefix.MatchString(v) {
+				t.Errorf("%s: %s: the prefix belongs to the top (say what was being done)", fset.Position(c.Pos()), lit.Value)
+			}
+			return true
+		})
+	})
+	if calls < 100 {
+		t.Fatalf("only %d error constructions found: the walk is broken", calls)
 	}
 }

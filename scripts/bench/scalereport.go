@@ -355,19 +355,19 @@ func writeScalePlot(path string, rs []scaleResult) error {
 		}
 	}
 	if err := plotutil.AddLinePoints(p, lines...); err != nil {
-		return fmt.Errorf("plot: %w", err)
+		return fmt.Errorf("plot the costs: %w", err)
 	}
 	wt, err := p.WriterTo(10*vg.Inch, 7*vg.Inch, "png")
 	if err != nil {
-		return fmt.Errorf("plot: %w", err)
+		return fmt.Errorf("render the plot: %w", err)
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("plot: %w", err)
+		return fmt.Errorf("write the plot: %w", err)
 	}
 	if _, err := wt.WriteTo(f); err != nil {
 		f.Close()
-		return fmt.Errorf("plot: %w", err)
+		return fmt.Errorf("write the plot %s: %w", path, err)
 	}
 	return f.Close()
 }

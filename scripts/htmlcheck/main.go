@@ -75,24 +75,24 @@ func check(browser, page string, want []string, shot string) (*result, error) {
 	defer bcancel()
 
 	if err := chromedp.Do(bctx, chromedp.Navigate("file://"+abs), chromedp.WaitVisible("#verdict")); err != nil {
-		return nil, fmt.Errorf("chromium: open %s: %w", abs, err)
+		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
 	columns, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#verdict thead th[data-column]')).map(th => th.dataset.column)`))
 	if err != nil {
-		return nil, fmt.Errorf("chromium: columns: %w", err)
+		return nil, fmt.Errorf("columns: %w", err)
 	}
 	rows, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#verdict tbody tr[data-promise]').length`))
 	if err != nil {
-		return nil, fmt.Errorf("chromium: rows: %w", err)
+		return nil, fmt.Errorf("rows: %w", err)
 	}
 	cellStates, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#verdict tbody td.cell')).map(td => td.dataset.state)`))
 	if err != nil {
-		return nil, fmt.Errorf("chromium: cells: %w", err)
+		return nil, fmt.Errorf("cells: %w", err)
 	}
 	cells := len(cellStates)
 	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		return nil, fmt.Errorf("chromium: screenshot: %w", err)
+		return nil, fmt.Errorf("screenshot: %w", err)
 	}
 	if err := os.WriteFile(shot, png, 0o644); err != nil {
 		return nil, err

@@ -123,7 +123,7 @@ func register(r *run.Run) {
 			defer notKeycloak.Close()
 			for bad, want := range map[string]string{
 				"http://127.0.0.1:1": "KC_CLUSTER_URLS: node http://127.0.0.1:1: ",
-				notKeycloak.URL:      "KC_CLUSTER_URLS: node " + notKeycloak.URL + ": keycloak: GET " + notKeycloak.URL + "/realms/" + s.Realm.Name + "/.well-known/openid-configuration: expected the realm's OIDC discovery document",
+				notKeycloak.URL:      "KC_CLUSTER_URLS: node " + notKeycloak.URL + ": GET " + notKeycloak.URL + "/realms/" + s.Realm.Name + "/.well-known/openid-configuration: expected the realm's OIDC discovery document",
 			} {
 				env["KC_CLUSTER_URLS"] = s.Server.Nodes[0] + "," + bad
 				res := s.Conformance(ctx, s.Server.BaseURL, env, "--suite", "cluster")

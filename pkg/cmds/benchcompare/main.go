@@ -53,18 +53,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *from == "" || *to == "" || *minRuns < 2 || *maxRuns < 2 || *level <= 0.5 || *level >= 1 {
-		fmt.Fprintln(stderr, "usage: benchcompare -from VERSION -to VERSION [-min-runs N>=2] [-max-runs M>=2] [-level 0.5<L<1]")
+		fmt.Fprintln(stderr, "usage: kcconform bench-compare -from VERSION -to VERSION [-min-runs N>=2] [-max-runs M>=2] [-level 0.5<L<1]")
 		return 2
 	}
 	*minRuns = min(*minRuns, *maxRuns) // a cap below the minimum is the number of runs
 	c, err := run(*binary, *dir, *from, *to, *minRuns, *maxRuns, *level, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "benchcompare:", err)
+		fmt.Fprintln(stderr, "kcconform bench-compare:", err)
 		return 1
 	}
 	c.write(stdout)
 	if err := c.save(*dir); err != nil {
-		fmt.Fprintln(stderr, "benchcompare:", err)
+		fmt.Fprintln(stderr, "kcconform bench-compare:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "plot: %s, report: %s\n", filepath.Join(*dir, "latency-throughput.png"), filepath.Join(*dir, "compare.html"))

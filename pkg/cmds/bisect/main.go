@@ -57,13 +57,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *good == "" || *bad == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: bisect -good VERSION -bad VERSION [-promise KEY] [-suite offline]")
+		fmt.Fprintln(stderr, "usage: kcconform bisect -good VERSION -bad VERSION [-promise KEY] [-suite offline]")
 		return 2
 	}
 	if *repo == "" {
 		s, err := settings.FromEnvironment()
 		if err != nil {
-			fmt.Fprintln(stderr, "bisect:", err)
+			fmt.Fprintln(stderr, "kcconform bisect:", err)
 			return 2
 		}
 		*repo = s.Server.MavenRepoURL
@@ -78,7 +78,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = b.run(*good, *bad, *promise, *repo)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "bisect:", err)
+		fmt.Fprintln(stderr, "kcconform bisect:", err)
 		return 2
 	}
 	return 0

@@ -36,7 +36,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	red := redact.New()
 	if err := clean(*run, *dry, red); err != nil {
-		fmt.Fprintln(stderr, "clean-server:", red.String(err.Error()))
+		fmt.Fprintln(stderr, "kcconform clean-server:", red.String(err.Error()))
 		return 1
 	}
 	return 0

@@ -39,22 +39,22 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: matrix [-reports DIR] VERSION...")
+		fmt.Fprintln(stderr, "usage: kcconform matrix [-reports DIR] VERSION...")
 		return 2
 	}
 	paths, err := clusterPaths(*cluster)
 	if err != nil {
-		fmt.Fprintln(stderr, "matrix: -cluster:", err)
+		fmt.Fprintln(stderr, "kcconform matrix: -cluster:", err)
 		return 2
 	}
 	m, err := Run(*binary, *reports, fs.Args(), paths, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "matrix:", err)
+		fmt.Fprintln(stderr, "kcconform matrix:", err)
 		return 2
 	}
 	m.WriteText(stdout)
 	if err := Write(m, *reports); err != nil {
-		fmt.Fprintln(stderr, "matrix:", err)
+		fmt.Fprintln(stderr, "kcconform matrix:", err)
 		return 2
 	}
 	fmt.Fprintf(stdout, "matrix reports: %s\n", filepath.Join(*reports, "matrix.html"))

@@ -32,7 +32,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: verdict [-steps] REPORT.json...")
+		fmt.Fprintln(stderr, "usage: kcconform verdict [-steps] REPORT.json...")
 		return 2
 	}
 	os.Exit(run(stdout, fs.Args(), *steps))

@@ -111,7 +111,7 @@ func (c *Cluster) Up(ctx context.Context) error {
 	}
 	if len(stopped) > 0 && stopped[0] == c.nodes[0] {
 		if err := c.nodes[0].Up(ctx); err != nil {
-			return fmt.Errorf("keycloak: cluster node 1: %w", err)
+			return fmt.Errorf("cluster node 1: %w", err)
 		}
 		stopped = stopped[1:]
 		ph.Done("node 1")
@@ -177,7 +177,7 @@ func (c *Cluster) choosePorts() error {
 	if len(binds) > 0 {
 		offset, err := ports.Offset(binds)
 		if err != nil {
-			return fmt.Errorf("keycloak: the cluster's failure detector ports: %w", err)
+			return fmt.Errorf("the cluster's failure detector ports: %w", err)
 		}
 		for _, node := range c.specs {
 			node.FDOffset = offset
@@ -196,7 +196,7 @@ func upAll(ctx context.Context, nodes []keycloak.Member) error {
 		go func() {
 			defer wg.Done()
 			if err := n.Up(ctx); err != nil {
-				errs[i] = fmt.Errorf("keycloak: cluster node at %d: %w", n.Backend().HTTPPort, err)
+				errs[i] = fmt.Errorf("cluster node at %d: %w", n.Backend().HTTPPort, err)
 			}
 		}()
 	}
@@ -225,7 +225,7 @@ func (c *Cluster) WaitView(ctx context.Context, want int, timeout time.Duration)
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("keycloak: the nodes did not form a cluster of %d within KC_BOOT_TIMEOUT (%s): %v (ISPN000094 in their logs); the cluster port on 127.0.0.1 may be blocked, or the nodes see different databases",
+			return fmt.Errorf("the nodes did not form a cluster of %d within KC_BOOT_TIMEOUT (%s): %v (ISPN000094 in their logs); the cluster port on 127.0.0.1 may be blocked, or the nodes see different databases",
 				want, timeout.Round(time.Second), behind)
 		}
 		select {
@@ -277,5 +277,5 @@ func (c *Cluster) Remove(ctx context.Context) error {
 // Successor is not a cluster's way to change version: its nodes are
 // upgraded one by one.
 func (c *Cluster) Successor(string) (keycloak.Server, error) {
-	return nil, errors.New("keycloak: a cluster is upgraded node by node (Node(i).Successor)")
+	return nil, errors.New("a cluster is upgraded node by node (Node(i).Successor)")
 }

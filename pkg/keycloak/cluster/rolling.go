@@ -14,7 +14,7 @@ import (
 func (c *Cluster) CheckUpdate(ctx context.Context, to string) (process.UpdateCheck, error) {
 	from, ok := c.nodes[0].(*process.Process)
 	if !ok {
-		return process.UpdateCheck{}, fmt.Errorf("keycloak: the cluster upgrade runs kc.sh update-compatibility of the distributions: KC_TARGET=process, not %s", c.cfg.Target)
+		return process.UpdateCheck{}, fmt.Errorf("the cluster upgrade runs kc.sh update-compatibility of the distributions: KC_TARGET=process, not %s", c.cfg.Target)
 	}
 	return from.CheckUpdate(ctx, to)
 }
@@ -32,7 +32,7 @@ func (c *Cluster) Replace(ctx context.Context, i int, to string, mark func(strin
 	}
 	mark(fmt.Sprintf("%d stop", i+1))
 	if err := old.Stop(ctx); err != nil {
-		return fmt.Errorf("keycloak: stop node %d: %w", i+1, err)
+		return fmt.Errorf("stop node %d: %w", i+1, err)
 	}
 	if err := c.WaitView(ctx, c.size-1, c.cfg.BootTimeout); err != nil {
 		return err
@@ -50,7 +50,7 @@ func (c *Cluster) Replace(ctx context.Context, i int, to string, mark func(strin
 func (c *Cluster) Revive(ctx context.Context, i int) error {
 	n := c.nodes[i]
 	if n.Serving() {
-		return fmt.Errorf("keycloak: node %d runs: stop or kill it first", i+1)
+		return fmt.Errorf("node %d runs: stop or kill it first", i+1)
 	}
 	return c.start(ctx, i, n.Next(n.Info().Version))
 }
@@ -60,7 +60,7 @@ func (c *Cluster) start(ctx context.Context, i int, next keycloak.Member) error 
 	c.nodes[i].Forget()
 	c.nodes[i] = next
 	if err := next.Up(ctx); err != nil {
-		return fmt.Errorf("keycloak: node %d: %w", i+1, err)
+		return fmt.Errorf("node %d: %w", i+1, err)
 	}
 	return c.WaitView(ctx, c.size, c.cfg.BootTimeout)
 }

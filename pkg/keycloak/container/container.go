@@ -114,7 +114,7 @@ func (c *Container) Up(ctx context.Context) error {
 	ph := keycloak.StartPhases()
 	if c.ctr != nil {
 		if err := c.ctr.Start(ctx); err != nil {
-			return fmt.Errorf("keycloak: restart container: %w\nserver log (last lines):\n%s", err, report.TailFile(c.logFile, 30))
+			return fmt.Errorf("restart container: %w\nserver log (last lines):\n%s", err, report.TailFile(c.logFile, 30))
 		}
 		ph.Done("restart")
 		return c.ready(ctx, ph)
@@ -172,7 +172,7 @@ func (c *Container) Up(ctx context.Context) error {
 	}
 	if err != nil {
 		_ = c.Remove(context.Background())
-		return fmt.Errorf("keycloak: container target, image %s: %w\nserver log (last lines):\n%s", img, err, report.TailFile(c.logFile, 30))
+		return fmt.Errorf("container target, image %s: %w\nserver log (last lines):\n%s", img, err, report.TailFile(c.logFile, 30))
 	}
 	c.image = img
 	if c.ctr.Optimized {
@@ -236,7 +236,7 @@ func (c *Container) ready(ctx context.Context, ph *keycloak.Phases) error {
 // Stop stops the container gracefully, keeping it (and its data).
 func (c *Container) Stop(ctx context.Context) error {
 	if c.ctr == nil {
-		return errors.New("keycloak: not running")
+		return errors.New("not running")
 	}
 	c.up = false
 	grace := 20 * time.Second
@@ -269,7 +269,7 @@ func (c *Container) saveLog(ctx context.Context) {
 // Kill stops the container with SIGKILL, as a crash would, keeping it.
 func (c *Container) Kill(ctx context.Context) error {
 	if c.ctr == nil {
-		return errors.New("keycloak: not running")
+		return errors.New("not running")
 	}
 	c.up = false
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
@@ -278,7 +278,7 @@ func (c *Container) Kill(ctx context.Context) error {
 	}
 	defer cli.Close()
 	if _, err := cli.ContainerKill(ctx, c.ctr.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
-		return fmt.Errorf("keycloak: kill container: %w", err)
+		return fmt.Errorf("kill container: %w", err)
 	}
 	defer c.saveLog(ctx)
 	// Wait until the engine has seen it exit, as after a crash.
@@ -289,7 +289,7 @@ func (c *Container) Kill(ctx context.Context) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return errors.New("keycloak: kill container: still running 10 s after SIGKILL")
+	return errors.New("kill container: still running 10 s after SIGKILL")
 }
 
 // Remove removes the container.

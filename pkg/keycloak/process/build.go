@@ -33,7 +33,7 @@ func ensureBuild(ctx context.Context, cfg keycloak.Config, d *dist.Dist, jdk dis
 		return home, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(home), 0o755); err != nil {
-		return "", fmt.Errorf("keycloak: cache dir: %w", err)
+		return "", fmt.Errorf("cache dir: %w", err)
 	}
 	unlock, err := dist.LockFile(home + ".lock")
 	if err != nil {
@@ -65,7 +65,7 @@ func ensureBuild(ctx context.Context, cfg keycloak.Config, d *dist.Dist, jdk dis
 	}
 	if err != nil {
 		os.RemoveAll(tmp)
-		return "", fmt.Errorf("keycloak: kc.sh build %s with Java %d: %w\n%s", strings.Join(built, " "), jdk.Major, err, report.LastLines(out, 30))
+		return "", fmt.Errorf("kc.sh build %s with Java %d: %w\n%s", strings.Join(built, " "), jdk.Major, err, report.LastLines(out, 30))
 	}
 	dist.Progress("built Keycloak %s (%s) in %.1fs", d.Version, buildKey(buildArgs), time.Since(began).Seconds())
 	os.RemoveAll(filepath.Join(tmp, "data"))
@@ -75,7 +75,7 @@ func ensureBuild(ctx context.Context, cfg keycloak.Config, d *dist.Dist, jdk dis
 	}
 	os.RemoveAll(home)
 	if err := os.Rename(tmp, home); err != nil {
-		return "", fmt.Errorf("keycloak: cache build: %w", err)
+		return "", fmt.Errorf("cache build: %w", err)
 	}
 	return home, nil
 }

@@ -66,15 +66,15 @@ func (from *Process) CheckUpdate(ctx context.Context, to string) (UpdateCheck, e
 	dir, meta := filepath.Join(work, "keycloak"), filepath.Join(work, "metadata.json")
 	args := compatibilityArgs(from.node)
 	if code, out, err := from.updateCompatibility(ctx, dir, fromHome, fromJDK, "metadata", meta, args); err != nil || code != 0 {
-		return u, fmt.Errorf("keycloak: update-compatibility metadata with %s exited %d: %w\n%s", u.From, code, err, out)
+		return u, fmt.Errorf("update-compatibility metadata with %s exited %d: %w\n%s", u.From, code, err, out)
 	}
 	code, out, err := from.updateCompatibility(ctx, dir, toHome, toJDK, "check", meta, args)
 	if err != nil {
-		return u, fmt.Errorf("keycloak: update-compatibility check with %s: %w\n%s", to, err, out)
+		return u, fmt.Errorf("update-compatibility check with %s: %w\n%s", to, err, out)
 	}
 	u.Exit, u.Rolling, u.Output = code, code == 0, verdictLines(out)
 	if code != 0 && code != 3 && code != 4 {
-		return u, fmt.Errorf("keycloak: update-compatibility check with %s exited %d:\n%s", to, code, out)
+		return u, fmt.Errorf("update-compatibility check with %s exited %d:\n%s", to, code, out)
 	}
 	return u, nil
 }
@@ -90,7 +90,7 @@ func (p *Process) updateCompatibility(ctx context.Context, dir, home string, jdk
 		return 0, "", err
 	}
 	if err := linkTree(home, dir); err != nil {
-		return 0, "", fmt.Errorf("keycloak: update-compatibility: %w", err)
+		return 0, "", fmt.Errorf("update-compatibility: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.BootTimeout)
 	defer cancel()
@@ -108,7 +108,7 @@ func (p *Process) updateCompatibility(ctx context.Context, dir, home string, jdk
 		return exit.ExitCode(), text, nil
 	}
 	if err != nil {
-		return 0, text, fmt.Errorf("keycloak: kc.sh update-compatibility %s: %w", sub, err)
+		return 0, text, fmt.Errorf("kc.sh update-compatibility %s: %w", sub, err)
 	}
 	return 0, text, nil
 }

@@ -282,14 +282,14 @@ func takeOverAdmin(ctx context.Context, info keycloak.Info, from, to string, red
 	}
 	var users []admin.User
 	if err := ac.Do(ctx, "GET", "/realms/master/users?exact=true&username="+templateUser, nil, &users); err != nil {
-		return fmt.Errorf("keycloak: the template's administrator: %w", err)
+		return fmt.Errorf("the template's administrator: %w", err)
 	}
 	if len(users) != 1 {
-		return errors.New("keycloak: the template's administrator is not in the master realm")
+		return errors.New("the template's administrator is not in the master realm")
 	}
 	cred := map[string]any{"type": "password", "value": to, "temporary": false}
 	if err := ac.Do(ctx, "PUT", "/realms/master/users/"+users[0].ID+"/reset-password", cred, nil); err != nil {
-		return fmt.Errorf("keycloak: give the administrator the run's password: %w", err)
+		return fmt.Errorf("give the administrator the run's password: %w", err)
 	}
 	return nil
 }

@@ -114,7 +114,7 @@ func startJVM(s jvmStart) (*processRun, error) {
 	logPath := filepath.Join(s.runDir, "server.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("keycloak: server log: %w", err)
+		return nil, fmt.Errorf("server log: %w", err)
 	}
 	var logStart int64
 	if st, err := logFile.Stat(); err == nil {
@@ -129,7 +129,7 @@ func startJVM(s jvmStart) (*processRun, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("keycloak: start %s: %w", cmd.Path, err)
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	r := &processRun{cmd: cmd, exited: make(chan struct{}), log: logPath, logStart: logStart}
 	go func() { r.err = cmd.Wait(); logFile.Close(); close(r.exited) }()
@@ -160,7 +160,7 @@ func (e *portInUseError) Error() string { return e.err.Error() }
 func (e *portInUseError) Unwrap() error { return e.err }
 
 // errExited is waitReady's answer when the server exited first.
-var errExited = errors.New("keycloak: server exited before it was ready")
+var errExited = errors.New("server exited before it was ready")
 
 // terminate sends SIGTERM to the process group, then SIGKILL after grace.
 func (r *processRun) terminate(grace time.Duration) error {
@@ -174,9 +174,9 @@ func (r *processRun) terminate(grace time.Duration) error {
 	_ = syscall.Kill(pgid, syscall.SIGKILL)
 	select {
 	case <-r.exited:
-		return fmt.Errorf("keycloak: did not stop within %s of SIGTERM; killed", grace)
+		return fmt.Errorf("did not stop within %s of SIGTERM; killed", grace)
 	case <-time.After(10 * time.Second):
-		return errors.New("keycloak: did not exit even after SIGKILL")
+		return errors.New("did not exit even after SIGKILL")
 	}
 }
 
@@ -228,7 +228,7 @@ func waitReady(ctx context.Context, info keycloak.Info, healthURL string, timeou
 		case <-r.exited:
 			return fmt.Errorf("%w: %v", errExited, r.err)
 		case <-ctx.Done():
-			return fmt.Errorf("keycloak: not ready within %s (raise KC_BOOT_TIMEOUT) at %s: last answer: %s", timeout, healthURL, red.String(last))
+			return fmt.Errorf("not ready within %s (raise KC_BOOT_TIMEOUT) at %s: last answer: %s", timeout, healthURL, red.String(last))
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

@@ -114,11 +114,11 @@ func (p *Process) buildArgs() []string {
 // obtained.
 func (p *Process) Up(ctx context.Context) error {
 	if p.running != nil {
-		return errors.New("keycloak: already running")
+		return errors.New("already running")
 	}
 	if prev := p.follows; prev != nil && p.httpPort == 0 {
 		if prev.running != nil {
-			return errors.New("keycloak: stop the server being replaced first")
+			return errors.New("stop the server being replaced first")
 		}
 		p.httpPort, p.managementPort = prev.httpPort, prev.managementPort
 	}
@@ -216,7 +216,7 @@ func (p *Process) prepare(ctx context.Context, home string, jdk dist.JDK, ph *ke
 		if t, ok := loadTemplate(filepath.Join(home, templateDir)); ok {
 			if err := useTemplate(t, p.runDir); err != nil {
 				p.removeDir()
-				return boot, fmt.Errorf("keycloak: copy the database template: %w", err)
+				return boot, fmt.Errorf("copy the database template: %w", err)
 			}
 			p.red.AddSecret(t.password)
 			boot.password = t.password
@@ -254,7 +254,7 @@ func newRunDir(home string) (string, *reaper.Guard, error) {
 	if err := linkTree(home, dir); err != nil {
 		os.RemoveAll(dir)
 		guard.Release()
-		return "", nil, fmt.Errorf("keycloak: prepare run dir: %w", err)
+		return "", nil, fmt.Errorf("prepare run dir: %w", err)
 	}
 	return dir, guard, nil
 }
@@ -265,7 +265,7 @@ func newGuardedDir() (string, *reaper.Guard, error) {
 	reaper.Sweep(filepath.Join(os.TempDir(), runDirPattern))
 	dir, err := os.MkdirTemp("", runDirPattern)
 	if err != nil {
-		return "", nil, fmt.Errorf("keycloak: run dir: %w", err)
+		return "", nil, fmt.Errorf("run dir: %w", err)
 	}
 	guard, err := reaper.Watch(reaper.RemoveDir(dir))
 	if err == nil {
@@ -332,7 +332,7 @@ func (p *Process) Kill(context.Context) error {
 func (p *Process) halt(stop func(*processRun) error) error {
 	r := p.running
 	if r == nil {
-		return errors.New("keycloak: not running")
+		return errors.New("not running")
 	}
 	p.running = nil
 	err := stop(r)
