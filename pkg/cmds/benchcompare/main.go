@@ -13,10 +13,10 @@ package benchcompare
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"kcconform/pkg/cmds/internal/cli"
 	"math"
 	"os"
 	"path/filepath"
@@ -46,11 +46,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	level := fs.Float64("level", 0.99, "the intervals' confidence level")
 	binary := fs.String("binary", self(), "the kcconform command (default: this one)")
 	dir := fs.String("reports", "reports/bench-compare", "where the runs' reports, the plot and the comparison go")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if status, ok := cli.Parse(fs, args); !ok {
+		return status
 	}
 	if *from == "" || *to == "" || *minRuns < 2 || *maxRuns < 2 || *level <= 0.5 || *level >= 1 {
 		fmt.Fprintln(stderr, "usage: kcconform bench-compare -from VERSION -to VERSION [-min-runs N>=2] [-max-runs M>=2] [-level 0.5<L<1]")

@@ -15,10 +15,10 @@ package bisect
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"kcconform/pkg/cmds/internal/cli"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,11 +50,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	rate := fs.Int("rate", 0, "with -metric: the rate whose latency is compared (default the lowest)")
 	loadRuns := fs.Int("runs", 2, "with -metric: load suite runs per release")
 	level := fs.Float64("level", 0.99, "with -metric: the intervals' confidence level")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if status, ok := cli.Parse(fs, args); !ok {
+		return status
 	}
 	if *good == "" || *bad == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: kcconform bisect -good VERSION -bad VERSION [-promise KEY] [-suite offline]")

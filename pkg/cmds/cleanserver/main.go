@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"kcconform/pkg/cmds/internal/cli"
 	"os"
 	"time"
 
@@ -28,11 +29,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	run := fs.String("run", "", "remove only the objects of this run id (KC_RUN_ID), matched exactly")
 	dry := fs.Bool("dry-run", false, "list what would be removed")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if status, ok := cli.Parse(fs, args); !ok {
+		return status
 	}
 	red := redact.New()
 	if err := clean(*run, *dry, red); err != nil {

@@ -11,10 +11,10 @@
 package matrix
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"kcconform/pkg/cmds/internal/cli"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,11 +32,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	reports := fs.String("reports", "reports/matrix", "folder for each run's reports and the matrix")
 	binary := fs.String("binary", self(), "the kcconform command (default: this one)")
 	cluster := fs.String("cluster", "", "cluster upgrade paths FROM->TO, comma-separated: a column each (the cluster suite, process target)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if status, ok := cli.Parse(fs, args); !ok {
+		return status
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "usage: kcconform matrix [-reports DIR] VERSION...")

@@ -11,10 +11,10 @@
 package verdict
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"kcconform/pkg/cmds/internal/cli"
 	"os"
 
 	"kcconform/pkg/report"
@@ -25,11 +25,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kcconform verdict", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	steps := fs.Bool("steps", false, "a row for each check of each step, not one for each promise")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if status, ok := cli.Parse(fs, args); !ok {
+		return status
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "usage: kcconform verdict [-steps] REPORT.json...")
