@@ -2,7 +2,11 @@ package selftest
 
 import (
 	"fmt"
+	"reflect"
+	"runtime"
 	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
 
 	. "github.com/onsi/ginkgo/v2"
 )
@@ -35,6 +39,12 @@ func cases(rows ...selfCase) {
 		}}
 		if c.Timeout > 0 {
 			args = append(args, SpecTimeout(c.Timeout))
+		}
+		// The spec is located at its row's Run, not here, in reports and
+		// in Ginkgo's output.
+		if fn := runtime.FuncForPC(reflect.ValueOf(c.Run).Pointer()); fn != nil {
+			file, line := fn.FileLine(fn.Entry())
+			args = append(args, types.CodeLocation{FileName: file, LineNumber: line})
 		}
 		It(c.Name, args...)
 	}
