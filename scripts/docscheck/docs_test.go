@@ -168,3 +168,28 @@ func TestLayoutMatchesTheTree(t *testing.T) {
 		}
 	}
 }
+
+// Every path of the tree that README or docs/ names in backquotes exists:
+// a file moved or renamed leaves no stale pointer behind.
+func TestNamedPathsExist(t *testing.T) {
+	named := regexp.MustCompile("`((?:pkg|suites|scripts|cmd|fixtures|deploy|docs)/[A-Za-z0-9_./-]*[A-Za-z0-9_])`")
+	checked := 0
+	for _, p := range pages(t) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range named.FindAllStringSubmatch(string(b), -1) {
+			if strings.ContainsAny(m[1], "*") {
+				continue
+			}
+			checked++
+			if _, err := os.Stat(filepath.Join(root, m[1])); err != nil {
+				t.Errorf("%s names %s, which the tree does not hold", filepath.Base(p), m[1])
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d paths checked: the pattern is broken", checked)
+	}
+}
