@@ -377,8 +377,8 @@ func runBefore(d *deployment, o deployOptions, stdout io.Writer) int {
 	})
 	took := time.Since(began)
 	for i, t := range toks {
-		if t != nil {
-			st.Tokens = append(st.Tokens, state.Token{N: i + 1, Refresh: t.RefreshToken, Issued: issued[i]})
+		if t != "" {
+			st.Tokens = append(st.Tokens, state.Token{N: i + 1, Refresh: t, Issued: issued[i]})
 		}
 	}
 	var firstErr error

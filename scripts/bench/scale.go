@@ -116,7 +116,7 @@ func scaleRun(ctx context.Context, cfg keycloak.Config, red *redact.Redactor, n 
 	fmt.Fprintf(os.Stderr, "== bench-scale: %d offline sessions on %s over %d clients\n", n, from, clients)
 	pg := old.(interface{ ProcessGroup() int }).ProcessGroup()
 	var seedCPU float64
-	toks, vegetaRates := interleaved(n, func(lo, hi int) ([]*tokenflow.Response, float64) {
+	toks, vegetaRates := interleaved(n, func(lo, hi int) ([]string, float64) {
 		cpu0, began := cpuSeconds(pg), time.Now()
 		part := takeTokens(ctx, info, flows, lo, hi)
 		seedCPU += cpuSeconds(pg) - cpu0
@@ -390,7 +390,7 @@ func scaleRolling(ctx context.Context, cfg keycloak.Config, red *redact.Redactor
 				defer wg.Done()
 				rctx, cancel := context.WithTimeout(loadCtx, info.Timeout)
 				defer cancel()
-				_, err := flows[i%clients].Refresh(rctx, toks[i].RefreshToken)
+				_, err := flows[i%clients].Refresh(rctx, toks[i])
 				mu.Lock()
 				defer mu.Unlock()
 				if loadCtx.Err() != nil {
@@ -460,7 +460,7 @@ func scaleClients(ctx context.Context, info keycloak.Info, ac *admin.Client, red
 
 // takeTokens takes the offline tokens lo to hi-1 (a token's number picks
 // its client, so the sessions spread over them).
-func takeTokens(ctx context.Context, info keycloak.Info, flows []*tokenflow.Client, lo, hi int) []*tokenflow.Response {
+func takeTokens(ctx context.Context, info keycloak.Info, flows []*tokenflow.Client, lo, hi int) []string {
 	toks, errs := seed.Take(ctx, hi-lo, 8, 4*info.Timeout, os.Stderr, func(ctx context.Context, i int) (*tokenflow.Response, error) {
 		return flows[(lo+i)%len(flows)].ClientCredentials(ctx, "offline_access")
 	})
@@ -477,11 +477,11 @@ func takeTokens(ctx context.Context, info keycloak.Info, flows []*tokenflow.Clie
 // (a vegeta run only before and after a long seeding compares a cold server
 // with a warm one). It adds the seeding's time to seconds and returns the
 // tokens and vegeta's rates.
-func interleaved(n int, seg func(lo, hi int) ([]*tokenflow.Response, float64), burst func(k int) float64, seconds *float64) ([]*tokenflow.Response, []float64) {
+func interleaved(n int, seg func(lo, hi int) ([]string, float64), burst func(k int) float64, seconds *float64) ([]string, []float64) {
 	segments := min(n, scaleSegments)
 	k := max(1, min(1000, n/(2*segments)))
 	rates := []float64{burst(k)}
-	toks := make([]*tokenflow.Response, 0, n)
+	toks := make([]string, 0, n)
 	for j := 0; j < segments; j++ {
 		lo, hi := j*n/segments, (j+1)*n/segments
 		part, took := seg(lo, hi)
@@ -506,14 +506,14 @@ func mean(v []float64) float64 {
 
 // refusedOf refreshes the stored tokens picks names (8 at a time, a busy
 // server retried) and counts those refused.
-func refusedOf(ctx context.Context, info keycloak.Info, flows []*tokenflow.Client, toks []*tokenflow.Response, picks []int) int {
+func refusedOf(ctx context.Context, info keycloak.Info, flows []*tokenflow.Client, toks []string, picks []int) int {
 	refused := make([]bool, len(picks))
 	seed.ForEach(ctx, len(picks), 8, func(j int) {
 		i := picks[j]
 		rctx, cancel := context.WithTimeout(ctx, 4*info.Timeout)
 		defer cancel()
 		_, err := seed.Retry(rctx, func(ctx context.Context) (*tokenflow.Response, error) {
-			return flows[i%len(flows)].Refresh(ctx, toks[i].RefreshToken)
+			return flows[i%len(flows)].Refresh(ctx, toks[i])
 		})
 		refused[j] = err != nil
 	})

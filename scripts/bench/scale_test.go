@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"kcconform/pkg/tokenflow"
 	"math"
 	"strings"
 	"testing"
@@ -63,9 +62,9 @@ func TestIncrementFitTakesTheFixedPartOut(t *testing.T) {
 func TestInterleavedBurstsAroundEverySegment(t *testing.T) {
 	var calls []string
 	var seconds float64
-	toks, rates := interleaved(100000, func(lo, hi int) ([]*tokenflow.Response, float64) {
+	toks, rates := interleaved(100000, func(lo, hi int) ([]string, float64) {
 		calls = append(calls, fmt.Sprintf("seed %d-%d", lo, hi))
-		return make([]*tokenflow.Response, hi-lo), 2
+		return make([]string, hi-lo), 2
 	}, func(k int) float64 {
 		calls = append(calls, fmt.Sprintf("vegeta %d", k))
 		return float64(len(calls))
@@ -78,8 +77,8 @@ func TestInterleavedBurstsAroundEverySegment(t *testing.T) {
 	}
 	// A small N: fewer, smaller bursts, and every token taken once.
 	calls = nil
-	toks, rates = interleaved(7, func(lo, hi int) ([]*tokenflow.Response, float64) {
-		return make([]*tokenflow.Response, hi-lo), 1
+	toks, rates = interleaved(7, func(lo, hi int) ([]string, float64) {
+		return make([]string, hi-lo), 1
 	}, func(k int) float64 { return float64(k) }, &seconds)
 	if len(toks) != 7 || len(rates) != 8 || rates[0] != 1 {
 		t.Fatalf("N=7: %d tokens, rates %v", len(toks), rates)

@@ -47,8 +47,8 @@ const (
 
 // taken is a stored offline token and its client.
 type taken struct {
-	c   *framework.Client
-	tok *tokenflow.Response
+	c       *framework.Client
+	refresh string
 }
 
 // takeMany takes n offline tokens by real grants, spread over clients.
@@ -72,7 +72,7 @@ func expectAllRefresh(ctx context.Context, s *framework.Session, id contract.ID,
 	GinkgoHelper()
 	errs := make([]error, len(toks))
 	seed.ForEach(ctx, len(toks), 8, func(i int) {
-		_, errs[i] = toks[i].c.Flow.Refresh(ctx, toks[i].tok.RefreshToken)
+		_, errs[i] = toks[i].c.Flow.Refresh(ctx, toks[i].refresh)
 	})
 	answers := map[string]int{}
 	lost := 0
