@@ -36,7 +36,9 @@ type scaleResult struct {
 	To   string
 	// Heap is the JVM's -Xmx where the run set one (the release's default
 	// otherwise).
-	Heap    string `json:",omitempty"`
+	Heap string `json:",omitempty"`
+	// Commit is kcconform's commit that measured the row.
+	Commit  string `json:",omitempty"`
 	Clients int
 	// Sessions is the realm's offline-session count through the admin API
 	// after seeding.
@@ -330,6 +332,7 @@ type rollingResult struct {
 	N               int
 	From, To        string
 	Heap            string `json:",omitempty"`
+	Commit          string `json:",omitempty"`
 	Nodes           int
 	Mode            string // node by node, or all at once where Keycloak forbids a rolling update
 	SeedRate        float64

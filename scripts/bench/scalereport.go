@@ -75,10 +75,15 @@ func runScale(reports, sizes string, froms []string, to, rolling string, so scal
 	}
 	red := redact.New()
 	ok := true
+	commit := "?"
+	if c, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		commit = strings.TrimSpace(string(c))
+	}
 	for _, n := range ns {
 		for _, from := range froms {
 			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Hour)
 			r := scaleRun(ctx, cfg, red, n, from, to, so)
+			r.Commit = commit
 			cancel()
 			if r.Err != "" || r.RefusedRestart > 0 || r.RefusedUpgrade > 0 {
 				ok = false
@@ -99,6 +104,7 @@ func runScale(reports, sizes string, froms []string, to, rolling string, so scal
 			from, to, _ := strings.Cut(rolling, "->")
 			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Hour)
 			r := scaleRolling(ctx, cfg, red, n, from, to, so)
+			r.Commit = commit
 			cancel()
 			if r.Err != "" || r.LoadRefused > 0 || r.Refused > 0 {
 				ok = false
@@ -110,10 +116,6 @@ func runScale(reports, sizes string, froms []string, to, rolling string, so scal
 			slices.SortStableFunc(file.Rolling, func(a, b rollingResult) int { return a.N - b.N })
 			save()
 		}
-	}
-	commit := "?"
-	if c, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
-		commit = strings.TrimSpace(string(c))
 	}
 	f, err := os.Create(filepath.Join(dir, "scale.md"))
 	must(err)
@@ -216,17 +218,17 @@ func incrementFit(ns, ys []float64) (fit, float64) {
 // extrapolation to 10^6 and 10^7 sessions.
 func writeScaleMarkdown(w io.Writer, file scaleFile, machine, commit, date string) {
 	rs := file.Paths
-	fmt.Fprintf(w, "# Offline sessions at scale (make bench-scale)\n\n%s, commit %s, %s. Every session made by a real\n", date, commit, machine)
+	fmt.Fprintf(w, "# Offline sessions at scale (make bench-scale)\n\nRendered %s at commit %s, %s (each row names the commit that measured it). Every session made by a real\n", date, commit, machine)
 	fmt.Fprintf(w, "`client_credentials` grant with `scope=offline_access` (8 at a time, spread over the clients), on PostgreSQL, process target.\n\n")
-	fmt.Fprintf(w, "| N | path | clients | counted (admin API) | seeding s | grants/s | vegeta grants/s | ratio | grants per Keycloak CPU-s | boot fresh s | restart s | upgrade s | sample | refused after restart | refused after upgrade | RSS FROM MiB | RSS TO MiB | DB MiB | rows before (user/client) | rows after |\n")
-	fmt.Fprintf(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+	fmt.Fprintf(w, "| N | path | commit | clients | counted (admin API) | seeding s | grants/s | vegeta grants/s | ratio | grants per Keycloak CPU-s | boot fresh s | restart s | upgrade s | sample | refused after restart | refused after upgrade | RSS FROM MiB | RSS TO MiB | DB MiB | rows before (user/client) | rows after |\n")
+	fmt.Fprintf(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, r := range rs {
 		if r.Err != "" {
-			fmt.Fprintf(w, "| %d | %s | FAILED: %s |\n", r.N, r.path(), strings.ReplaceAll(r.Err, "|", "/"))
+			fmt.Fprintf(w, "| %d | %s | %s | FAILED: %s |\n", r.N, r.path(), r.Commit, strings.ReplaceAll(r.Err, "|", "/"))
 			continue
 		}
-		fmt.Fprintf(w, "| %d | %s | %d | %d | %.1f | %.1f | %s | %.2f | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %.0f | %.0f | %.1f | %d/%d | %d/%d |\n",
-			r.N, r.path(), r.Clients, r.Sessions, r.SeedSeconds, r.SeedRate, rates(r.VegetaRate), r.Ratio, r.GrantsPerCPUSecond,
+		fmt.Fprintf(w, "| %d | %s | %s | %d | %d | %.1f | %.1f | %s | %.2f | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %.0f | %.0f | %.1f | %d/%d | %d/%d |\n",
+			r.N, r.path(), r.Commit, r.Clients, r.Sessions, r.SeedSeconds, r.SeedRate, rates(r.VegetaRate), r.Ratio, r.GrantsPerCPUSecond,
 			r.BootFresh, r.BootRestart, r.BootUpgrade, r.Sample, r.RefusedRestart, r.RefusedUpgrade, r.PeakRSSFrom, r.PeakRSSTo, r.DatabaseMiB,
 			r.RowsBefore["offline_user_session"], r.RowsBefore["offline_client_session"], r.RowsAfter["offline_user_session"], r.RowsAfter["offline_client_session"])
 	}
@@ -252,13 +254,13 @@ func writeScaleMarkdown(w io.Writer, file scaleFile, machine, commit, date strin
 	}
 	if len(file.Rolling) > 0 {
 		fmt.Fprintf(w, "\n## A rolling upgrade of a cluster holding N offline sessions, under load (10 refreshes per second through the gateway)\n\n")
-		fmt.Fprintf(w, "| N | path | nodes | how | seeded grants/s | upgrade s | refreshes during | refused (400) | unavailable (5xx, none) | sample after | refused after |\n|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		fmt.Fprintf(w, "| N | path | commit | nodes | how | seeded grants/s | upgrade s | refreshes during | refused (400) | unavailable (5xx, none) | sample after | refused after |\n|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, r := range file.Rolling {
 			if r.Err != "" {
-				fmt.Fprintf(w, "| %d | %s | FAILED: %s |\n", r.N, r.path(), strings.ReplaceAll(r.Err, "|", "/"))
+				fmt.Fprintf(w, "| %d | %s | %s | FAILED: %s |\n", r.N, r.path(), r.Commit, strings.ReplaceAll(r.Err, "|", "/"))
 				continue
 			}
-			fmt.Fprintf(w, "| %d | %s | %d | %s | %.1f | %.1f | %d | %d | %d | %d | %d |\n", r.N, r.path(), r.Nodes, r.Mode, r.SeedRate,
+			fmt.Fprintf(w, "| %d | %s | %s | %d | %s | %.1f | %.1f | %d | %d | %d | %d | %d |\n", r.N, r.path(), r.Commit, r.Nodes, r.Mode, r.SeedRate,
 				r.UpgradeSeconds, r.LoadRequests, r.LoadRefused, r.LoadUnavailable, r.Sample, r.Refused)
 		}
 	}
