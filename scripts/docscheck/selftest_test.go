@@ -4,8 +4,12 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +23,7 @@ func TestSelftestIsATable(t *testing.T) {
 	}
 	fset := token.NewFileSet()
 	rows := 0
+	var names []string
 	for _, f := range files {
 		file, err := parser.ParseFile(fset, f, nil, 0)
 		if err != nil {
@@ -48,6 +53,7 @@ func TestSelftestIsATable(t *testing.T) {
 						fields[kv.Key.(*ast.Ident).Name] = "(expression)"
 					}
 				}
+				names = append(names, fields["Name"])
 				at := fset.Position(x.Pos())
 				if n := len([]rune(fields["Name"])); n == 0 || n >= 100 {
 					t.Errorf("%s: title of %d characters, want 1 to 99: %q", at, n, fields["Name"])
@@ -63,5 +69,24 @@ func TestSelftestIsATable(t *testing.T) {
 	}
 	if rows < 30 {
 		t.Errorf("%d selfCase rows, want the table's 30 or more", rows)
+	}
+	// A make target that focuses self-test cases by title finds each one
+	// (a renamed row would leave Ginkgo nothing to run).
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	focused := 0
+	for _, m := range regexp.MustCompile(`--focus '([^']+)' \./suites/selftest`).FindAllStringSubmatch(string(mk), -1) {
+		for _, alt := range strings.Split(m[1], "|") {
+			focused++
+			re := regexp.MustCompile(alt)
+			if !slices.ContainsFunc(names, re.MatchString) {
+				t.Errorf("Makefile focuses %q, which no self-test row's title matches", alt)
+			}
+		}
+	}
+	if focused == 0 {
+		t.Error("the Makefile focuses no self-test case: the pattern is broken")
 	}
 }
