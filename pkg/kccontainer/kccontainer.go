@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -65,6 +66,7 @@ type options struct {
 	dbEnv          map[string]string
 	args           []string
 	logFile        string
+	log            *logWriter
 	redactor       *redact.Redactor
 	startupTimeout time.Duration
 	// healthOnHTTP: health is served on the HTTP port (releases before
@@ -251,6 +253,9 @@ func settingsOf(opts []testcontainers.ContainerCustomizer) (options, error) {
 		s.redactor = redact.New()
 		s.redactor.AddSecret(s.adminPassword)
 	}
+	if s.logFile != "" {
+		s.log = &logWriter{path: s.logFile, red: s.redactor}
+	}
 	return s, nil
 }
 
@@ -300,8 +305,8 @@ func request(img string, s options, optimized bool, opts []testcontainers.Contai
 	if len(files) > 0 {
 		moduleOpts = append(moduleOpts, testcontainers.WithFiles(files...))
 	}
-	if s.logFile != "" {
-		moduleOpts = append(moduleOpts, testcontainers.WithLogConsumers(&logWriter{path: s.logFile, red: s.redactor}))
+	if s.log != nil {
+		moduleOpts = append(moduleOpts, testcontainers.WithLogConsumers(s.log))
 	}
 	return append(moduleOpts, opts...)
 }
@@ -398,6 +403,35 @@ func (c *Container) AdminURL(ctx context.Context) (string, error) {
 // LogFile is the file the server log goes to ("" without WithLogFile).
 func (c *Container) LogFile() string { return c.settings.logFile }
 
+// SaveLog rewrites the log file (WithLogFile) with the container's whole
+// log as the engine holds it now, redacted. The stream the file follows
+// while the container runs is asynchronous: it lags behind the server, and
+// Podman's Docker API has ended it early. Read the file after SaveLog, not
+// after readiness alone. Lines streamed later are appended.
+func (c *Container) SaveLog(ctx context.Context) error {
+	if c == nil || c.DockerContainer == nil || c.settings.log == nil {
+		return errors.New("save log: the container was started without WithLogFile")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rc, err := c.Logs(ctx)
+	if err != nil {
+		return fmt.Errorf("save log: read the engine's log: %w", err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxLog))
+	if err != nil {
+		return fmt.Errorf("save log: read the engine's log: %w", err)
+	}
+	if len(b) == 0 {
+		return nil // the engine kept nothing: what was streamed stays
+	}
+	return c.settings.log.replace(b)
+}
+
+// maxLog bounds what SaveLog reads (a server at debug level for hours).
+const maxLog = 64 << 20
+
 // Terminate stops and removes the container at once: tests need no graceful
 // shutdown, and the default 10 s stop wait adds up over a suite. Options
 // given by the caller (testcontainers.StopTimeout, say) take precedence.
@@ -429,6 +463,21 @@ func (w *logWriter) Accept(l testcontainers.Log) {
 		w.f = f
 	}
 	_, _ = w.f.WriteString(w.red.String(string(l.Content)))
+}
+
+// replace sets the file's content to b, redacted, under the lock Accept
+// takes, so no streamed line lands in the middle.
+func (w *logWriter) replace(b []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f != nil {
+		_ = w.f.Close()
+		w.f = nil
+	}
+	if err := os.WriteFile(w.path, []byte(w.red.String(string(b))), 0o600); err != nil {
+		return fmt.Errorf("save log: %w", err)
+	}
+	return nil
 }
 
 // majorVersion reads the major version from an image tag (0 when untagged).

@@ -51,6 +51,10 @@ func TestRunImportsRealm(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("token endpoint of the imported realm answered %d, want 401 for a wrong secret", resp.StatusCode)
 	}
+	// The file follows the log asynchronously: SaveLog makes it whole.
+	if err := ctr.SaveLog(ctx); err != nil {
+		t.Fatal(err)
+	}
 	b, err := os.ReadFile(logFile)
 	if err != nil || !strings.Contains(string(b), "shasta") {
 		t.Fatalf("server log %s does not mention the imported realm: %v", logFile, err)

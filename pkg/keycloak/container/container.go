@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"kcconform/pkg/keycloak"
 	"net/netip"
 	"net/url"
@@ -246,24 +245,12 @@ func (c *Container) Stop(ctx context.Context) error {
 }
 
 // saveLog writes the container's whole log, read from the engine, to its
-// log file: the stream the file gets while the container runs may end
-// early (Podman's Docker API ended it after the start).
+// log file (best effort: it runs on the way down).
 func (c *Container) saveLog(ctx context.Context) {
 	if c.ctr == nil || c.logFile == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	rc, err := c.ctr.Logs(ctx)
-	if err != nil {
-		return
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
-	if err != nil || len(b) == 0 {
-		return
-	}
-	_ = os.WriteFile(c.logFile, []byte(c.opts.Redactor.String(string(b))), 0o600)
+	_ = c.ctr.SaveLog(ctx)
 }
 
 // Kill stops the container with SIGKILL, as a crash would, keeping it.
