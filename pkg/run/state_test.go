@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -144,21 +145,36 @@ func TestNoPackageVariableHoldsRunState(t *testing.T) {
 	}
 }
 
+// calledAs returns n as a call of one of the functions named "pkg.Func"
+// with at least minArgs arguments, and the name it matched; nil otherwise.
+func calledAs(n ast.Node, minArgs int, names ...string) (*ast.CallExpr, string) {
+	c, ok := n.(*ast.CallExpr)
+	if !ok || len(c.Args) < minArgs {
+		return nil, ""
+	}
+	sel, ok := c.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return nil, ""
+	}
+	x, ok := sel.X.(*ast.Ident)
+	if !ok {
+		return nil, ""
+	}
+	name := x.Name + "." + sel.Sel.Name
+	if !slices.Contains(names, name) {
+		return nil, ""
+	}
+	return c, name
+}
+
 // Only package settings reads the KC_* variables: every other package is
 // given what it needs.
 func TestOnlySettingsReadsTheEnvironment(t *testing.T) {
 	calls := 0
 	sources(t, func(pkg string, f *ast.File, fset *token.FileSet) {
 		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) == 0 {
-				return true
-			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || sel.Sel.Name != "Getenv" && sel.Sel.Name != "LookupEnv" {
-				return true
-			}
-			if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "os" {
+			call, name := calledAs(n, 1, "os.Getenv", "os.LookupEnv")
+			if call == nil {
 				return true
 			}
 			calls++
@@ -167,7 +183,7 @@ func TestOnlySettingsReadsTheEnvironment(t *testing.T) {
 				return true
 			}
 			if v, _ := strconv.Unquote(lit.Value); strings.HasPrefix(v, "KC_") {
-				t.Errorf("%s: os.%s(%s) outside package settings", fset.Position(call.Pos()), sel.Sel.Name, lit.Value)
+				t.Errorf("%s: %s(%s) outside package settings", fset.Position(call.Pos()), name, lit.Value)
 			}
 			return true
 		})
@@ -185,15 +201,8 @@ func TestErrorfWrapsItsCause(t *testing.T) {
 	calls := 0
 	sources(t, func(pkg string, f *ast.File, fset *token.FileSet) {
 		ast.Inspect(f, func(n ast.Node) bool {
-			c, ok := n.(*ast.CallExpr)
-			if !ok || len(c.Args) < 2 {
-				return true
-			}
-			sel, ok := c.Fun.(*ast.SelectorExpr)
-			if !ok || sel.Sel.Name != "Errorf" {
-				return true
-			}
-			if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "fmt" {
+			c, _ := calledAs(n, 2, "fmt.Errorf")
+			if c == nil {
 				return true
 			}
 			calls++
@@ -223,15 +232,8 @@ func TestErrorsCarryNoPackagePrefix(t *testing.T) {
 	calls := 0
 	sources(t, func(pkg string, f *ast.File, fset *token.FileSet) {
 		ast.Inspect(f, func(n ast.Node) bool {
-			c, ok := n.(*ast.CallExpr)
-			if !ok || len(c.Args) == 0 {
-				return true
-			}
-			sel, ok := c.Fun.(*ast.SelectorExpr)
-			if !ok || !(sel.Sel.Name == "Errorf" || sel.Sel.Name == "New") {
-				return true
-			}
-			if x, ok := sel.X.(*ast.Ident); !ok || !(x.Name == "fmt" && sel.Sel.Name == "Errorf" || x.Name == "errors" && sel.Sel.Name == "New") {
+			c, _ := calledAs(n, 1, "fmt.Errorf", "errors.New")
+			if c == nil {
 				return true
 			}
 			calls++
