@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"kcconform/pkg/cmds/internal/cli"
 	"math"
 	"os"
 	"path/filepath"
@@ -29,6 +28,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
+	"kcconform/pkg/cmds/internal/cli"
 	"kcconform/pkg/cmds/internal/loadrun"
 	"kcconform/pkg/confidence"
 	"kcconform/pkg/load"

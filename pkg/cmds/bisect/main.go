@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"kcconform/pkg/cmds/internal/cli"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,6 +26,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"kcconform/pkg/cmds/internal/cli"
 	"kcconform/pkg/contract"
 	"kcconform/pkg/dist"
 	"kcconform/pkg/report"

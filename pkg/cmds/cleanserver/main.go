@@ -13,10 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"kcconform/pkg/cmds/internal/cli"
 	"os"
 	"time"
 
+	"kcconform/pkg/cmds/internal/cli"
 	"kcconform/pkg/keycloak"
 	"kcconform/pkg/keycloak/launch"
 	"kcconform/pkg/redact"

@@ -14,13 +14,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"kcconform/pkg/cmds/internal/cli"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"kcconform/pkg/cmds/internal/cli"
 	"kcconform/pkg/report"
 	"kcconform/pkg/versions"
 )

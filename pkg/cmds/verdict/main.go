@@ -14,9 +14,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"kcconform/pkg/cmds/internal/cli"
 	"os"
 
+	"kcconform/pkg/cmds/internal/cli"
 	"kcconform/pkg/report"
 )
 
